@@ -1,0 +1,65 @@
+import { cdk8s, javascript } from 'projen';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-runtimeclass',
+  description:
+    'Typed cdk8s constructs for Kubernetes RuntimeClass: Kata Containers, gVisor, crun and runc, with node setup and synth-time checks for pinned workloads.',
+  author: 'cdk8s-runtimeclass maintainers',
+  authorAddress: 'maintainers@cdk8s-runtimeclass.dev',
+  repositoryUrl: 'https://github.com/cdk8s-runtimeclass/cdk8s-runtimeclass.git',
+  keywords: ['cdk8s', 'kubernetes', 'runtimeclass', 'kata-containers', 'gvisor', 'containerd', 'sandbox'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+
+  cdk8sVersion: '2.68.12',
+  constructsVersion: '10.3.0',
+  jsiiVersion: '~6.0.0',
+  peerDeps: ['cdk8s-plus-27@^2.9.0'],
+  devDeps: [
+    // jsii 6.0 bundles TypeScript 6.0: keep the project's compiler on the same line.
+    'typescript@~6.0.3',
+    '@types/node@^20',
+    'smol-toml@^1.3.0',
+    'yaml@^2.5.0',
+    '@grpc/grpc-js@^1.12.0',
+    '@grpc/proto-loader@^0.7.13',
+  ],
+
+  jestOptions: {
+    // `npx projen test` never rewrites snapshots; `npx projen test:update` does, on purpose.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testTimeout: 120_000,
+      // Integration tests start real containerd daemons: keep them from competing for 2 cores.
+      maxWorkers: 2,
+    },
+  },
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'benchmark', 'projenrc', '.projenrc.ts'],
+  },
+});
+
+// Tests and examples are type-checked, not only transpiled by ts-jest.
+project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json');
+
+// Every example app synthesizes into examples/dist/<name>/.
+project.addTask('examples', {
+  description: 'Synthesize every example app into YAML under examples/dist/',
+  exec: 'ts-node --project test/tsconfig.json examples/synth-all.ts',
+});
+
+project.addTask('benchmark', {
+  description: 'Print synth and require timings (numbers, not pass/fail)',
+  exec: 'ts-node --project test/tsconfig.json benchmark/run.ts',
+});
+
+project.gitignore.exclude('/examples/dist/');
+project.npmignore?.exclude('/examples/', '/benchmark/', '/.ci/');
+
+project.synth();
