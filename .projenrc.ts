@@ -30,6 +30,13 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@grpc/proto-loader@^0.7.13',
   ],
 
+  tsconfigDev: {
+    // Tests, examples and benchmarks import ESM-typed packages (smol-toml): resolve like Node does.
+    compilerOptions: {
+      module: 'nodenext',
+      moduleResolution: javascript.TypeScriptModuleResolution.NODE_NEXT,
+    },
+  },
   jestOptions: {
     // `npx projen test` never rewrites snapshots; `npx projen test:update` does, on purpose.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,

@@ -1,1 +1,3 @@
-export {};
+export * from './core';
+export * from './runtimes';
+export * from './workloads';

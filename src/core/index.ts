@@ -1,0 +1,3 @@
+export * from './overhead';
+export * from './scheduling';
+export * from './runtime-class';

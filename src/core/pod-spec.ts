@@ -1,0 +1,97 @@
+import { ApiObject } from 'cdk8s';
+import { ResourceList } from './resources';
+
+/** Where each workload kind keeps its pod spec, as a JSON pointer (DESIGN.md, "Rules of the output"). */
+const POD_SPEC_POINTERS: { [kind: string]: string } = {
+  'Pod': '/spec',
+  'Deployment': '/spec/template/spec',
+  'StatefulSet': '/spec/template/spec',
+  'DaemonSet': '/spec/template/spec',
+  'ReplicaSet': '/spec/template/spec',
+  'ReplicationController': '/spec/template/spec',
+  'Job': '/spec/template/spec',
+  'CronJob': '/spec/jobTemplate/spec/template/spec',
+  'PodTemplate': '/template/spec',
+};
+
+/** The kinds that carry a pod spec. */
+export const WORKLOAD_KINDS = Object.keys(POD_SPEC_POINTERS);
+
+/** The JSON pointer of the pod spec in a manifest of this kind, or undefined for other kinds. */
+export function podSpecPointer(kind: string): string | undefined {
+  return POD_SPEC_POINTERS[kind];
+}
+
+/** Reads the value at a JSON pointer, or undefined. */
+export function readPointer(document: any, pointer: string): any {
+  let node = document;
+  for (const part of pointer.split('/').slice(1)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = node[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return node;
+}
+
+/** The pod spec of a workload manifest, or undefined. */
+export function podSpecOf(manifest: any): any {
+  const pointer = podSpecPointer(manifest?.kind);
+  return pointer ? readPointer(manifest, pointer) : undefined;
+}
+
+/** How many pods a manifest asks for at once; undefined for DaemonSets (one per node). */
+export function replicasOf(manifest: any): number | undefined {
+  const spec = manifest?.spec ?? {};
+  switch (manifest?.kind) {
+    case 'DaemonSet': return undefined;
+    case 'Job': return spec.parallelism ?? 1;
+    case 'CronJob': return spec.jobTemplate?.spec?.parallelism ?? 1;
+    case 'Pod': return 1;
+    default: return spec.replicas ?? 1;
+  }
+}
+
+/** `kind "name"` for messages. */
+export function describeManifest(manifest: any): string {
+  return `${manifest?.kind ?? 'object'} "${manifest?.metadata?.name ?? '?'}"`;
+}
+
+/** ApiObjects under a construct that carry a pod spec (the construct itself included). */
+export function workloadObjectsIn(objects: ApiObject[]): ApiObject[] {
+  return objects.filter((o) => podSpecPointer(o.kind) !== undefined);
+}
+
+/** A container's requests, where a limit stands in for a missing request (as the API server defaults it). */
+function containerRequests(container: any): { list: ResourceList; problems: string[] } {
+  const requests = { ...(container?.resources?.limits ?? {}), ...(container?.resources?.requests ?? {}) };
+  const asStrings: { [name: string]: string } = {};
+  for (const [name, value] of Object.entries(requests)) asStrings[name] = String(value);
+  return ResourceList.parse(asStrings);
+}
+
+/**
+ * The pod's effective requests, without overhead, as the scheduler computes them:
+ * max(sum of app containers + sidecars, for each init container: itself + the sidecars
+ * started before it). Sidecars are init containers with `restartPolicy: Always`.
+ */
+export function effectiveRequests(podSpec: any): { requests: ResourceList; problems: string[] } {
+  const problems: string[] = [];
+  const parse = (container: any) => {
+    const { list, problems: p } = containerRequests(container);
+    problems.push(...p.map((m) => `container "${container?.name ?? '?'}" resources: ${m}`));
+    return list;
+  };
+  let sidecars = ResourceList.empty();
+  let initPeak = ResourceList.empty();
+  for (const init of podSpec?.initContainers ?? []) {
+    const requests = parse(init);
+    if (init?.restartPolicy === 'Always') {
+      sidecars = sidecars.plus(requests);
+      initPeak = initPeak.max(sidecars);
+    } else {
+      initPeak = initPeak.max(requests.plus(sidecars));
+    }
+  }
+  let containers = ResourceList.empty();
+  for (const container of podSpec?.containers ?? []) containers = containers.plus(parse(container));
+  return { requests: containers.plus(sidecars).max(initPeak), problems };
+}

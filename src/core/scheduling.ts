@@ -1,0 +1,135 @@
+import { labelValueProblem, qualifiedNameProblem } from './names';
+
+/** How a toleration matches a taint's value. */
+export enum TolerationOperator {
+  /** The taint's value must equal the toleration's value. */
+  EQUAL = 'Equal',
+  /** Any value matches; the toleration must not set a value. */
+  EXISTS = 'Exists',
+}
+
+/** The effect of a taint that a toleration tolerates. */
+export enum TaintEffect {
+  /** New pods are not scheduled on the node. */
+  NO_SCHEDULE = 'NoSchedule',
+  /** The scheduler avoids the node when it can. */
+  PREFER_NO_SCHEDULE = 'PreferNoSchedule',
+  /** Running pods are evicted unless they tolerate the taint. */
+  NO_EXECUTE = 'NoExecute',
+}
+
+/** A toleration that RuntimeClass admission adds to every pod of the class. */
+export interface RuntimeToleration {
+  /** The taint key; empty with `EXISTS` matches every taint. @default - every key (operator must be EXISTS) */
+  readonly key?: string;
+  /** How the value is matched. @default TolerationOperator.EQUAL */
+  readonly operator?: TolerationOperator;
+  /** The taint value to match (only with `EQUAL`). @default - empty value */
+  readonly value?: string;
+  /** The taint effect to tolerate. @default - every effect */
+  readonly effect?: TaintEffect;
+  /** How long a pod stays bound after a `NO_EXECUTE` taint appears (only with `NO_EXECUTE`). @default - forever */
+  readonly tolerationSeconds?: number;
+}
+
+/**
+ * Where pods of a RuntimeClass may run (`RuntimeClass.scheduling`). RuntimeClass admission
+ * merges the node selector into every pod and adds the tolerations.
+ */
+export interface RuntimeScheduling {
+  /** Labels a node must have to run pods of this class. @default - no constraint */
+  readonly nodeSelector?: { [key: string]: string };
+  /** Tolerations added to every pod of this class. @default - none */
+  readonly tolerations?: RuntimeToleration[];
+}
+
+/** Problems the API server would report for this scheduling, each naming the field. @internal */
+export function schedulingProblems(scheduling: RuntimeScheduling | undefined): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(scheduling?.nodeSelector ?? {})) {
+    const keyProblem = qualifiedNameProblem(key);
+    if (keyProblem) problems.push(`scheduling.nodeSelector key "${key}" ${keyProblem}`);
+    const valueProblem = labelValueProblem(String(value));
+    if (valueProblem) problems.push(`scheduling.nodeSelector["${key}"] value "${value}" ${valueProblem}`);
+  }
+  const seen = new Map<string, number>();
+  (scheduling?.tolerations ?? []).forEach((toleration, index) => {
+    const field = `scheduling.tolerations[${index}]`;
+    const key = toleration.key ?? '';
+    const operator = toleration.operator ?? TolerationOperator.EQUAL;
+    if (key === '' && operator !== TolerationOperator.EXISTS) {
+      problems.push(`${field} has an empty key with operator ${operator}: an empty key matches every taint only with operator: TolerationOperator.EXISTS; set a key or use EXISTS`);
+    }
+    if (key !== '') {
+      const keyProblem = qualifiedNameProblem(key);
+      if (keyProblem) problems.push(`${field}.key "${key}" ${keyProblem}`);
+    }
+    if (operator === TolerationOperator.EXISTS && toleration.value !== undefined && toleration.value !== '') {
+      problems.push(`${field}.value "${toleration.value}" is set with operator EXISTS, which matches any value: remove the value or use EQUAL`);
+    }
+    if (operator === TolerationOperator.EQUAL && toleration.value !== undefined) {
+      const valueProblem = labelValueProblem(toleration.value);
+      if (valueProblem) problems.push(`${field}.value "${toleration.value}" ${valueProblem}`);
+    }
+    if (toleration.tolerationSeconds !== undefined) {
+      if (toleration.effect !== TaintEffect.NO_EXECUTE) {
+        problems.push(`${field}.tolerationSeconds (${toleration.tolerationSeconds}) is set but effect is ${toleration.effect ?? 'unset'}: tolerationSeconds only applies with effect: TaintEffect.NO_EXECUTE`);
+      }
+      if (!Number.isInteger(toleration.tolerationSeconds)) {
+        problems.push(`${field}.tolerationSeconds (${toleration.tolerationSeconds}) must be a whole number of seconds`);
+      }
+    }
+    const identity = tolerationIdentity(toleration);
+    const first = seen.get(identity);
+    if (first !== undefined) {
+      problems.push(`${field} duplicates scheduling.tolerations[${first}] (same key, operator, value and effect): remove one`);
+    } else {
+      seen.set(identity, index);
+    }
+  });
+  return problems;
+}
+
+function tolerationIdentity(t: RuntimeToleration): string {
+  return JSON.stringify([t.key ?? '', t.operator ?? TolerationOperator.EQUAL, t.value ?? '', t.effect ?? '']);
+}
+
+/**
+ * Merges scheduling constraints. A node selector key set to two different values is a
+ * conflict (no node could match both) and is returned as a problem, not resolved. @internal
+ */
+export function mergeScheduling(base: RuntimeScheduling | undefined, extra: RuntimeScheduling | undefined, describe: string): { scheduling: RuntimeScheduling; problems: string[] } {
+  const problems: string[] = [];
+  const nodeSelector: { [key: string]: string } = { ...(base?.nodeSelector ?? {}) };
+  for (const [key, value] of Object.entries(extra?.nodeSelector ?? {})) {
+    if (key in nodeSelector && nodeSelector[key] !== value) {
+      problems.push(`scheduling.nodeSelector["${key}"] = "${value}" conflicts with "${nodeSelector[key]}" required by ${describe}: no node can have both; use the same value or another key`);
+      continue;
+    }
+    nodeSelector[key] = value;
+  }
+  const tolerations = [...(base?.tolerations ?? [])];
+  for (const toleration of extra?.tolerations ?? []) {
+    if (!tolerations.some((t) => tolerationIdentity(t) === tolerationIdentity(toleration))) tolerations.push(toleration);
+  }
+  return { scheduling: { nodeSelector, tolerations }, problems };
+}
+
+/** Kubernetes JSON for scheduling, or undefined when empty. @internal */
+export function schedulingToJson(scheduling: RuntimeScheduling | undefined): any {
+  const nodeSelector = scheduling?.nodeSelector ?? {};
+  const tolerations = scheduling?.tolerations ?? [];
+  if (Object.keys(nodeSelector).length === 0 && tolerations.length === 0) return undefined;
+  const sortedSelector: { [key: string]: string } = {};
+  for (const key of Object.keys(nodeSelector).sort()) sortedSelector[key] = nodeSelector[key];
+  return {
+    nodeSelector: Object.keys(sortedSelector).length > 0 ? sortedSelector : undefined,
+    tolerations: tolerations.length > 0 ? tolerations.map((t) => ({
+      key: t.key,
+      operator: t.operator,
+      value: t.value,
+      effect: t.effect,
+      tolerationSeconds: t.tolerationSeconds,
+    })) : undefined,
+  };
+}

@@ -1,0 +1,5 @@
+export * from './sandboxed-runtime';
+export * from './kata';
+export * from './gvisor';
+export * from './crun';
+export * from './runc';

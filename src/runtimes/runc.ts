@@ -1,0 +1,32 @@
+import { Construct } from 'constructs';
+import { CrioRuntimeType, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
+
+/** Properties of a runc runtime. */
+export interface RuncRuntimeProps extends RuntimePresetOptions {
+  /**
+   * The handler name. `runc` is the handler every containerd node already has; another name
+   * (e.g. `runc-audit`) adds a second runc-based handler through the node setup.
+   * @default "runc"
+   */
+  readonly handler?: string;
+  /** Absolute path of the runc binary for a handler other than `runc`. @default - the node's runc */
+  readonly binaryPath?: string;
+}
+
+/** The default runtime, runc, as an explicit RuntimeClass (handler `runc` unless given another). */
+export class RuncRuntime extends SandboxedRuntime {
+  public constructor(scope: Construct, id: string, props: RuncRuntimeProps = {}) {
+    const handler = props.handler ?? 'runc';
+    super(scope, id, {
+      ...props,
+      displayName: 'runc',
+      handler,
+      containerd: {
+        runtimeType: 'io.containerd.runc.v2',
+        options: props.binaryPath ? { BinaryName: props.binaryPath } : undefined,
+        systemdCgroupFromNode: true,
+      },
+      crio: { runtimePath: props.binaryPath ?? '/usr/bin/runc', runtimeType: CrioRuntimeType.OCI, runtimeRoot: '/run/runc' },
+    });
+  }
+}

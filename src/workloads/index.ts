@@ -1,0 +1,2 @@
+export * from './footprint';
+export * from './sandboxed-workloads';
