@@ -32,21 +32,57 @@ export function pinWorkload(runtimeClass: IRuntimeClass, workload: IConstruct): 
   if (objects.length === 0) {
     throw new Error(`${workload.node.path}: cannot pin to RuntimeClass "${runtimeClass.runtimeClassName}": it holds no workload object (${WORKLOAD_KINDS.join(', ')})`);
   }
+  // A construct that renders its object lazily (cdk8s-plus) has no runtimeClassName setter, so
+  // only raw objects (Kube*, ApiObject, Include) can already name a class before the pin.
+  const raw = workload instanceof ApiObject || objects.length !== 1 || objects[0].node.scope !== workload;
   for (const object of objects) {
     const pointer = podSpecPointer(object.kind);
     if (!pointer) {
       throw new Error(`${object.node.path}: cannot pin a ${object.kind} to RuntimeClass "${runtimeClass.runtimeClassName}": only ${WORKLOAD_KINDS.join(', ')} carry a pod spec`);
     }
     const existing = pins.get(object);
-    const pin: Pin = { runtimeClass, previousName: currentRuntimeClassName(object, pointer) };
+    const pin: Pin = { runtimeClass, previousName: raw ? currentRuntimeClassName(object, pointer) : undefined };
     if (existing) {
       existing.push(pin);
       continue;
     }
     pins.set(object, [pin]);
     object.addJsonPatch(JsonPatch.add(`${pointer}/runtimeClassName`, runtimeClass.runtimeClassName));
-    object.node.addValidation({ validate: () => pinProblems(object) });
+    const render = reuseRenderWithinTick(object);
+    object.node.addValidation({ validate: () => pinProblems(object, render()) });
   }
+}
+
+/**
+ * Checks read the final manifest, and `cdk8s synth` renders each object right after
+ * validating it. Rendering a cdk8s-plus workload is the costly part of a synth, so the
+ * validation's render is handed to the next `toJson()` of the same object and dropped after
+ * it, or at the end of the tick. Validation itself always renders afresh, so its verdict
+ * never comes from an earlier render.
+ */
+function reuseRenderWithinTick(object: ApiObject): () => any {
+  const render = object.toJson.bind(object);
+  let rendered: any;
+  object.toJson = () => {
+    if (rendered === undefined) return render();
+    const result = rendered;
+    rendered = undefined;
+    return result;
+  };
+  renderFresh.set(object, render);
+  return () => {
+    const result = render();
+    rendered = result;
+    queueMicrotask(() => { rendered = undefined; });
+    return result;
+  };
+}
+
+const renderFresh = new WeakMap<ApiObject, () => any>();
+
+/** The object's manifest rendered now, never a render kept for synth. */
+export function freshManifestOf(object: ApiObject): any {
+  return (renderFresh.get(object) ?? object.toJson.bind(object))();
 }
 
 /** runtimeClassName as the object stands now; undefined if unset or not yet renderable. */
@@ -60,12 +96,11 @@ function currentRuntimeClassName(object: ApiObject, pointer: string): string | u
 }
 
 /** Every reason the pinned object's pods would be rejected or fail, read from the final manifest. */
-export function pinProblems(object: ApiObject): string[] {
+export function pinProblems(object: ApiObject, manifest: any = object.toJson()): string[] {
   const objectPins = pins.get(object) ?? [];
   if (objectPins.length === 0) return [];
   const runtimeClass = objectPins[0].runtimeClass;
   const name = runtimeClass.runtimeClassName;
-  const manifest = object.toJson();
   const podSpec = podSpecOf(manifest) ?? {};
   const where = `${describeManifest(manifest)} (pinned to RuntimeClass "${name}")`;
   const problems: string[] = [];
@@ -110,9 +145,10 @@ export function pinProblems(object: ApiObject): string[] {
     }
   }
 
-  const { requests, problems: requestProblems } = effectiveRequests(podSpec);
-  problems.push(...requestProblems);
+  // Footprints only matter against a declared ceiling; without one the API server checks quantities.
   if (limits.nodeAllocatable) {
+    const { requests, problems: requestProblems } = effectiveRequests(podSpec);
+    problems.push(...requestProblems);
     const overhead = overheadOf(runtimeClass);
     const footprint = requests.plus(overhead);
     const { list: ceiling, problems: ceilingProblems } = ResourceList.parse(allocatableAmounts(limits));

@@ -1,0 +1,11 @@
+import { App } from 'cdk8s';
+import * as confinedMonitoringAgent from './confined-monitoring-agent';
+import * as multiTenantSaas from './multi-tenant-saas';
+import * as serverlessFunctions from './serverless-functions';
+
+/** Every example, by the folder it synthesizes into. */
+export const EXAMPLES: { [name: string]: (app: App) => void } = {
+  'multi-tenant-saas': multiTenantSaas.build,
+  'confined-monitoring-agent': confinedMonitoringAgent.build,
+  'serverless-functions': serverlessFunctions.build,
+};
