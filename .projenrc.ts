@@ -1,4 +1,4 @@
-import { cdk8s, javascript } from 'projen';
+import { cdk8s, javascript, JsonFile } from 'projen';
 
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-runtimeclass',
@@ -52,8 +52,15 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   },
 });
 
-// Tests and examples are type-checked, not only transpiled by ts-jest.
-project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json');
+// Tests, examples and benchmarks are type-checked (ts-jest only transpiles) and linted: each
+// folder gets a tsconfig that extends the tests' one, so tsc and eslint's project service find it.
+const devFolders = ['examples', 'benchmark'];
+for (const folder of devFolders) {
+  new JsonFile(project, `${folder}/tsconfig.json`, {
+    obj: { extends: '../test/tsconfig.json', include: ['**/*.ts'], exclude: ['dist'] },
+  });
+}
+project.testTask.prependExec(['test', ...devFolders].map((f) => `tsc --noEmit -p ${f}/tsconfig.json`).join(' && '));
 
 // Every example app synthesizes into examples/dist/<name>/.
 project.addTask('examples', {

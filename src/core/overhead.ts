@@ -1,3 +1,4 @@
+import { Quantity } from './quantity';
 import { isExtendedResource, resourceNameProblem, ResourceList } from './resources';
 
 /**
@@ -85,9 +86,15 @@ export class PodOverhead {
     problems.push(...parseProblems.map((p) => `overhead.${p}`));
     for (const name of list.names) {
       const quantity = list.get(name)!;
-      if (quantity.isNegative) problems.push(`overhead.${name}: "${quantity}" is negative: overhead must be zero or more`);
-      else if (isExtendedResource(name) && !quantity.isInteger) {
+      if (quantity.isNegative) {problems.push(`overhead.${name}: "${quantity}" is negative: overhead must be zero or more`);} else if (isExtendedResource(name) && !quantity.isInteger) {
         problems.push(`overhead.${name}: "${quantity}" is not a whole number: extended resources are counted in whole units`);
+      }
+    }
+    for (const name of list.names.filter((n) => n.startsWith('hugepages-'))) {
+      const pageSize = Quantity.parse(name.slice('hugepages-'.length));
+      const amount = list.get(name)!;
+      if (pageSize && pageSize.nanos > 0n && amount.nanos % pageSize.nanos !== 0n) {
+        problems.push(`overhead.${name}: "${amount}" is not a multiple of the ${name.slice('hugepages-'.length)} page size: use a whole number of pages`);
       }
     }
     const hasHugepages = Object.keys(this.entries).some((n) => n.startsWith('hugepages-'));

@@ -1,8 +1,10 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
+import { PodOverhead } from './overhead';
+import { describeManifest, effectiveRequests, podSpecOf, podSpecPointer, readPointer, WORKLOAD_KINDS } from './pod-spec';
 import { ResourceList } from './resources';
 import type { IRuntimeClass } from './runtime-class';
-import { describeManifest, effectiveRequests, podSpecOf, podSpecPointer, readPointer, WORKLOAD_KINDS } from './pod-spec';
 import { schedulingProblems } from './scheduling';
 
 interface Pin {
@@ -32,73 +34,59 @@ export function pinWorkload(runtimeClass: IRuntimeClass, workload: IConstruct): 
   if (objects.length === 0) {
     throw new Error(`${workload.node.path}: cannot pin to RuntimeClass "${runtimeClass.runtimeClassName}": it holds no workload object (${WORKLOAD_KINDS.join(', ')})`);
   }
-  // A construct that renders its object lazily (cdk8s-plus) has no runtimeClassName setter, so
-  // only raw objects (Kube*, ApiObject, Include) can already name a class before the pin.
-  const raw = workload instanceof ApiObject || objects.length !== 1 || objects[0].node.scope !== workload;
   for (const object of objects) {
     const pointer = podSpecPointer(object.kind);
     if (!pointer) {
       throw new Error(`${object.node.path}: cannot pin a ${object.kind} to RuntimeClass "${runtimeClass.runtimeClassName}": only ${WORKLOAD_KINDS.join(', ')} carry a pod spec`);
     }
     const existing = pins.get(object);
-    const pin: Pin = { runtimeClass, previousName: raw ? currentRuntimeClassName(object, pointer) : undefined };
+    const pin: Pin = { runtimeClass, previousName: currentRuntimeClassName(object, pointer) };
     if (existing) {
       existing.push(pin);
       continue;
     }
     pins.set(object, [pin]);
     object.addJsonPatch(JsonPatch.add(`${pointer}/runtimeClassName`, runtimeClass.runtimeClassName));
-    const render = reuseRenderWithinTick(object);
-    object.node.addValidation({ validate: () => pinProblems(object, render()) });
+    object.node.addValidation({ validate: () => pinProblems(object) });
   }
 }
 
 /**
- * Checks read the final manifest, and `cdk8s synth` renders each object right after
- * validating it. Rendering a cdk8s-plus workload is the costly part of a synth, so the
- * validation's render is handed to the next `toJson()` of the same object and dropped after
- * it, or at the end of the tick. Validation itself always renders afresh, so its verdict
- * never comes from an earlier render.
+ * runtimeClassName as the object stands before the pin. A cdk8s-plus workload renders its
+ * manifest lazily and has no runtimeClassName setter, so only a JSON patch can have set one:
+ * read its patches rather than render it (a render per pin would double the cost of a synth).
+ * Other objects (Kube*, ApiObject, Include) are cheap to render.
  */
-function reuseRenderWithinTick(object: ApiObject): () => any {
-  const render = object.toJson.bind(object);
-  let rendered: any;
-  object.toJson = () => {
-    if (rendered === undefined) return render();
-    const result = rendered;
-    rendered = undefined;
-    return result;
-  };
-  renderFresh.set(object, render);
-  return () => {
-    const result = render();
-    rendered = result;
-    queueMicrotask(() => { rendered = undefined; });
-    return result;
-  };
-}
-
-const renderFresh = new WeakMap<ApiObject, () => any>();
-
-/** The object's manifest rendered now, never a render kept for synth. */
-export function freshManifestOf(object: ApiObject): any {
-  return (renderFresh.get(object) ?? object.toJson.bind(object))();
-}
-
-/** runtimeClassName as the object stands now; undefined if unset or not yet renderable. */
 function currentRuntimeClassName(object: ApiObject, pointer: string): string | undefined {
+  if (object.node.scope instanceof kplus.AbstractPod) {
+    let found: string | undefined;
+    for (const patch of earlierPatches(object)) {
+      if (patch.op !== 'add' && patch.op !== 'replace') continue;
+      const target = `${pointer}/runtimeClassName`;
+      if (patch.path === target) found = patch.value;
+      else if (target.startsWith(`${patch.path}/`)) found = readPointer(patch.value, target.slice(patch.path.length));
+    }
+    return found;
+  }
   try {
     return readPointer(object.toJson(), `${pointer}/runtimeClassName`);
   } catch {
-    // A cdk8s-plus workload with no container yet cannot render; nothing can be set on it either.
     return undefined;
   }
 }
 
+/** The JSON patches already added to an object (cdk8s keeps them in a private field). */
+function earlierPatches(object: ApiObject): Array<{ op: string; path: string; value?: any }> {
+  const patches: unknown = (object as any).patches;
+  if (!Array.isArray(patches)) return [];
+  return patches.flatMap((p) => (typeof p?._toJson === 'function' ? [p._toJson()] : []));
+}
+
 /** Every reason the pinned object's pods would be rejected or fail, read from the final manifest. */
-export function pinProblems(object: ApiObject, manifest: any = object.toJson()): string[] {
+export function pinProblems(object: ApiObject): string[] {
   const objectPins = pins.get(object) ?? [];
   if (objectPins.length === 0) return [];
+  const manifest = object.toJson();
   const runtimeClass = objectPins[0].runtimeClass;
   const name = runtimeClass.runtimeClassName;
   const podSpec = podSpecOf(manifest) ?? {};
@@ -114,7 +102,8 @@ export function pinProblems(object: ApiObject, manifest: any = object.toJson()):
     problems.push(`already set runtimeClassName "${previous}" before it was pinned: remove that runtimeClassName or pin to "${previous}" instead`);
   }
   if (podSpec.runtimeClassName !== name) {
-    problems.push(`has runtimeClassName "${podSpec.runtimeClassName}" in its final manifest (changed after pin(), e.g. by a JSON patch): remove the change`);
+    const now = podSpec.runtimeClassName === undefined ? 'no runtimeClassName' : `runtimeClassName "${podSpec.runtimeClassName}"`;
+    problems.push(`has ${now} in its final manifest (changed after pin(), e.g. by a JSON patch): remove that change`);
   }
   if (podSpec.overhead !== undefined) {
     problems.push(`sets spec.overhead ${JSON.stringify(podSpec.overhead)} in its pod template: RuntimeClass admission sets it from the class and rejects pods that set their own ("Pod's Overhead doesn't match RuntimeClass's defined Overhead"); remove it`);
@@ -151,10 +140,12 @@ export function pinProblems(object: ApiObject, manifest: any = object.toJson()):
     problems.push(...requestProblems);
     const overhead = overheadOf(runtimeClass);
     const footprint = requests.plus(overhead);
-    const { list: ceiling, problems: ceilingProblems } = ResourceList.parse(allocatableAmounts(limits));
+    const { list: ceiling, problems: ceilingProblems } = ResourceList.parse(PodOverhead.of(limits.nodeAllocatable).amounts);
     problems.push(...ceilingProblems.map((p) => `RuntimeClass "${name}" limits.nodeAllocatable.${p}`));
     for (const resource of footprint.exceeding(ceiling)) {
-      problems.push(`needs ${footprint.toStrings()[resource]} of ${resource} per pod (requests ${requests.toStrings()[resource] ?? '0'} + overhead ${overhead.toStrings()[resource] ?? '0'}), more than the ${ceiling.toStrings()[resource]} a node of RuntimeClass "${name}" can give: lower the requests or raise limits.nodeAllocatable`);
+      const parts = `requests ${requests.toStrings()[resource] ?? '0'} + overhead ${overhead.toStrings()[resource] ?? '0'}`;
+      problems.push(`needs ${footprint.toStrings()[resource]} of ${resource} per pod (${parts}), more than the ${ceiling.toStrings()[resource]} `
+        + `a node of RuntimeClass "${name}" can give: lower the requests or raise limits.nodeAllocatable`);
     }
   }
   return problems.map((p) => `${where} ${p}`);
@@ -166,12 +157,3 @@ export function overheadOf(runtimeClass: IRuntimeClass): ResourceList {
   return overhead && overhead.validate().length === 0 ? overhead._toResourceList() : ResourceList.empty();
 }
 
-/** `limits.nodeAllocatable` as `{ resource: quantity }`. */
-export function allocatableAmounts(limits: { nodeAllocatable?: { cpu?: string; memory?: string; ephemeralStorage?: string; resources?: { [name: string]: string } } }): { [name: string]: string } {
-  const a = limits.nodeAllocatable ?? {};
-  const amounts: { [name: string]: string } = { ...(a.resources ?? {}) };
-  if (a.cpu !== undefined) amounts.cpu = a.cpu;
-  if (a.memory !== undefined) amounts.memory = a.memory;
-  if (a.ephemeralStorage !== undefined) amounts['ephemeral-storage'] = a.ephemeralStorage;
-  return amounts;
-}

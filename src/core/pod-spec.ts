@@ -3,15 +3,15 @@ import { ResourceList } from './resources';
 
 /** Where each workload kind keeps its pod spec, as a JSON pointer (DESIGN.md, "Rules of the output"). */
 const POD_SPEC_POINTERS: { [kind: string]: string } = {
-  'Pod': '/spec',
-  'Deployment': '/spec/template/spec',
-  'StatefulSet': '/spec/template/spec',
-  'DaemonSet': '/spec/template/spec',
-  'ReplicaSet': '/spec/template/spec',
-  'ReplicationController': '/spec/template/spec',
-  'Job': '/spec/template/spec',
-  'CronJob': '/spec/jobTemplate/spec/template/spec',
-  'PodTemplate': '/template/spec',
+  Pod: '/spec',
+  Deployment: '/spec/template/spec',
+  StatefulSet: '/spec/template/spec',
+  DaemonSet: '/spec/template/spec',
+  ReplicaSet: '/spec/template/spec',
+  ReplicationController: '/spec/template/spec',
+  Job: '/spec/template/spec',
+  CronJob: '/spec/jobTemplate/spec/template/spec',
+  PodTemplate: '/template/spec',
 };
 
 /** The kinds that carry a pod spec. */
@@ -19,7 +19,7 @@ export const WORKLOAD_KINDS = Object.keys(POD_SPEC_POINTERS);
 
 /** The JSON pointer of the pod spec in a manifest of this kind, or undefined for other kinds. */
 export function podSpecPointer(kind: string): string | undefined {
-  return POD_SPEC_POINTERS[kind];
+  return Object.prototype.hasOwnProperty.call(POD_SPEC_POINTERS, kind) ? POD_SPEC_POINTERS[kind] : undefined;
 }
 
 /** Reads the value at a JSON pointer, or undefined. */
@@ -34,7 +34,7 @@ export function readPointer(document: any, pointer: string): any {
 
 /** The pod spec of a workload manifest, or undefined. */
 export function podSpecOf(manifest: any): any {
-  const pointer = podSpecPointer(manifest?.kind);
+  const pointer = podSpecPointer(String(manifest?.kind));
   return pointer ? readPointer(manifest, pointer) : undefined;
 }
 

@@ -4,7 +4,7 @@
 const QUANTITY = /^([+-]?)(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|[numkMGTPE])?$/;
 const NANO = 1_000_000_000n;
 const BINARY: { [suffix: string]: bigint } = {
-  Ki: 1n << 10n, Mi: 1n << 20n, Gi: 1n << 30n, Ti: 1n << 40n, Pi: 1n << 50n, Ei: 1n << 60n,
+  Ki: 1024n, Mi: 1024n ** 2n, Gi: 1024n ** 3n, Ti: 1024n ** 4n, Pi: 1024n ** 5n, Ei: 1024n ** 6n,
 };
 const DECIMAL_EXPONENT: { [suffix: string]: number } = {
   n: -9, u: -6, m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18,
@@ -17,6 +17,10 @@ export class Quantity {
     const match = QUANTITY.exec(text);
     if (!match) return undefined;
     const [, sign, number, suffix = ''] = match;
+    // Kubernetes keeps quantities in 64 bits: anything this far out is no real amount, and an
+    // unbounded exponent would make BigInt arithmetic run away.
+    if (number.replace('.', '').replace(/^0+/, '').length > 40) return undefined;
+    if (/^[eE]/.test(suffix) && Math.abs(Number(suffix.slice(1))) > 40) return undefined;
     const [whole, fraction = ''] = number.split('.');
     const digits = BigInt((whole || '0') + fraction);
     let exponent = -fraction.length; // decimal exponent applied to `digits`

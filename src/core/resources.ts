@@ -18,12 +18,15 @@ export function resourceNameProblem(name: string): string | undefined {
   if (!name.includes('/')) {
     return `is not a standard container resource (${STANDARD_CONTAINER_RESOURCES.join(', ')}, hugepages-<size>) nor an extended resource "<domain>/<name>"`;
   }
+  if (name.startsWith('requests.')) {
+    return 'starts with "requests.", which the API server reserves for quota names: drop the prefix';
+  }
   const domain = name.split('/')[0];
   if (domain === 'kubernetes.io' || domain.endsWith('.kubernetes.io')) {
     return 'is in the reserved kubernetes.io domain: extended resources need a domain of their own (e.g. "example.com/foo")';
   }
   // The API server also requires `requests.<name>` to be a qualified name (for quotas).
-  const problem = qualifiedNameProblem(`requests.${name}`) ?? qualifiedNameProblem(name);
+  const problem = qualifiedNameProblem(name) ?? qualifiedNameProblem(`requests.${name}`);
   if (problem) return `is not a valid extended resource name: it ${problem}`;
   return undefined;
 }

@@ -137,6 +137,7 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
         problems.push(...(this.overhead?.validate() ?? []));
         problems.push(...schedulingProblems(this.schedulingState));
         problems.push(...this.schedulingConflicts);
+        problems.push(...nodeAllocatableProblems(this.limits));
         problems.push(...this.duplicateNameProblems());
         return problems.map((p) => `RuntimeClass "${this.runtimeClassName}": ${p}`);
       },
@@ -179,6 +180,21 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
     const others = same.filter((c) => c !== this).map((c) => c.node.path);
     return [`another RuntimeClass in this app has the same name (${others.join(', ')}): names are cluster-wide, give each class its own \`name\``];
   }
+}
+
+/** Problems with a declared node allocatable: its resource names and quantities. */
+export function nodeAllocatableProblems(limits: RuntimeLimits): string[] {
+  const allocatable = limits.nodeAllocatable;
+  if (!allocatable) return [];
+  const problems: string[] = [];
+  for (const named of ['cpu', 'memory', 'ephemeral-storage']) {
+    if (allocatable.resources && named in allocatable.resources) {
+      problems.push(`limits.nodeAllocatable.resources["${named}"] repeats a resource that has its own field: set it once`);
+    }
+  }
+  const overhead = PodOverhead.of(allocatable);
+  problems.push(...overhead.validate().map((p) => `limits.nodeAllocatable: ${p.replace(/^overhead[ .]?/, '')}`));
+  return problems;
 }
 
 /** A class that exists in the cluster already: nothing is synthesized for it. */

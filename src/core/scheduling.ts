@@ -98,7 +98,11 @@ function tolerationIdentity(t: RuntimeToleration): string {
  * Merges scheduling constraints. A node selector key set to two different values is a
  * conflict (no node could match both) and is returned as a problem, not resolved. @internal
  */
-export function mergeScheduling(base: RuntimeScheduling | undefined, extra: RuntimeScheduling | undefined, describe: string): { scheduling: RuntimeScheduling; problems: string[] } {
+export function mergeScheduling(
+  base: RuntimeScheduling | undefined,
+  extra: RuntimeScheduling | undefined,
+  describe: string,
+): { scheduling: RuntimeScheduling; problems: string[] } {
   const problems: string[] = [];
   const nodeSelector: { [key: string]: string } = { ...(base?.nodeSelector ?? {}) };
   for (const [key, value] of Object.entries(extra?.nodeSelector ?? {})) {
@@ -110,7 +114,10 @@ export function mergeScheduling(base: RuntimeScheduling | undefined, extra: Runt
   }
   const tolerations = [...(base?.tolerations ?? [])];
   for (const toleration of extra?.tolerations ?? []) {
-    if (!tolerations.some((t) => tolerationIdentity(t) === tolerationIdentity(toleration))) tolerations.push(toleration);
+    const same = tolerations.find((t) => tolerationIdentity(t) === tolerationIdentity(toleration));
+    if (!same) {tolerations.push(toleration);} else if (same.tolerationSeconds !== toleration.tolerationSeconds) {
+      problems.push(`scheduling toleration ${tolerationIdentity(toleration)} has tolerationSeconds ${toleration.tolerationSeconds} but ${describe} sets ${same.tolerationSeconds}: the API server treats them as duplicates; keep one`);
+    }
   }
   return { scheduling: { nodeSelector, tolerations }, problems };
 }

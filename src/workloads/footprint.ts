@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
+import { overheadOf, pinsOf, workloadObjectsOf } from '../core/pinning';
 import { describeManifest, effectiveRequests, podSpecOf, replicasOf } from '../core/pod-spec';
-import { freshManifestOf, overheadOf, pinsOf, workloadObjectsOf } from '../core/pinning';
 import { ResourceList } from '../core/resources';
 import { IRuntimeClass } from '../core/runtime-class';
 
@@ -22,7 +22,7 @@ export class WorkloadFootprint {
     }
     const object = objects[0];
     const runtimeClass = runtime ?? pinsOf(object)[0];
-    const manifest = freshManifestOf(object);
+    const manifest = object.toJson();
     const { requests, problems } = effectiveRequests(podSpecOf(manifest));
     if (problems.length > 0) throw new Error(`WorkloadFootprint.of(${workload.node.path}): ${describeManifest(manifest)} has invalid requests: ${problems.join('; ')}`);
     const overhead = runtimeClass ? overheadOf(runtimeClass) : ResourceList.empty();

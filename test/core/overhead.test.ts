@@ -1,0 +1,167 @@
+import { PodOverhead } from '../../src/core';
+import { isExtendedResource, resourceNameProblem, ResourceList } from '../../src/core/resources';
+
+const NOT_A_CONTAINER_RESOURCE = 'is not a standard container resource (cpu, memory, ephemeral-storage, hugepages-<size>) nor an extended resource "<domain>/<name>"';
+const RESERVED_DOMAIN = 'is in the reserved kubernetes.io domain: extended resources need a domain of their own (e.g. "example.com/foo")';
+const BAD_PAGE_SIZE = 'is a hugepages resource with an invalid page size (e.g. use "hugepages-2Mi" or "hugepages-1Gi")';
+
+describe('resourceNameProblem', () => {
+  test.each([
+    'cpu', 'memory', 'ephemeral-storage', 'hugepages-2Mi', 'hugepages-1Gi', 'example.com/foo', 'nvidia.com/gpu', 'sub.example.com/a_b.c',
+  ])('%p is a container resource', (name) => {
+    expect(resourceNameProblem(name)).toBeUndefined();
+  });
+
+  test.each<[string, string]>([
+    ['gpu', NOT_A_CONTAINER_RESOURCE],
+    ['CPU', NOT_A_CONTAINER_RESOURCE],
+    ['storage', NOT_A_CONTAINER_RESOURCE],
+    ['pods', NOT_A_CONTAINER_RESOURCE],
+    ['kubernetes.io/foo', RESERVED_DOMAIN],
+    ['node.kubernetes.io/foo', RESERVED_DOMAIN],
+    ['hugepages-xyz', BAD_PAGE_SIZE],
+    ['hugepages-0', BAD_PAGE_SIZE],
+    ['hugepages--2Mi', BAD_PAGE_SIZE],
+    ['example.com/', 'is not a valid extended resource name: it must have a non-empty name part'],
+    ['example.com/a/b', 'is not a valid extended resource name: it must be a qualified name: an optional DNS subdomain prefix and "/", then a name'],
+    ['example.com/-foo', 'is not a valid extended resource name: it must have a name part of letters, digits, "-", "_" and ".", starting and ending with a letter or digit'],
+  ])('%p %s', (name, problem) => {
+    expect(resourceNameProblem(name)).toBe(problem);
+  });
+
+  // The API server's IsExtendedResourceName refuses names that start with "requests." (the
+  // quota prefix), so an overhead with it is rejected ("doesn't follow extended resource name standard").
+  test('an extended resource name starting with the quota prefix "requests." is rejected', () => {
+    expect(resourceNameProblem('requests.example.com/foo')).toEqual(expect.stringContaining('requests.'));
+  });
+
+  test('extended resources are the names with a domain', () => {
+    expect(isExtendedResource('example.com/foo')).toBe(true);
+    expect(isExtendedResource('cpu')).toBe(false);
+    expect(isExtendedResource('hugepages-2Mi')).toBe(false);
+  });
+});
+
+describe('PodOverhead', () => {
+  test('amounts holds every resource as written, keys sorted', () => {
+    const overhead = PodOverhead.of({
+      memory: '0.5Gi',
+      cpu: '250m',
+      ephemeralStorage: '1Gi',
+      resources: { 'hugepages-2Mi': '4Mi', 'example.com/vf': '1' },
+    });
+    expect(overhead.amounts).toEqual({
+      'cpu': '250m',
+      'ephemeral-storage': '1Gi',
+      'example.com/vf': '1',
+      'hugepages-2Mi': '4Mi',
+      'memory': '0.5Gi',
+    });
+    expect(Object.keys(overhead.amounts)).toEqual(['cpu', 'ephemeral-storage', 'example.com/vf', 'hugepages-2Mi', 'memory']);
+    expect(overhead._toPodFixed()).toEqual(overhead.amounts);
+    expect(overhead.cpu).toBe('250m');
+    expect(overhead.memory).toBe('0.5Gi');
+    expect(overhead.ephemeralStorage).toBe('1Gi');
+    expect(overhead.isEmpty).toBe(false);
+    expect(overhead.validate()).toEqual([]);
+  });
+
+  test('an overhead with nothing set is empty', () => {
+    expect(PodOverhead.of({}).isEmpty).toBe(true);
+    expect(PodOverhead.of({}).amounts).toEqual({});
+    expect(PodOverhead.of({}).validate()).toEqual([]);
+  });
+
+  test('_toResourceList gives exact amounts', () => {
+    const list = PodOverhead.of({ cpu: '0.25', memory: '320Mi' })._toResourceList();
+    expect(list.toStrings()).toEqual({ cpu: '250m', memory: '320Mi' });
+  });
+
+  test('_toResourceList throws every problem of an invalid overhead', () => {
+    expect(() => PodOverhead.of({ cpu: '-1', memory: '160MB' })._toResourceList()).toThrow(
+      'Invalid pod overhead: overhead.memory: "160MB" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one); overhead.cpu: "-1" is negative: overhead must be zero or more',
+    );
+  });
+
+  test('validate reports several problems at once, one message each', () => {
+    expect(PodOverhead.of({ cpu: 'abc', memory: '-1Mi', resources: { 'gpu': '1', 'example.com/foo': '0.5' } }).validate()).toEqual([
+      `overhead resource "gpu" ${NOT_A_CONTAINER_RESOURCE}`,
+      'overhead.cpu: "abc" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)',
+      'overhead.example.com/foo: "0.5" is not a whole number: extended resources are counted in whole units',
+      'overhead.memory: "-1Mi" is negative: overhead must be zero or more',
+    ]);
+  });
+
+  test('a standard resource given only in `resources` is accepted', () => {
+    const overhead = PodOverhead.of({ resources: { cpu: '100m' } });
+    expect(overhead.validate()).toEqual([]);
+    expect(overhead.amounts).toEqual({ cpu: '100m' });
+  });
+
+  test('a resource given both as a field and in `resources` keeps the field and is reported', () => {
+    const overhead = PodOverhead.of({ ephemeralStorage: '1Gi', resources: { 'ephemeral-storage': '2Gi' } });
+    expect(overhead.amounts).toEqual({ 'ephemeral-storage': '1Gi' });
+    expect(overhead.validate()).toEqual([
+      'overhead.resources["ephemeral-storage"] repeats a resource that has its own field: set it once, with the `ephemeralStorage` field',
+    ]);
+  });
+
+  test('hugepages count with memory alone, with cpu alone, and not without either', () => {
+    expect(PodOverhead.of({ memory: '1Gi', resources: { 'hugepages-2Mi': '4Mi' } }).validate()).toEqual([]);
+    expect(PodOverhead.of({ cpu: '250m', resources: { 'hugepages-1Gi': '1Gi' } }).validate()).toEqual([]);
+    expect(PodOverhead.of({ ephemeralStorage: '1Gi', resources: { 'hugepages-2Mi': '4Mi' } }).validate()).toEqual([
+      'overhead sets hugepages without cpu or memory: the API server rejects it ("HugePages require cpu or memory"); add a cpu or memory overhead',
+    ]);
+  });
+
+  // The API server validates overhead.podFixed with
+  // ValidateResourceRequirements (AllowIndivisibleHugePagesValues false) and rejects
+  // `hugepages-2Mi: 1Mi` ("must be a multiple of 2Mi").
+  test('a hugepages amount that is not a multiple of the page size is rejected', () => {
+    expect(PodOverhead.of({ memory: '1Gi', resources: { 'hugepages-2Mi': '1Mi' } }).validate()).toEqual([
+      expect.stringMatching(/hugepages-2Mi.*"1Mi".*multiple.*2Mi/),
+    ]);
+  });
+});
+
+describe('ResourceList', () => {
+  const list = (amounts: { [name: string]: string }) => {
+    const { list: parsed, problems } = ResourceList.parse(amounts);
+    expect(problems).toEqual([]);
+    return parsed;
+  };
+
+  test('parse reports bad quantities and keeps the good ones', () => {
+    const { list: parsed, problems } = ResourceList.parse({ cpu: '1.5.0', memory: '1Gi' });
+    expect(problems).toEqual([
+      'cpu: "1.5.0" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)',
+    ]);
+    expect(parsed.names).toEqual(['memory']);
+  });
+
+  test('plus adds per resource; max takes the larger per resource', () => {
+    const a = list({ cpu: '250m', memory: '100Mi' });
+    const b = list({ 'cpu': '1', 'example.com/foo': '2' });
+    expect(a.plus(b).toStrings()).toEqual({ 'cpu': '1250m', 'example.com/foo': '2', 'memory': '100Mi' });
+    expect(a.max(b).toStrings()).toEqual({ 'cpu': '1', 'example.com/foo': '2', 'memory': '100Mi' });
+    expect(a.times(3).toStrings()).toEqual({ cpu: '750m', memory: '300Mi' });
+  });
+
+  test('exceeding names the resources above the limit; missing limits are unlimited', () => {
+    const footprint = list({ 'cpu': '2', 'memory': '1120Mi', 'ephemeral-storage': '1Gi' });
+    expect(footprint.exceeding(list({ memory: '1Gi', cpu: '2' }))).toEqual(['memory']);
+    expect(footprint.exceeding(list({ memory: '2Gi' }))).toEqual([]);
+  });
+
+  test('toStrings is canonical, toOriginalStrings keeps the text; both sort keys', () => {
+    const parsed = list({ memory: '0.5Gi', cpu: '0.25' });
+    expect(parsed.toStrings()).toEqual({ cpu: '250m', memory: '512Mi' });
+    expect(parsed.toOriginalStrings()).toEqual({ cpu: '0.25', memory: '0.5Gi' });
+    expect(Object.keys(parsed.toStrings())).toEqual(['cpu', 'memory']);
+  });
+
+  test('empty', () => {
+    expect(ResourceList.empty().isEmpty).toBe(true);
+    expect(ResourceList.empty().toStrings()).toEqual({});
+  });
+});
