@@ -62,6 +62,9 @@ for (const folder of devFolders) {
 }
 project.testTask.prependExec(['test', ...devFolders].map((f) => `tsc --noEmit -p ${f}/tsconfig.json`).join(' && '));
 
+// The node installer is a shell script read at synth time: ship it next to the compiled code.
+project.postCompileTask.exec('cp src/node-setup/installer.sh lib/node-setup/installer.sh');
+
 // Every example app synthesizes into examples/dist/<name>/.
 project.addTask('examples', {
   description: 'Synthesize every example app into YAML under examples/dist/',

@@ -86,7 +86,12 @@ function earlierPatches(object: ApiObject): Array<{ op: string; path: string; va
 export function pinProblems(object: ApiObject): string[] {
   const objectPins = pins.get(object) ?? [];
   if (objectPins.length === 0) return [];
-  const manifest = object.toJson();
+  let manifest: any;
+  try {
+    manifest = object.toJson();
+  } catch (e: any) {
+    return [`cannot be rendered, so its pinning to RuntimeClass "${objectPins[0].runtimeClass.runtimeClassName}" cannot be checked: ${e.message}`];
+  }
   const runtimeClass = objectPins[0].runtimeClass;
   const name = runtimeClass.runtimeClassName;
   const podSpec = podSpecOf(manifest) ?? {};
@@ -123,6 +128,8 @@ export function pinProblems(object: ApiObject): string[] {
     }
   }
 
+  problems.push(...affinityConflicts(podSpec, runtimeClass.scheduling.nodeSelector ?? {}));
+
   const limits = runtimeClass.limits;
   const because = limits.reason ? ` (${limits.reason})` : '';
   const hostNamespaces: Array<[string, boolean | undefined]> = [
@@ -141,7 +148,7 @@ export function pinProblems(object: ApiObject): string[] {
     const overhead = overheadOf(runtimeClass);
     const footprint = requests.plus(overhead);
     const { list: ceiling, problems: ceilingProblems } = ResourceList.parse(PodOverhead.of(limits.nodeAllocatable).amounts);
-    problems.push(...ceilingProblems.map((p) => `RuntimeClass "${name}" limits.nodeAllocatable.${p}`));
+    if (!Construct.isConstruct(runtimeClass)) problems.push(...ceilingProblems.map((p) => `RuntimeClass "${name}" limits.nodeAllocatable.${p}`));
     for (const resource of footprint.exceeding(ceiling)) {
       const parts = `requests ${requests.toStrings()[resource] ?? '0'} + overhead ${overhead.toStrings()[resource] ?? '0'}`;
       problems.push(`needs ${footprint.toStrings()[resource]} of ${resource} per pod (${parts}), more than the ${ceiling.toStrings()[resource]} `
@@ -157,3 +164,22 @@ export function overheadOf(runtimeClass: IRuntimeClass): ResourceList {
   return overhead && overhead.validate().length === 0 ? overhead._toResourceList() : ResourceList.empty();
 }
 
+/**
+ * A required node affinity that no node carrying the class's labels can satisfy: every term
+ * (terms are ORed) has an expression on a class selector key that rejects the class's value.
+ * cdk8s-plus writes node affinity (`scheduling.attract`) rather than a nodeSelector.
+ */
+function affinityConflicts(podSpec: any, classSelector: { [key: string]: string }): string[] {
+  const terms: any[] = podSpec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  if (terms.length === 0) return [];
+  const reasons = terms.map((term) => (term.matchExpressions ?? []).flatMap((e: any) => {
+    if (!(e.key in classSelector)) return [];
+    const value = classSelector[e.key];
+    const values: string[] = e.values ?? [];
+    const rejects = (e.operator === 'In' && !values.includes(value)) || (e.operator === 'NotIn' && values.includes(value)) || e.operator === 'DoesNotExist';
+    return rejects ? [`${e.key} ${e.operator}${values.length ? ` [${values.join(', ')}]` : ''}`] : [];
+  }));
+  if (reasons.some((r) => r.length === 0)) return [];
+  const keys = [...new Set(reasons.flat())].join('; ');
+  return [`requires node affinity (${keys}) that no node selected by the class (${Object.entries(classSelector).map(([k, v]) => `${k}=${v}`).join(', ')}) can satisfy: its pods would stay Pending; change the affinity or the class`];
+}

@@ -43,11 +43,17 @@ export function replicasOf(manifest: any): number | undefined {
   const spec = manifest?.spec ?? {};
   switch (manifest?.kind) {
     case 'DaemonSet': return undefined;
-    case 'Job': return spec.parallelism ?? 1;
-    case 'CronJob': return spec.jobTemplate?.spec?.parallelism ?? 1;
+    case 'Job': return jobPods(spec);
+    case 'CronJob': return jobPods(spec.jobTemplate?.spec ?? {});
     case 'Pod': return 1;
     default: return spec.replicas ?? 1;
   }
+}
+
+/** A Job never runs more pods at once than completions it needs. */
+function jobPods(spec: any): number {
+  const parallelism = spec.parallelism ?? 1;
+  return spec.completions === undefined ? parallelism : Math.min(parallelism, spec.completions);
 }
 
 /** `kind "name"` for messages. */

@@ -88,7 +88,6 @@ export class Quantity {
       for (const suffix of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki']) {
         if (units % BINARY[suffix] === 0n) return `${sign}${units / BINARY[suffix]}${suffix}`;
       }
-      return `${sign}${units}`;
     }
     for (const suffix of ['E', 'P', 'T', 'G', 'M', 'k']) {
       const factor = 10n ** BigInt(DECIMAL_EXPONENT[suffix]);

@@ -13,12 +13,26 @@ export interface InstallerSpec {
   readonly readyLabels: { readonly [handler: string]: string };
   /** Distribution to configure: `auto`, `containerd`, `k3s`, `rke2`, `k0s`, `microk8s`, `crio`. */
   readonly distribution: string;
-  /** True when a handler needs hardware virtualization (`/dev/kvm` on the host). */
-  readonly requiresKvm: boolean;
+  /**
+   * The handlers that run virtual machines and need `/dev/kvm` on the host. On a node without
+   * it the other handlers are still installed and labelled; with none left, nothing is installed.
+   */
+  readonly kvmHandlers: string[];
   /** Files the installer puts on the host (binaries, runtime configs). */
   readonly artifacts: InstallerArtifact[];
   /** Extra files written verbatim to absolute host paths (e.g. gVisor's runsc.toml). */
   readonly hostFiles: { readonly [hostPath: string]: string };
+  /**
+   * Name of the node-setup DaemonSet. On SIGTERM the installer uninstalls only when this
+   * DaemonSet is gone (or being deleted) or no longer selects the node. Omitted: a pod that
+   * stops never uninstalls (use `ACTION=uninstall`).
+   */
+  readonly daemonSetName?: string;
+  /**
+   * The DaemonSet's `nodeSelector`. On SIGTERM, a node that no longer matches it is uninstalled.
+   * Omitted or empty: only the DaemonSet's deletion triggers an uninstall.
+   */
+  readonly nodeSelector?: { readonly [key: string]: string };
 }
 
 /** One artifact for one CPU architecture. */

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { CrioRuntimeType, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
+import { preinstalled } from './preinstalled';
+import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 
 /** Properties of a crun runtime. */
 export interface CrunRuntimeProps extends RuntimePresetOptions {
@@ -13,17 +14,25 @@ export interface CrunRuntimeProps extends RuntimePresetOptions {
  */
 export class CrunRuntime extends SandboxedRuntime {
   public constructor(scope: Construct, id: string, props: CrunRuntimeProps = {}) {
-    const binaryPath = props.binaryPath ?? '/usr/bin/crun';
+    const crunPath = props.binaryPath ?? '/usr/bin/crun';
     super(scope, id, {
       ...props,
       displayName: 'crun',
       handler: 'crun',
+      // crun comes from the node's distribution packages (or its image).
+      artifacts: presetArtifacts(props, () => preinstalled(crunPath)),
       containerd: {
         runtimeType: 'io.containerd.runc.v2',
-        options: { BinaryName: binaryPath },
+        options: { BinaryName: crunPath },
         systemdCgroupFromNode: true,
       },
-      crio: { runtimePath: binaryPath, runtimeType: CrioRuntimeType.OCI, runtimeRoot: '/run/crun' },
+      crio: { runtimePath: crunPath, runtimeType: CrioRuntimeType.OCI, runtimeRoot: '/run/crun' },
+    });
+    const binaryPath = props.binaryPath;
+    this.node.addValidation({
+      validate: () => (binaryPath !== undefined && !binaryPath.startsWith('/')
+        ? [`${this.displayName} runtime "${this.runtimeClassName}": binaryPath "${binaryPath}" must be an absolute path on the node`]
+        : []),
     });
   }
 }

@@ -1,5 +1,8 @@
 import { Construct } from 'constructs';
-import { CrioRuntimeType, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
+import { preinstalled } from './preinstalled';
+import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
+import { renderRunscToml } from '../containerd/runsc-config';
+import { CpuArchitecture, RuntimeArtifacts } from '../node-setup/artifacts';
 
 /** How gVisor's Sentry intercepts system calls. */
 export enum GvisorPlatform {
@@ -11,6 +14,18 @@ export enum GvisorPlatform {
   PTRACE = 'ptrace',
 }
 
+/** The sha512 of each file of a gVisor release, per architecture (from `<file>.sha512`). */
+export interface GvisorReleaseChecksums {
+  /** sha512 of `x86_64/runsc`. @default - no amd64 artifacts */
+  readonly runscAmd64?: string;
+  /** sha512 of `x86_64/containerd-shim-runsc-v1`. @default - no amd64 artifacts */
+  readonly shimAmd64?: string;
+  /** sha512 of `aarch64/runsc`. @default - no arm64 artifacts */
+  readonly runscArm64?: string;
+  /** sha512 of `aarch64/containerd-shim-runsc-v1`. @default - no arm64 artifacts */
+  readonly shimArm64?: string;
+}
+
 /** Facts about gVisor on a node (gVisor's containerd shim and runsc). */
 const GVISOR = {
   handler: 'runsc',
@@ -18,7 +33,8 @@ const GVISOR = {
   /** The shim reads `runsc.toml` when given this options type. */
   typeUrl: 'io.containerd.runsc.v1.options',
   runscPath: '/usr/local/bin/runsc',
-
+  /** containerd finds the shim on its PATH from the runtime type's name. */
+  shimPath: '/usr/local/bin/containerd-shim-runsc-v1',
 } as const;
 
 /** Properties of a gVisor runtime. */
@@ -46,6 +62,28 @@ export interface GvisorRuntimeProps extends RuntimePresetOptions {
  * `runsc`, configured through a `runsc.toml` that this runtime renders.
  */
 export class GvisorRuntime extends SandboxedRuntime {
+  /**
+   * Artifacts that download a gVisor release (runsc and its containerd shim) for each
+   * architecture given, each checked against its sha512 (gVisor publishes `<file>.sha512`
+   * next to each file).
+   * @param release the release, e.g. "20251110.0"
+   */
+  public static releaseArtifacts(release: string, checksums: GvisorReleaseChecksums): RuntimeArtifacts[] {
+    const base = `https://storage.googleapis.com/gvisor/releases/release/${release}`;
+    const artifacts: RuntimeArtifacts[] = [];
+    const add = (arch: CpuArchitecture, folder: string, runsc: string | undefined, shim: string | undefined) => {
+      if (runsc === undefined || shim === undefined) return;
+      artifacts.push(RuntimeArtifacts.fromUrl(`${base}/${folder}/runsc`, runsc, { destination: GVISOR.runscPath, architecture: arch }));
+      artifacts.push(RuntimeArtifacts.fromUrl(`${base}/${folder}/containerd-shim-runsc-v1`, shim, { destination: GVISOR.shimPath, architecture: arch }));
+    };
+    add(CpuArchitecture.AMD64, 'x86_64', checksums.runscAmd64, checksums.shimAmd64);
+    add(CpuArchitecture.ARM64, 'aarch64', checksums.runscArm64, checksums.shimArm64);
+    if (artifacts.length === 0) {
+      throw new Error(`GvisorRuntime.releaseArtifacts("${release}"): give the sha512 of runsc and of the shim for at least one architecture`);
+    }
+    return artifacts;
+  }
+
   /** The platform. */
   public readonly platform: GvisorPlatform;
   /** The runsc flags written to `runsc.toml` (typed options and `runscFlags`), keys sorted. */
@@ -55,28 +93,29 @@ export class GvisorRuntime extends SandboxedRuntime {
   /** Absolute path of the `runsc` binary on the node. */
   public readonly runscPath: string;
 
+
   public constructor(scope: Construct, id: string, props: GvisorRuntimeProps = {}) {
     const platform = props.platform ?? GvisorPlatform.SYSTRAP;
-    const handler = GVISOR.handler;
-    const name = props.name ?? handler;
+    const name = props.name ?? props.metadata?.name ?? GVISOR.handler;
     // One runsc.toml per class, so a systrap class and a kvm class can live on one node.
-    const configPath = name === handler ? '/etc/containerd/runsc.toml' : `/etc/containerd/runsc-${name}.toml`;
+    const configPath = name === GVISOR.handler ? '/etc/containerd/runsc.toml' : `/etc/containerd/runsc-${name}.toml`;
     const runscPath = props.runscPath ?? GVISOR.runscPath;
+    const runscFlags = mergeFlags(platform, props);
     super(scope, id, {
       ...props,
       displayName: `gVisor (${platform})`,
       // The handler carries the class's own runsc.toml, so a renamed class gets its own handler.
       handler: name,
       requiresKvm: platform === GvisorPlatform.KVM,
+      artifacts: presetArtifacts(props, () => preinstalled(runscPath, GVISOR.shimPath)),
+      hostFiles: runscTomlFor(configPath, runscPath, runscFlags),
       containerd: {
         runtimeType: GVISOR.runtimeType,
         options: { TypeUrl: GVISOR.typeUrl, ConfigPath: configPath },
       },
-      crio: {
-        runtimePath: runscPath,
-        runtimeType: CrioRuntimeType.OCI,
-        runtimeRoot: '/run/runsc',
-      },
+      // CRI-O runs runsc directly and never reads runsc.toml: only runsc's defaults (systrap,
+      // its own netstack, no extra flags) can be set up there.
+      crio: runscFlagsAreDefault(runscFlags) ? { runtimePath: runscPath, runtimeType: CrioRuntimeType.OCI, runtimeRoot: '/run/runsc' } : undefined,
       limits: {
         hostNetwork: props.hostNetworking ?? false,
         reason: 'gVisor gives each pod its own network stack unless the runtime is set up with hostNetworking: true',
@@ -85,11 +124,7 @@ export class GvisorRuntime extends SandboxedRuntime {
     this.platform = platform;
     this.configPath = configPath;
     this.runscPath = runscPath;
-    const typed: { [flag: string]: string } = { platform };
-    if (props.hostNetworking) typed.network = 'host';
-    const flags: { [flag: string]: string } = {};
-    for (const key of Object.keys({ ...props.runscFlags, ...typed }).sort()) flags[key] = typed[key] ?? props.runscFlags![key];
-    this.runscFlags = flags;
+    this.runscFlags = runscFlags;
 
     const userFlags = props.runscFlags ?? {};
     this.node.addValidation({
@@ -103,9 +138,32 @@ export class GvisorRuntime extends SandboxedRuntime {
           else if (!/^[a-z0-9][a-z0-9-]*$/.test(flag)) problems.push(`runscFlags key "${flag}" is not a runsc flag name (lowercase letters, digits and "-")`);
         }
         if (!runscPath.startsWith('/')) problems.push(`runscPath "${runscPath}" must be an absolute path on the node`);
-        return problems.map((p) => `gVisor runtime "${this.runtimeClassName}": ${p}`);
+        return problems.map((p) => `${this.displayName} runtime "${this.runtimeClassName}": ${p}`);
       },
     });
   }
 }
 
+/** runsc flags from the typed options and the free-form ones, keys sorted; typed ones win (clashes are reported). */
+function mergeFlags(platform: GvisorPlatform, props: GvisorRuntimeProps): { [flag: string]: string } {
+  const typed: { [flag: string]: string } = { platform };
+  if (props.hostNetworking) typed.network = 'host';
+  const all: { [flag: string]: string } = { ...props.runscFlags, ...typed };
+  const sorted: { [flag: string]: string } = {};
+  for (const key of Object.keys(all).sort()) sorted[key] = all[key];
+  return sorted;
+}
+
+/** True when the flags are runsc's defaults, which CRI-O can run without a runsc.toml. */
+function runscFlagsAreDefault(flags: { [flag: string]: string }): boolean {
+  return Object.keys(flags).length === 1 && flags.platform === GvisorPlatform.SYSTRAP;
+}
+
+/** The class's runsc.toml; none while its flags are invalid (the runtime reports them). */
+function runscTomlFor(configPath: string, runscPath: string, runscFlags: { [flag: string]: string }): { [path: string]: string } {
+  try {
+    return { [configPath]: renderRunscToml({ binaryName: runscPath, runscFlags }) };
+  } catch {
+    return {};
+  }
+}

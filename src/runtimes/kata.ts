@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
-import { CrioRuntimeType, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
+import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 import { PodOverhead } from '../core/overhead';
+import { RuntimeArtifacts } from '../node-setup/artifacts';
 
 /** The hypervisor Kata Containers runs each pod's VM with. */
 export enum KataHypervisor {
@@ -20,12 +21,14 @@ interface KataFacts {
   readonly handler: string;
   readonly shim: string;
   readonly configPath: string;
-  /** kata-deploy's RuntimeClass overhead: the VM's fixed footprint. */
+  /** The VM's fixed footprint, and the least overhead accepted (DESIGN.md: QEMU needs 320Mi). */
   readonly overhead: { readonly cpu: string; readonly memory: string };
   readonly snapshotter?: string;
 }
 
 const GO_SHIM = '/opt/kata/bin/containerd-shim-kata-v2';
+/** kata-deploy's image keeps the static release tree under /opt/kata-artifacts/opt/kata. */
+const KATA_DEPLOY_IMAGE = 'quay.io/kata-containers/kata-deploy:3.11.0';
 const CONFIG_DIR = '/opt/kata/share/defaults/kata-containers';
 
 /** One row per hypervisor: the single source of these facts. */
@@ -78,7 +81,12 @@ export class KataRuntime extends SandboxedRuntime {
     return KATA[hypervisor].handler;
   }
 
-  /** kata-deploy's overhead for each hypervisor, also the minimum this library accepts by default. */
+  /** The default artifacts: the Kata release tree from kata-deploy's image, installed under /opt/kata. */
+  public static defaultArtifacts(image: string = KATA_DEPLOY_IMAGE): RuntimeArtifacts[] {
+    return [RuntimeArtifacts.fromImage(image, '/opt/kata-artifacts/opt/kata', { destination: '/opt/kata' })];
+  }
+
+  /** The default overhead of each hypervisor, also the least this library accepts without an opt-out. */
   public static defaultOverhead(hypervisor: KataHypervisor): PodOverhead {
     return PodOverhead.of(KATA[hypervisor].overhead);
   }
@@ -95,6 +103,7 @@ export class KataRuntime extends SandboxedRuntime {
       handler: facts.handler,
       minimumOverhead: PodOverhead.of(facts.overhead),
       requiresKvm: true,
+      artifacts: presetArtifacts(props, () => KataRuntime.defaultArtifacts()),
       containerd: {
         runtimeType: `io.containerd.${facts.handler}.v2`,
         runtimePath: facts.shim,
@@ -109,7 +118,6 @@ export class KataRuntime extends SandboxedRuntime {
         runtimeRoot: '/run/vc',
         runtimeConfigPath: facts.configPath,
         privilegedWithoutHostDevices: true,
-        allowedAnnotations: ['io.katacontainers.*'],
       },
       limits: {
         hostNetwork: false,

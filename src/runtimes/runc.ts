@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { CrioRuntimeType, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
+import { preinstalled } from './preinstalled';
+import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 
 /** Properties of a runc runtime. */
 export interface RuncRuntimeProps extends RuntimePresetOptions {
@@ -21,12 +22,20 @@ export class RuncRuntime extends SandboxedRuntime {
       ...props,
       displayName: 'runc',
       handler,
+      // Without a binaryPath the handler uses the runc on containerd's PATH: nothing to check.
+      artifacts: presetArtifacts(props, () => (props.binaryPath ? preinstalled(props.binaryPath) : [])),
       containerd: {
         runtimeType: 'io.containerd.runc.v2',
         options: props.binaryPath ? { BinaryName: props.binaryPath } : undefined,
         systemdCgroupFromNode: true,
       },
       crio: { runtimePath: props.binaryPath ?? '/usr/bin/runc', runtimeType: CrioRuntimeType.OCI, runtimeRoot: '/run/runc' },
+    });
+    const binaryPath = props.binaryPath;
+    this.node.addValidation({
+      validate: () => (binaryPath !== undefined && !binaryPath.startsWith('/')
+        ? [`${this.displayName} runtime "${this.runtimeClassName}": binaryPath "${binaryPath}" must be an absolute path on the node`]
+        : []),
     });
   }
 }

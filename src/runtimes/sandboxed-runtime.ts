@@ -4,6 +4,8 @@ import { CrioHandlerConfig, HandlerConfig } from '../containerd/handler-config';
 import { PodOverhead } from '../core/overhead';
 import { IRuntimeClass, RuntimeClass, RuntimeLimits } from '../core/runtime-class';
 import { RuntimeScheduling } from '../core/scheduling';
+import { RuntimeArtifacts } from '../node-setup/artifacts';
+import { NodeSetup } from '../node-setup/node-setup';
 
 /** How containerd's CRI plugin runs this handler (`[...containerd.runtimes.<handler>]`). */
 export interface ContainerdHandlerOptions {
@@ -70,6 +72,15 @@ export interface RuntimePresetOptions {
   readonly nodeAllocatable?: RuntimeLimits['nodeAllocatable'];
   /** Labels and annotations for the RuntimeClass. @default - none */
   readonly metadata?: ApiObjectMetadata;
+  /**
+   * Where the runtime is installed on nodes: `true` creates a NodeSetup for this runtime alone,
+   * a NodeSetup shares one with other runtimes (one containerd restart per node), `false`
+   * installs nothing (the nodes already have the handler: managed clusters, node images).
+   * @default true (false for the `runc` handler, which every node has)
+   */
+  readonly nodeSetup?: NodeSetup | boolean;
+  /** The runtime's files and where the node setup gets them. @default - the preset's artifacts */
+  readonly artifacts?: RuntimeArtifacts[];
 }
 
 /** Properties of a generic runtime. */
@@ -88,6 +99,8 @@ export interface SandboxedRuntimeProps extends RuntimePresetOptions {
   readonly requiresKvm?: boolean;
   /** What the runtime is, for messages and docs (e.g. "Kata Containers with QEMU"). @default - the handler */
   readonly displayName?: string;
+  /** Files the node setup writes on each node: absolute path -> content. @default - none */
+  readonly hostFiles?: { [path: string]: string };
 }
 
 /**
@@ -104,6 +117,8 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
   public readonly requiresKvm: boolean;
   /** What the runtime is, for messages. */
   public readonly displayName: string;
+  /** The node setup that installs this runtime, if any. */
+  public readonly nodeSetup?: NodeSetup;
   private readonly containerd: ContainerdHandlerOptions;
   private readonly crio?: CrioHandlerOptions;
 
@@ -124,11 +139,15 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
       limits,
     });
 
+    this.nodeSetup = this.attachNodeSetup(props);
+
     const minimum = props.minimumOverhead;
     const allowBelow = props.allowOverheadBelowMinimum ?? false;
+    // Presets fill the handler options from their own typed props and check those themselves.
+    const checkHandlerOptions = new.target === SandboxedRuntime;
     this.node.addValidation({
       validate: () => {
-        const problemsFound = this.handlerOptionProblems();
+        const problemsFound = checkHandlerOptions ? this.handlerOptionProblems() : [];
         if (minimum && !allowBelow && this.overhead) problemsFound.push(...belowMinimum(this.overhead, minimum, this.displayName));
         return problemsFound.map((p) => `${this.displayName} runtime "${this.runtimeClassName}": ${p}`);
       },
@@ -180,6 +199,32 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
     };
   }
 
+  private attachNodeSetup(props: SandboxedRuntimeProps): NodeSetup | undefined {
+    const choice = props.nodeSetup ?? props.handler !== 'runc';
+    if (choice === false) {
+      if (props.artifacts !== undefined && props.artifacts.length > 0) {
+        this.node.addValidation({ validate: () => [`runtime "${this.runtimeClassName}": artifacts are given but nodeSetup is false, so nothing would install them: remove the artifacts or the nodeSetup: false`] });
+      }
+      return undefined;
+    }
+    // A runtime's own setup installs where its class can run: its node selector and tolerations.
+    const nodeSetup = NodeSetup.isNodeSetup(choice) ? choice : NodeSetup._implicitFor(this, props.handler, {
+      nodeSelector: props.scheduling?.nodeSelector,
+      tolerations: props.scheduling?.tolerations?.length ? props.scheduling.tolerations : undefined,
+    });
+    const readyLabel = nodeSetup._register({
+      handler: this._handlerConfig(),
+      artifacts: props.artifacts ?? [],
+      requiresKvm: this.requiresKvm,
+      hostFiles: props.hostFiles ?? {},
+      displayName: this.displayName,
+      hasProblems: () => this.node.validate().length > 0 || this.runtimeClass.node.validate().length > 0,
+    });
+    // Pods of this class only go to nodes where the node setup verified the handler.
+    this.runtimeClass.addNodeSelector(readyLabel, 'ready', `the node setup "${nodeSetup.name}"`);
+    return nodeSetup;
+  }
+
   private handlerOptionProblems(): string[] {
     const problems: string[] = [];
     const c = this.containerd;
@@ -198,6 +243,12 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
     }
     return problems;
   }
+}
+
+/** A preset's artifacts: the user's, else its defaults, none when nothing installs them. @internal */
+export function presetArtifacts(props: RuntimePresetOptions, defaults: () => RuntimeArtifacts[]): RuntimeArtifacts[] | undefined {
+  if (props.artifacts !== undefined) return props.artifacts;
+  return props.nodeSetup === false ? undefined : defaults();
 }
 
 /** Messages for each resource where `overhead` is below `minimum`. */

@@ -100,7 +100,7 @@ describe('Quantity.canonical', () => {
     [480n * MI * NANO, true, '480Mi'],
     [1536n * MI * NANO, true, '1536Mi'],
     [2n * GI * NANO, true, '2Gi'],
-    [1_000_000_000n * NANO, true, '1000000000'],
+    [1_000_000_000n * NANO, true, '1G'],
     [-2n * GI * NANO, true, '-2Gi'],
   ])('%p nano-units (binary: %p) is %p', (nanos, binary, text) => {
     expect(Quantity.fromNanos(nanos).canonical(binary)).toBe(text);

@@ -12,7 +12,42 @@ function synthExample(build: (app: App) => void): { app: App; manifests: { [char
   return { app, manifests };
 }
 
+/** True for the objects of a runtime's node setup (its DaemonSet, RBAC, ...). */
+function isNodeSetupObject(manifest: any): boolean {
+  return manifest.metadata?.labels?.['app.kubernetes.io/name'] === 'runtimeclass-node-setup'
+    || (manifest.kind === 'Namespace' && manifest.metadata?.name === 'runtimeclass-system');
+}
+
+/**
+ * Every chart's manifests for a snapshot, with the installer script and the config-sha256 derived
+ * from it replaced by placeholders: the script is tested on its own (test/node-setup) and every
+ * change to it would otherwise rewrite every snapshot; the annotation has tests of its own.
+ */
+function forSnapshot(manifests: { [chart: string]: any[] }): { [chart: string]: any[] } {
+  const result: { [chart: string]: any[] } = {};
+  for (const [chart, objects] of Object.entries(manifests)) result[chart] = objects.map(withoutInstallerScript);
+  return result;
+}
+
+function withoutInstallerScript(manifest: any): any {
+  if (manifest.kind === 'ConfigMap' && manifest.data?.['install.sh'] !== undefined) {
+    return { ...manifest, data: { ...manifest.data, 'install.sh': '<src/node-setup/installer.sh>' } };
+  }
+  const annotations = manifest.spec?.template?.metadata?.annotations;
+  if (manifest.kind === 'DaemonSet' && annotations?.['runtimeclass.cdk8s.io/config-sha256'] !== undefined) {
+    const copy = JSON.parse(JSON.stringify(manifest));
+    copy.spec.template.metadata.annotations['runtimeclass.cdk8s.io/config-sha256'] = '<sha256 of the ConfigMap data>';
+    return copy;
+  }
+  return manifest;
+}
+
+/** Pod specs of the example's own workloads (node setup DaemonSets aside). */
 function podSpecs(manifests: any[]): Array<{ kind: string; name: string; spec: any }> {
+  return allPodSpecs(manifests.filter((m) => !isNodeSetupObject(m)));
+}
+
+function allPodSpecs(manifests: any[]): Array<{ kind: string; name: string; spec: any }> {
   return manifests.flatMap((m) => {
     if (m.kind === 'CronJob') return [{ kind: m.kind, name: m.metadata.name, spec: m.spec.jobTemplate.spec.template.spec }];
     if (m.spec?.template?.spec) return [{ kind: m.kind, name: m.metadata.name, spec: m.spec.template.spec }];
@@ -23,7 +58,7 @@ function podSpecs(manifests: any[]): Array<{ kind: string; name: string; spec: a
 describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
   test('synthesizes without validation errors and matches its snapshot', () => {
     const { manifests } = synthExample(EXAMPLES[name]);
-    expect(manifests).toMatchSnapshot();
+    expect(forSnapshot(manifests)).toMatchSnapshot();
   });
 
   test('RuntimeClasses are cluster-scoped and every pinned workload names a class defined in the example', () => {
@@ -40,6 +75,23 @@ describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
       expect(p.spec).not.toHaveProperty('overhead');
     }
   });
+
+  test('every class with a node setup selects its ready label, and node setup objects keep to runtimeclass-system', () => {
+    const { manifests } = synthExample(EXAMPLES[name]);
+    const all = Object.values(manifests).flat();
+    const setups = all.filter((m) => m.kind === 'DaemonSet' && isNodeSetupObject(m));
+    expect(setups.length).toBeGreaterThan(0);
+    for (const setup of setups) {
+      const handlers = /HANDLERS='([^']*)'/.exec(all.find((m) => m.kind === 'ConfigMap' && m.metadata.name === setup.metadata.name).data['setup.env'])![1].split(' ');
+      for (const rc of all.filter((m) => m.kind === 'RuntimeClass' && handlers.includes(m.handler))) {
+        expect(rc.scheduling.nodeSelector[`runtimeclass.cdk8s.io/${rc.handler}`]).toBe('ready');
+      }
+    }
+    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+    for (const m of all.filter(isNodeSetupObject)) {
+      expect([m.kind, m.metadata.namespace]).toEqual([m.kind, clusterScoped.includes(m.kind) ? undefined : 'runtimeclass-system']);
+    }
+  });
 });
 
 test('multi-tenant SaaS: only the regulated tenant runs in Kata', () => {
@@ -51,13 +103,22 @@ test('multi-tenant SaaS: only the regulated tenant runs in Kata', () => {
   const isolated = manifests.runtimes.find((m: any) => m.metadata.name === 'isolated');
   expect(isolated.handler).toBe('kata-qemu');
   expect(isolated.overhead).toEqual({ podFixed: { cpu: '250m', memory: '320Mi' } });
-  expect(isolated.scheduling.nodeSelector).toEqual({ 'node-pool': 'isolated' });
+  expect(isolated.scheduling.nodeSelector).toEqual({ 'node-pool': 'isolated', 'runtimeclass.cdk8s.io/kata-qemu': 'ready' });
+  // runc (the nodes' default handler) needs no node setup; Kata gets its own.
+  const standard = manifests.runtimes.find((m: any) => m.metadata.name === 'standard');
+  expect(standard).toEqual({ apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'standard' }, handler: 'runc' });
+  expect(manifests.runtimes.filter((m: any) => m.kind === 'DaemonSet').map((m: any) => m.metadata.name)).toEqual(['kata-qemu-node-setup']);
+  // Kata's own node setup installs only where the class can run: the tainted, labelled pool.
+  const installer = manifests.runtimes.find((m: any) => m.kind === 'DaemonSet');
+  expect(installer.spec.template.spec.tolerations).toEqual([{ key: 'isolated', value: 'true', effect: 'NoSchedule' }]);
+  expect(installer.spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux', 'node-pool': 'isolated' });
 });
 
 test('confined monitoring agent: privileged container in a Kata VM without host namespaces', () => {
   const { manifests } = synthExample(EXAMPLES['confined-monitoring-agent']);
   const [agent] = podSpecs(manifests.monitoring);
   expect(agent.kind).toBe('DaemonSet');
+  expect(agent.name).toMatch(/^monitoring-agent-/);
   expect(agent.spec.runtimeClassName).toBe('kata-confined');
   expect(agent.spec.containers[0].securityContext.privileged).toBe(true);
   expect(agent.spec.hostNetwork).not.toBe(true);
@@ -75,6 +136,9 @@ test('serverless functions: Jobs on Kata Firecracker with footprints including t
   expect(footprint.perPod).toEqual({ cpu: '750m', memory: '642Mi' });
   expect(footprint.replicas).toBe(8);
   expect(footprint.total).toEqual({ cpu: '6', memory: '5136Mi' });
-  const jobs = podSpecs(Testing.synth(chart as Chart));
+  const synthesized = Testing.synth(chart as Chart);
+  const jobs = podSpecs(synthesized);
   expect(jobs.map((j) => [j.kind, j.spec.runtimeClassName])).toEqual([['Job', 'kata-fc'], ['CronJob', 'kata-fc']]);
+  // The Firecracker node setup: no runtimeClassName of its own (it prepares the nodes).
+  expect(allPodSpecs(synthesized).filter((p) => p.spec.runtimeClassName === undefined).map((p) => [p.kind, p.name])).toEqual([['DaemonSet', 'kata-fc-node-setup']]);
 });

@@ -1,0 +1,217 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { renderContainerdDropIn, renderContainerdRuntimeTables, renderCrioDropIn } from '../containerd';
+import { InstallerArtifact, InstallerSpec } from './installer-spec';
+
+/**
+ * The distributions the installer knows (`setup.env`'s `DISTRIBUTION`); `auto` detects them on
+ * the node from their files.
+ */
+const DISTRIBUTIONS: readonly string[] = ['auto', 'containerd', 'k3s', 'rke2', 'k0s', 'microk8s', 'crio'];
+
+const ARCHES: readonly string[] = ['amd64', 'arm64', 'any'];
+const SOURCES: readonly string[] = ['image', 'url', 'preinstalled'];
+
+// Kubernetes object names used in file names and marker comments: DNS-1123 labels.
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// Label keys: an optional DNS-1123 subdomain prefix and "/", then a name of at most 63 characters.
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SHA512_HEX = /^[0-9a-f]{128}$/;
+// Characters that would break the installer's line- and TAB-separated lists.
+const LIST_BREAKERS = /[\t\n\r]/;
+
+/**
+ * Quotes `value` for POSIX sh: single quotes, with each `'` written as `'\''`.
+ * `setup.env` is sourced by the installer, so every value goes through this.
+ */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, '\'\\\'\'')}'`;
+}
+
+/**
+ * Builds the node setup ConfigMap's `data`: the installer script and everything it reads.
+ *
+ * Keys (the contract with `installer.sh`, which reads them from its own directory):
+ * - `install.sh`: the script;
+ * - `setup.env`: sourced by the script, every value single-quoted: `SETUP_NAME`, `HANDLERS`
+ *   (space-separated), `READY_LABELS` (space-separated `handler=labelKey`), `DISTRIBUTION`,
+ *   `KVM_HANDLERS` (space-separated), `NODE_SELECTOR` (`k=v,k2=v2`), `DAEMONSET_NAME`;
+ * - with at least one handler: `containerd-v1.toml` and `containerd-v2.toml` (runtime tables to
+ *   append to a main file of version 1 / 2, or to a k3s/rke2/microk8s template),
+ *   `containerd-v3.toml` (a complete version 3 drop-in for containerd 2.x) and
+ *   `containerd-v3-tables.toml` (the same tables without `version`, for k3s' `config-v3.toml.tmpl`);
+ * - `crio.conf`: the CRI-O drop-in, when a handler has a CRI-O configuration;
+ * - `artifacts.list`: one artifact per line, TAB-separated `arch source location sha512 destination`
+ *   (`-` for empty), when there are artifacts;
+ * - `host-files.list` (`N<TAB>absolute host path`) and `host-file-N`, when there are host files.
+ *
+ * Deterministic: the same spec gives the same keys and bytes.
+ *
+ * @throws Error for an invalid spec (setup name not a DNS-1123 label, a ready label for an unknown
+ *   handler, a bad label key, an unknown distribution, an artifact without a 128-hex-digit sha512
+ *   for a URL, relative destinations, TAB or newline characters in list fields, ...).
+ */
+export function renderInstallerFiles(spec: InstallerSpec): { [key: string]: string } {
+  validateSpec(spec);
+  const handlers = spec.handlers ?? [];
+  const names = handlers.map((h) => h.handler);
+
+  const files: { [key: string]: string } = {
+    'install.sh': fs.readFileSync(path.join(__dirname, 'installer.sh'), 'utf8'),
+    'setup.env': renderSetupEnv(spec, names),
+  };
+
+  if (handlers.length > 0) {
+    files['containerd-v1.toml'] = renderContainerdRuntimeTables(handlers, 1);
+    files['containerd-v2.toml'] = renderContainerdRuntimeTables(handlers, 2);
+    files['containerd-v3.toml'] = renderContainerdDropIn(handlers, 3);
+    files['containerd-v3-tables.toml'] = renderContainerdRuntimeTables(handlers, 3);
+    const crio = renderCrioDropIn(handlers);
+    if (crio !== '') {
+      files['crio.conf'] = crio;
+    }
+  }
+
+  const artifacts = spec.artifacts ?? [];
+  if (artifacts.length > 0) {
+    files['artifacts.list'] = artifacts.map(artifactLine).join('');
+  }
+
+  const hostPaths = Object.keys(spec.hostFiles ?? {}).sort();
+  if (hostPaths.length > 0) {
+    files['host-files.list'] = hostPaths.map((hostPath, i) => `${i + 1}\t${hostPath}\n`).join('');
+    hostPaths.forEach((hostPath, i) => {
+      files[`host-file-${i + 1}`] = spec.hostFiles[hostPath];
+    });
+  }
+  return files;
+}
+
+function renderSetupEnv(spec: InstallerSpec, names: string[]): string {
+  const readyLabels = names
+    .filter((name) => spec.readyLabels[name] !== undefined)
+    .map((name) => `${name}=${spec.readyLabels[name]}`);
+  const selector = Object.keys(spec.nodeSelector ?? {})
+    .sort()
+    .map((key) => `${key}=${spec.nodeSelector![key]}`);
+  const vars: Array<[string, string]> = [
+    ['SETUP_NAME', spec.setupName],
+    ['HANDLERS', names.join(' ')],
+    ['READY_LABELS', readyLabels.join(' ')],
+    ['DISTRIBUTION', spec.distribution],
+    ['KVM_HANDLERS', spec.kvmHandlers.join(' ')],
+    ['NODE_SELECTOR', selector.join(',')],
+    ['DAEMONSET_NAME', spec.daemonSetName ?? ''],
+  ];
+  return [
+    '# Generated by cdk8s-runtimeclass: sourced by install.sh (values are single-quoted for sh).',
+    ...vars.map(([key, value]) => `${key}=${shellQuote(value)}`),
+  ].join('\n') + '\n';
+}
+
+function artifactLine(artifact: InstallerArtifact): string {
+  const fields = [
+    artifact.arch,
+    artifact.source,
+    artifact.location,
+    artifact.sha512 ?? '-',
+    artifact.destination ?? '-',
+  ];
+  return fields.join('\t') + '\n';
+}
+
+function validateSpec(spec: InstallerSpec): void {
+  if (spec === null || typeof spec !== 'object') {
+    throw new Error(`installer spec expected, got ${JSON.stringify(spec)}`);
+  }
+  if (typeof spec.setupName !== 'string' || spec.setupName.length > 63 || !DNS_1123_LABEL.test(spec.setupName)) {
+    throw new Error(
+      `node setup name ${JSON.stringify(spec.setupName)} is not a DNS-1123 label (at most 63 lowercase letters, digits and "-"): `
+      + 'it names files on the node and the marker comments in containerd\'s config',
+    );
+  }
+  const context = `node setup ${JSON.stringify(spec.setupName)}`;
+  if (!Array.isArray(spec.handlers)) {
+    throw new Error(`${context}: handlers must be a list`);
+  }
+  const names = spec.handlers.map((h) => h?.handler);
+  for (const [handler, key] of Object.entries(spec.readyLabels ?? {})) {
+    if (!names.includes(handler)) {
+      throw new Error(`${context}: ready label ${JSON.stringify(key)} is for handler ${JSON.stringify(handler)}, which is not one of its handlers (${names.join(', ') || 'none'})`);
+    }
+    assertLabelKey(key, `${context}: ready label of handler ${JSON.stringify(handler)}`);
+  }
+  if (!DISTRIBUTIONS.includes(spec.distribution)) {
+    throw new Error(`${context}: distribution ${JSON.stringify(spec.distribution)} is not one of ${DISTRIBUTIONS.join(', ')}`);
+  }
+  const handlerNames = (spec.handlers ?? []).map((h) => h.handler);
+  for (const handler of spec.kvmHandlers ?? []) {
+    if (!handlerNames.includes(handler)) throw new Error(`${context}: kvmHandlers names "${handler}", which is not one of the handlers`);
+  }
+  if (spec.daemonSetName !== undefined && (typeof spec.daemonSetName !== 'string' || !DNS_1123_SUBDOMAIN.test(spec.daemonSetName))) {
+    throw new Error(`${context}: daemonSetName ${JSON.stringify(spec.daemonSetName)} is not a valid object name`);
+  }
+  for (const [key, value] of Object.entries(spec.nodeSelector ?? {})) {
+    assertLabelKey(key, `${context}: nodeSelector`);
+    if (typeof value !== 'string' || (value !== '' && (value.length > 63 || !LABEL_NAME.test(value)))) {
+      throw new Error(`${context}: nodeSelector value ${JSON.stringify(value)} of ${JSON.stringify(key)} is not a valid label value`);
+    }
+  }
+  (spec.artifacts ?? []).forEach((artifact, i) => validateArtifact(artifact, `${context}: artifact ${i + 1}`));
+  for (const hostPath of Object.keys(spec.hostFiles ?? {})) {
+    assertHostPath(hostPath, `${context}: host file`);
+    if (typeof spec.hostFiles[hostPath] !== 'string') {
+      throw new Error(`${context}: host file ${hostPath}: content must be a string`);
+    }
+  }
+}
+
+function validateArtifact(artifact: InstallerArtifact, context: string): void {
+  if (!ARCHES.includes(artifact.arch)) {
+    throw new Error(`${context}: arch ${JSON.stringify(artifact.arch)} is not one of ${ARCHES.join(', ')}`);
+  }
+  if (!SOURCES.includes(artifact.source)) {
+    throw new Error(`${context}: source ${JSON.stringify(artifact.source)} is not one of ${SOURCES.join(', ')}`);
+  }
+  if (typeof artifact.location !== 'string' || artifact.location === '' || artifact.location === '-' || LIST_BREAKERS.test(artifact.location)) {
+    throw new Error(`${context}: location ${JSON.stringify(artifact.location)} must be a non-empty string without TAB or newline characters`);
+  }
+  if (artifact.source === 'url') {
+    if (typeof artifact.sha512 !== 'string' || !SHA512_HEX.test(artifact.sha512)) {
+      throw new Error(`${context}: a URL artifact needs its sha512 as 128 lowercase hex digits, got ${JSON.stringify(artifact.sha512)}`);
+    }
+  } else if (artifact.sha512 !== undefined) {
+    throw new Error(`${context}: sha512 is only checked for URL artifacts`);
+  }
+  if (artifact.source === 'preinstalled') {
+    assertHostPath(artifact.location, `${context}: preinstalled location`);
+    if (artifact.destination !== undefined) {
+      throw new Error(`${context}: a preinstalled artifact has no destination (it is only checked at ${artifact.location})`);
+    }
+  } else {
+    if (artifact.destination === undefined) {
+      throw new Error(`${context}: destination (absolute host path) is required for ${artifact.source} artifacts`);
+    }
+    assertHostPath(artifact.destination, `${context}: destination`);
+  }
+}
+
+function assertHostPath(value: unknown, context: string): void {
+  if (typeof value !== 'string' || !value.startsWith('/') || value === '/' || LIST_BREAKERS.test(value) || value.split('/').includes('..')) {
+    throw new Error(`${context}: ${JSON.stringify(value)} must be an absolute host path (not "/"), without "..", TAB or newline`);
+  }
+}
+
+function assertLabelKey(key: unknown, context: string): void {
+  if (typeof key !== 'string') {
+    throw new Error(`${context}: label key must be a string, got ${JSON.stringify(key)}`);
+  }
+  const slash = key.indexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_1123_SUBDOMAIN.test(prefix));
+  if (!prefixOk || name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+    throw new Error(`${context}: ${JSON.stringify(key)} is not a valid label key ([prefix/]name, name at most 63 characters)`);
+  }
+}

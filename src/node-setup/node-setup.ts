@@ -1,0 +1,452 @@
+import { createHash } from 'crypto';
+import { ApiObject, Chart, Duration, JsonPatch, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+import { CpuArchitecture, RuntimeArtifacts } from './artifacts';
+import { renderInstallerFiles } from './installer-files';
+import { InstallerSpec } from './installer-spec';
+import { HandlerConfig } from '../containerd/handler-config';
+import { dns1123LabelProblem } from '../core/names';
+import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
+
+/** Which Kubernetes distribution's container runtime configuration the node setup edits. */
+export enum KubernetesDistribution {
+  /** Detect it on each node from the files the distribution leaves. */
+  AUTO = 'auto',
+  /** Plain containerd (kubeadm, managed node images): /etc/containerd/config.toml. */
+  CONTAINERD = 'containerd',
+  /** k3s: its containerd config template. */
+  K3S = 'k3s',
+  /** RKE2: its containerd config template. */
+  RKE2 = 'rke2',
+  /** k0s: its containerd.d drop-in directory. */
+  K0S = 'k0s',
+  /** MicroK8s: its containerd template. */
+  MICROK8S = 'microk8s',
+  /** CRI-O: a crio.conf.d drop-in. */
+  CRIO = 'crio',
+}
+
+/** Label set on a node (value `ready`) once a handler is installed and verified there. */
+export const NODE_READY_LABEL_PREFIX = 'runtimeclass.cdk8s.io/';
+
+/** Properties of a node setup. */
+export interface NodeSetupProps {
+  /** Name of the DaemonSet, ConfigMap, ServiceAccount and RBAC objects (a DNS-1123 label). @default "runtimeclass-node-setup" */
+  readonly name?: string;
+  /** Namespace of the DaemonSet. @default "runtimeclass-system" */
+  readonly namespace?: string;
+  /**
+   * Create the namespace, labelled `pod-security.kubernetes.io/enforce: privileged` (the
+   * installer must be privileged). Set false to use an existing namespace.
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * Image the installer runs in: needs a POSIX `sh`, `kubectl`, `flock`, `sha512sum` and
+   * `wget` or `curl`. Pin it by digest in production.
+   * @default "docker.io/alpine/k8s:1.31.4"
+   */
+  readonly installerImage?: string;
+  /** The distribution whose configuration to edit. @default KubernetesDistribution.AUTO */
+  readonly distribution?: KubernetesDistribution;
+  /** Only nodes with these labels get the runtimes. @default - every Linux node */
+  readonly nodeSelector?: { [key: string]: string };
+  /** Tolerations of the installer pods. @default - tolerate every taint (runtime pools are often tainted) */
+  readonly tolerations?: RuntimeToleration[];
+  /**
+   * Only nodes that node-feature-discovery labels with hardware virtualization
+   * (`feature.node.kubernetes.io/cpu-cpuid.VMX` or `.SVM` = `true`).
+   * @default false
+   */
+  readonly requireVirtualizationFeatureLabels?: boolean;
+  /**
+   * How many nodes install at once during a rollout: a percentage or a count. Running
+   * containers survive a containerd restart and the ready label keeps new pods off nodes in
+   * flux, so a large value is safe; the rollout takes about nodes x per-node time / parallelism.
+   * @default "10%"
+   */
+  readonly maxUnavailable?: string;
+  /** Priority class of the installer pods. @default "system-node-critical" */
+  readonly priorityClassName?: string;
+  /** CPU request of the installer. @default "50m" */
+  readonly cpuRequest?: string;
+  /** Memory request of the installer. @default "64Mi" */
+  readonly memoryRequest?: string;
+  /** Memory limit of the installer. @default "256Mi" */
+  readonly memoryLimit?: string;
+  /** Time an installer pod gets to uninstall and restart the container runtime. @default Duration.minutes(3) */
+  readonly terminationGracePeriod?: Duration;
+}
+
+/** What a runtime hands its node setup. @internal */
+export interface NodeSetupRegistration {
+  readonly handler: HandlerConfig;
+  readonly artifacts: RuntimeArtifacts[];
+  readonly requiresKvm: boolean;
+  readonly hostFiles: { readonly [hostPath: string]: string };
+  readonly displayName: string;
+  /** True while the runtime reports problems of its own (the node setup then adds none about it). */
+  readonly hasProblems: () => boolean;
+}
+
+const DEFAULT_INSTALLER_IMAGE = 'docker.io/alpine/k8s:1.31.4';
+const CONFIG_DIR = '/etc/runtimeclass-setup';
+const STATE_DIR = '/run/runtimeclass-setup';
+const ARTIFACTS_DIR = '/artifacts';
+const NODE_SETUP = Symbol.for('cdk8s-runtimeclass.NodeSetup');
+
+/**
+ * The node setup: a DaemonSet that installs runtimes on nodes, adds their handlers to
+ * containerd's (or CRI-O's) configuration, restarts the container runtime once, verifies each
+ * handler and only then labels the node `runtimeclass.cdk8s.io/<handler>=ready`. Every
+ * runtime's RuntimeClass selects that label, so pods never land on unprepared nodes.
+ *
+ * A runtime creates its own node setup by default; pass one NodeSetup to several runtimes so
+ * that nodes install them in one pass with one restart.
+ */
+export class NodeSetup extends Construct {
+  /** True when `x` is a NodeSetup (works across copies of this library). */
+  public static isNodeSetup(x: any): x is NodeSetup {
+    return x !== null && typeof x === 'object' && NODE_SETUP in x;
+  }
+
+  /** The node label a handler's RuntimeClass selects once the handler is ready on a node. */
+  public static readyLabelFor(handler: string): string {
+    return `${NODE_READY_LABEL_PREFIX}${handler}`;
+  }
+
+  /**
+   * The node setup a runtime creates for itself: one per handler in the app, so classes that
+   * share a handler share its setup. @internal
+   */
+  public static _implicitFor(scope: Construct, handler: string, props: NodeSetupProps): NodeSetup {
+    const name = `${handler.slice(0, 52).replace(/-+$/, '')}-node-setup`;
+    const existing = scope.node.root.node.findAll().find((c): c is NodeSetup => NodeSetup.isNodeSetup(c) && c.implicit && c.name === name);
+    if (existing) return existing;
+    const setup = new NodeSetup(scope, 'NodeSetup', { ...props, name });
+    setup.implicit = true;
+    return setup;
+  }
+
+  /** Name of the DaemonSet and its companions. */
+  public readonly name: string;
+  /** Namespace of the DaemonSet. */
+  public readonly namespace: string;
+  /** The DaemonSet. */
+  public readonly daemonSet: ApiObject;
+  /** The ConfigMap holding the installer and the rendered configuration. */
+  public readonly configMap: ApiObject;
+  /** True when this setup emits its Namespace (the first setup of the app in that namespace). */
+  public readonly createsNamespace: boolean;
+  private readonly registrations: NodeSetupRegistration[] = [];
+  private readonly registrationConflicts: string[] = [];
+  private readonly props: NodeSetupProps;
+  /** True when a runtime created this setup for itself (the user never named it). */
+  private implicit = false;
+
+  public constructor(scope: Construct, id: string, props: NodeSetupProps = {}) {
+    super(scope, id);
+    Object.defineProperty(this, NODE_SETUP, { value: true });
+    this.props = props;
+    this.name = props.name ?? 'runtimeclass-node-setup';
+    this.namespace = props.namespace ?? 'runtimeclass-system';
+    const labels = { 'app.kubernetes.io/name': 'runtimeclass-node-setup', 'app.kubernetes.io/instance': this.name };
+    const clusterScoped: ApiObject[] = [];
+
+    // One Namespace object per namespace in the app: several setups may share one.
+    const namespaceTaken = this.node.root.node.findAll()
+      .some((c) => c !== this && NodeSetup.isNodeSetup(c) && c.createsNamespace && c.namespace === this.namespace);
+    this.createsNamespace = (props.createNamespace ?? true) && !namespaceTaken;
+    if (this.createsNamespace) {
+      clusterScoped.push(new ApiObject(this, 'Namespace', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name: this.namespace,
+          // The installer edits host files and restarts the container runtime: privileged.
+          labels: { 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/warn': 'privileged' },
+        },
+      }));
+    }
+    new ApiObject(this, 'ServiceAccount', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: this.name, namespace: this.namespace, labels },
+      automountServiceAccountToken: true,
+    });
+    // Clusters that limit the critical priority classes to kube-system (GKE among them) admit
+    // system-node-critical pods elsewhere only under a quota scoped to that class.
+    if ((props.priorityClassName ?? 'system-node-critical') === 'system-node-critical') {
+      new ApiObject(this, 'CriticalPodsQuota', {
+        apiVersion: 'v1',
+        kind: 'ResourceQuota',
+        metadata: { name: `${this.name}-critical-pods`, namespace: this.namespace, labels },
+        spec: {
+          hard: { pods: '100k' },
+          scopeSelector: { matchExpressions: [{ operator: 'In', scopeName: 'PriorityClass', values: ['system-node-critical'] }] },
+        },
+      });
+    }
+    // Cluster-wide: only what labelling this node needs. get: read labels; patch: set/remove the ready label.
+    clusterScoped.push(new ApiObject(this, 'ClusterRole', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: this.name, labels },
+      rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'patch'] }],
+    }));
+    clusterScoped.push(new ApiObject(this, 'ClusterRoleBinding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: this.name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.name },
+      subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
+    }));
+    // Namespaced: on SIGTERM the installer reads its own DaemonSet to tell a rollout from a removal.
+    new ApiObject(this, 'Role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: this.name, namespace: this.namespace, labels },
+      rules: [{ apiGroups: ['apps'], resources: ['daemonsets'], resourceNames: [this.name], verbs: ['get'] }],
+    });
+    new ApiObject(this, 'RoleBinding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: this.name, namespace: this.namespace, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.name },
+      subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
+    });
+    this.configMap = new ApiObject(this, 'ConfigMap', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: this.name, namespace: this.namespace, labels },
+      data: Lazy.any({ produce: () => this.installerFiles() }),
+    });
+    this.daemonSet = new ApiObject(this, 'Resource', {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: this.name, namespace: this.namespace, labels },
+      spec: Lazy.any({ produce: () => this.daemonSetSpec(labels) }),
+    });
+    if (Chart.of(this).namespace) {
+      // A chart's namespace is stamped on every object, cluster-scoped ones included.
+      for (const object of clusterScoped) object.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+    }
+
+    this.node.addValidation({ validate: () => this.problems().map((p) => `NodeSetup "${this.name}": ${p}`) });
+  }
+
+  /** Handlers this node setup installs, in the order runtimes were added. */
+  public get handlers(): string[] {
+    return this.registrations.map((r) => r.handler.handler);
+  }
+
+  /**
+   * Adds a runtime's handler. Called by runtimes; returns the node label (value `ready`) that
+   * the runtime's RuntimeClass must select. @internal
+   */
+  public _register(registration: NodeSetupRegistration): string {
+    const handler = registration.handler.handler;
+    const same = this.registrations.find((r) => r.handler.handler === handler);
+    if (!same) {
+      this.registrations.push(registration);
+    } else if (JSON.stringify([same.handler, same.hostFiles]) !== JSON.stringify([registration.handler, registration.hostFiles])) {
+      // Two classes may share a handler (other names, overheads or pools), but not configure it twice.
+      this.registrationConflicts.push(`handler "${handler}" is added by "${same.displayName}" and again by "${registration.displayName}" with another configuration: a handler is configured once per node; give the second runtime another handler`);
+    } else {
+      for (const artifact of registration.artifacts) {
+        if (!same.artifacts.includes(artifact)) same.artifacts.push(artifact);
+      }
+    }
+    return NodeSetup.readyLabelFor(handler);
+  }
+
+
+  private spec(): InstallerSpec {
+    const readyLabels: { [handler: string]: string } = {};
+    for (const r of this.registrations) readyLabels[r.handler.handler] = NodeSetup.readyLabelFor(r.handler.handler);
+    const hostFiles: { [path: string]: string } = {};
+    for (const r of this.registrations) Object.assign(hostFiles, r.hostFiles);
+    return {
+      setupName: this.name,
+      handlers: this.registrations.map((r) => r.handler),
+      readyLabels,
+      distribution: this.props.distribution ?? KubernetesDistribution.AUTO,
+      kvmHandlers: this.registrations.filter((r) => r.requiresKvm).map((r) => r.handler.handler),
+      artifacts: this.artifacts().map(({ artifact, slot }) => artifact._toInstaller(slot)),
+      hostFiles,
+      daemonSetName: this.name,
+      nodeSelector: this.nodeSelector(),
+    };
+  }
+
+  /** Every artifact with its slot under the artifact volume (image artifacts only). */
+  private artifacts(): Array<{ artifact: RuntimeArtifacts; slot?: string }> {
+    let images = 0;
+    return this.registrations.flatMap((r) => r.artifacts).map((artifact) => ({
+      artifact,
+      slot: artifact._source === 'image' ? String(images++) : undefined,
+    }));
+  }
+
+  private installerFiles(): { [key: string]: string } {
+    try {
+      return renderInstallerFiles(this.spec());
+    } catch {
+      return {}; // reported by validation
+    }
+  }
+
+  private nodeSelector(): { [key: string]: string } {
+    return { 'kubernetes.io/os': 'linux', ...this.props.nodeSelector };
+  }
+
+  private daemonSetSpec(labels: { [key: string]: string }): any {
+    const files = this.installerFiles();
+    const checksum = createHash('sha256').update(JSON.stringify(files)).digest('hex');
+    const imageArtifacts = this.artifacts().filter((a) => a.slot !== undefined);
+    const tolerations = this.props.tolerations ?? [{ operator: 'Exists' }];
+    const minimalSecurity = {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsUser: 0,
+      capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'] },
+    };
+    return {
+      selector: { matchLabels: labels },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: this.props.maxUnavailable ?? '10%' } },
+      template: {
+        metadata: {
+          labels,
+          // A new configuration rolls the installer pods, which apply it node by node.
+          annotations: { 'runtimeclass.cdk8s.io/config-sha256': checksum },
+        },
+        spec: {
+          serviceAccountName: this.name,
+          priorityClassName: this.props.priorityClassName ?? 'system-node-critical',
+          terminationGracePeriodSeconds: (this.props.terminationGracePeriod ?? Duration.minutes(3)).toSeconds(),
+          hostNetwork: false,
+          // Not hostPID: the container runtime is restarted through the host's systemd socket
+          // (chroot $HOST_ROOT systemctl), which needs no view of host processes.
+          hostPID: false,
+          nodeSelector: this.nodeSelector(),
+          tolerations: tolerations.map((t) => ({ ...t })),
+          affinity: this.props.requireVirtualizationFeatureLabels ? {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                // Terms are ORed: Intel VT-x or AMD-V.
+                nodeSelectorTerms: ['VMX', 'SVM'].map((flag) => ({
+                  matchExpressions: [{ key: `feature.node.kubernetes.io/cpu-cpuid.${flag}`, operator: 'In', values: ['true'] }],
+                })),
+              },
+            },
+          } : undefined,
+          securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
+          initContainers: imageArtifacts.length > 0 ? imageArtifacts.map(({ artifact, slot }) => ({
+            name: `artifacts-${slot}`,
+            image: artifact.image,
+            command: ['sh', '-c', 'cp -a "$0" "$1"', artifact.location, `${ARTIFACTS_DIR}/${slot}`],
+            securityContext: minimalSecurity,
+            resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+            volumeMounts: [{ name: 'artifacts', mountPath: ARTIFACTS_DIR }],
+          })) : undefined,
+          containers: [{
+            name: 'installer',
+            image: this.props.installerImage ?? DEFAULT_INSTALLER_IMAGE,
+            command: ['sh', `${CONFIG_DIR}/install.sh`],
+            env: [
+              { name: 'ACTION', value: 'install' },
+              { name: 'HOST_ROOT', value: '/host' },
+              { name: 'STATE_DIR', value: STATE_DIR },
+              { name: 'ARTIFACTS_DIR', value: ARTIFACTS_DIR },
+              { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+            ],
+            // Privileged: it writes the host's runtime configuration and binaries and restarts the
+            // host's container runtime through systemd, which AppArmor and SELinux confine for
+            // unprivileged containers. Nothing else in the pod is privileged.
+            securityContext: { privileged: true, readOnlyRootFilesystem: true, runAsUser: 0 },
+            readinessProbe: {
+              exec: { command: ['cat', `${STATE_DIR}/ready`] },
+              periodSeconds: 10,
+              failureThreshold: 1,
+            },
+            resources: {
+              requests: { cpu: this.props.cpuRequest ?? '50m', memory: this.props.memoryRequest ?? '64Mi' },
+              limits: { memory: this.props.memoryLimit ?? '256Mi' },
+            },
+            volumeMounts: [
+              // The host's root: the installer chroots into it to run the host's own containerd
+              // and systemctl, and edits /etc, /opt and /var/lib under it.
+              { name: 'host-root', mountPath: '/host' },
+              { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+              { name: 'state', mountPath: STATE_DIR },
+              { name: 'tmp', mountPath: '/tmp' },
+              { name: 'artifacts', mountPath: ARTIFACTS_DIR, readOnly: true },
+            ],
+          }],
+          volumes: [
+            { name: 'host-root', hostPath: { path: '/', type: 'Directory' } },
+            { name: 'config', configMap: { name: this.name } },
+            { name: 'state', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+            { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
+            { name: 'artifacts', emptyDir: { sizeLimit: '4Gi' } },
+          ],
+        },
+      },
+    };
+  }
+
+  private problems(): string[] {
+    // A setup the user never wrote says nothing while its runtime reports its own mistakes:
+    // they name the fields the user set, and fixing them fixes the setup's derived name too.
+    if (this.implicit && this.registrations.some((r) => r.hasProblems())) return [];
+    const problems: string[] = [...this.registrationConflicts];
+    const nameProblem = dns1123LabelProblem(this.name);
+    if (nameProblem) problems.push(`name "${this.name}" ${nameProblem}`);
+    const namespaceProblem = dns1123LabelProblem(this.namespace);
+    if (namespaceProblem) problems.push(`namespace "${this.namespace}" ${namespaceProblem}`);
+    if (this.registrations.length === 0) {
+      problems.push('installs no runtime: pass it as `nodeSetup` to a runtime, or remove it');
+    }
+    for (const r of this.registrations) {
+      const handler = r.handler.handler;
+      if (handler === 'runc') {
+        problems.push('handler "runc" is already configured on every node: give the runtime `nodeSetup: false`, or another handler name for a second runc-based handler');
+      }
+      if (this.props.distribution === KubernetesDistribution.CRIO && !r.handler.crio) {
+        problems.push(`runtime "${r.displayName}" (handler "${handler}") has no CRI-O configuration, and this node setup targets CRI-O`);
+      }
+      for (const artifact of r.artifacts) problems.push(...artifact._problems().map((p) => `runtime "${r.displayName}": ${p}`));
+    }
+    const maxUnavailable = this.props.maxUnavailable;
+    if (maxUnavailable !== undefined && !/^([1-9]\d*|([1-9]\d?|100)%)$/.test(maxUnavailable)) {
+      problems.push(`maxUnavailable "${maxUnavailable}" must be a positive count ("5") or a percentage from 1% to 100% ("10%")`);
+    }
+    problems.push(...schedulingProblems({ nodeSelector: this.props.nodeSelector, tolerations: this.props.tolerations })
+      .map((p) => p.replace(/^scheduling\./, '')));
+    if (problems.length === 0 && !this.registrations.some((r) => r.hasProblems())) {
+      try {
+        renderInstallerFiles(this.spec());
+      } catch (e: any) {
+        problems.push(`cannot render the installer's files: ${e.message}`);
+      }
+    }
+    // Two setups configuring one handler would fight over each node's configuration.
+    for (const other of this.node.root.node.findAll()) {
+      if (other === this || !NodeSetup.isNodeSetup(other)) continue;
+      if (other.name === this.name) {
+        // The ClusterRole and ClusterRoleBinding carry the name: it must be unique in the cluster.
+        problems.push(`another NodeSetup (${other.node.path}) has the same name: names are cluster-wide (ClusterRole, ClusterRoleBinding); give each its own \`name\``);
+      }
+      for (const handler of this.handlers.filter((h) => other.handlers.includes(h))) {
+        problems.push(`handler "${handler}" is also installed by NodeSetup "${other.name}" (${other.node.path}): share one NodeSetup between the runtimes, or give one of them another name`);
+      }
+    }
+    return problems;
+  }
+}
+
+/** Architectures a list of artifacts covers. @internal */
+export function architecturesOf(artifacts: RuntimeArtifacts[]): CpuArchitecture[] {
+  return [...new Set(artifacts.map((a) => a.architecture))].sort();
+}

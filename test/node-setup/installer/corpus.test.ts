@@ -1,0 +1,138 @@
+/**
+ * The installer against a corpus of real-world containerd 1.x configs, with the real containerd
+ * (Debian's 1.6) validating every result: `config dump` lists every old and new handler, and a
+ * containerd started on the result loads its CRI plugin. A second install changes no byte and
+ * restarts nothing; uninstall restores the original byte for byte.
+ */
+import { parse as parseToml } from 'smol-toml';
+import { busyboxOnlyPath, corpus, runtimeHeaders, TestNode } from './helpers';
+import {
+  assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd, mergedConfig, startContainerd,
+} from '../../support/containerd';
+
+const CONFIG = '/etc/containerd/config.toml';
+const NEW = ['kata-qemu', 'runc-test'];
+
+interface CorpusCase {
+  /** Corpus file put at /etc/containerd/config.toml; undefined: no config file at all. */
+  readonly file?: string;
+  /** The node's runc SystemdCgroup, which runc-test must take. */
+  readonly systemdCgroup: boolean;
+  /** The default runtime that must stay the default. */
+  readonly defaultRuntime: string;
+  readonly shell?: 'dash' | 'busybox';
+  /** PATH holds busybox applets only (no flock, no GNU tools). */
+  readonly busyboxOnly?: boolean;
+}
+
+const CASES: Array<[string, CorpusCase]> = [
+  ['containerd 1.6 default (containerd config default)', { file: 'containerd-1.6-default.toml', systemdCgroup: false, defaultRuntime: 'runc' }],
+  ['kubeadm node with SystemdCgroup = true (busybox sh, busybox applets only)', {
+    file: 'kubeadm-systemd-cgroup.toml', systemdCgroup: true, defaultRuntime: 'runc', shell: 'busybox', busyboxOnly: true,
+  }],
+  ['NVIDIA runtime as default_runtime_name', { file: 'nvidia-default-runtime.toml', systemdCgroup: true, defaultRuntime: 'nvidia' }],
+  ['unusual valid TOML: comments, dotted keys, CRLF, no final newline', { file: 'unusual-dotted-keys.toml', systemdCgroup: true, defaultRuntime: 'runc' }],
+  ['version 1 file (plugins.cri)', { file: 'version-1.toml', systemdCgroup: false, defaultRuntime: 'runc' }],
+  ['no config file at all', { systemdCgroup: false, defaultRuntime: 'runc' }],
+];
+
+function dumpObject(node: TestNode): any {
+  const dump = configDump(CONFIG, { chrootDir: node.root.path });
+  expect(dump.stderr).not.toMatch(/failed to load/);
+  expect(dump.ok).toBe(true);
+  return parseToml(dump.stdout);
+}
+
+describeIfContainerd('installer on a corpus of containerd 1.x configs (real containerd)', () => {
+  beforeAll(() => assertContainerdAvailable());
+
+  test.each(CASES)('%s', async (_name, c) => {
+    const path = c.busyboxOnly ? busyboxOnlyPath() : undefined;
+    const node = new TestNode();
+    const run = { shell: c.shell, env: path ? { PATH: path, HOST_CONTAINERD: `chroot ${node.root.path} /usr/bin/containerd` } : {} };
+    try {
+      const original = c.file ? Buffer.from(corpus(c.file)) : undefined;
+      if (original) node.root.write(CONFIG, original);
+      const before = node.snapshot();
+      const oldHandlers = original
+        ? runtimeHeaders(configDump(CONFIG, { chrootDir: node.root.path }).stdout, CRI_PLUGIN_V1)
+        : ['runc'];
+
+      // Install.
+      const first = node.install(run);
+      expect(first.stderr).toContain('[test-setup] ready');
+      expect(first.status).toBe(0);
+      if (c.busyboxOnly) expect(first.stderr).toContain('waiting for the node lock (mkdir on /run/cdk8s-runtimeclass.lock)');
+      expect(node.readiness()).toEqual({ ready: true, reason: undefined });
+      expect(node.restarts()).toEqual(['systemctl restart containerd']);
+      expect(node.labelCalls()).toEqual([
+        'kubectl label node node-1 runtimeclass.cdk8s.io/runc-test=ready --overwrite',
+        'kubectl label node node-1 runtimeclass.cdk8s.io/kata-qemu=ready --overwrite',
+      ]);
+      // Labels come after the restart.
+      const calls = node.calls();
+      expect(calls.findIndex(l => l.startsWith('kubectl label'))).toBeGreaterThan(calls.indexOf('systemctl restart containerd'));
+
+      const installed = node.bytes(CONFIG)!;
+      const text = installed.toString('utf8');
+      if (original) {
+        // Not a byte outside the markers changed: the original, (a newline if it had none), our block.
+        expect(installed.subarray(0, original.length).equals(original)).toBe(true);
+        const rest = installed.subarray(original.length).toString('utf8');
+        expect(rest).toMatch(/^\n?# BEGIN cdk8s-runtimeclass test-setup\n[^]*# END cdk8s-runtimeclass test-setup\n$/);
+      }
+      // TOML 1.0 (what containerd 2.x will parse after an upgrade) accepts the result.
+      expect(() => parseToml(text)).not.toThrow();
+
+      // containerd's merged view: every old handler, every new one, the node's settings kept.
+      const dump = dumpObject(node);
+      const cri = dump.plugins[CRI_PLUGIN_V1];
+      expect(Object.keys(cri.containerd.runtimes).sort()).toEqual([...new Set([...oldHandlers, ...NEW])].sort());
+      expect(cri.containerd.default_runtime_name).toBe(c.defaultRuntime);
+      expect(cri.containerd.runtimes['runc-test'].runtime_type).toBe('io.containerd.runc.v2');
+      expect(cri.containerd.runtimes['runc-test'].options.BinaryName).toBe('/usr/local/bin/runc-test');
+      expect(cri.containerd.runtimes['runc-test'].options.SystemdCgroup).toBe(c.systemdCgroup);
+      expect(cri.containerd.runtimes['kata-qemu'].runtime_type).toBe('io.containerd.kata-qemu.v2');
+      expect(cri.containerd.runtimes['kata-qemu'].privileged_without_host_devices).toBe(true);
+
+      // A containerd started on the result loads its CRI plugin.
+      const daemon = await startContainerd({ config: mergedConfig(CONFIG, { chrootDir: node.root.path }) });
+      try {
+        expect(daemon.pluginStatus(CRI_PLUGIN_V1)).toBe('ok');
+      } finally {
+        await daemon.stop();
+      }
+
+      // A second install changes no byte and restarts nothing (labels again: harmless).
+      node.clearCalls();
+      const afterFirst = node.snapshot();
+      const second = node.install(run);
+      expect(second.status).toBe(0);
+      expect(second.stderr).toContain('nothing changed: no restart');
+      expect(node.snapshot()).toEqual(afterFirst);
+      expect(node.restarts()).toEqual([]);
+      expect(node.labelCalls()).toHaveLength(2);
+
+      // Uninstall: labels first, the original bytes back (or no file), one restart last.
+      node.clearCalls();
+      const un = node.uninstall(run);
+      expect(un.status).toBe(0);
+      const unCalls = node.calls();
+      expect(unCalls).toEqual([
+        'kubectl label node node-1 runtimeclass.cdk8s.io/runc-test-',
+        'kubectl label node node-1 runtimeclass.cdk8s.io/kata-qemu-',
+        'systemctl restart containerd',
+        'systemctl is-active --quiet containerd',
+      ]);
+      if (original) {
+        expect(node.bytes(CONFIG)!.equals(original)).toBe(true);
+      } else {
+        expect(node.bytes(CONFIG)).toBeUndefined();
+      }
+      expect(node.snapshot()).toEqual(before);
+      expect(node.readiness().ready).toBe(false);
+    } finally {
+      node.cleanup();
+    }
+  });
+});

@@ -1,0 +1,310 @@
+/**
+ * The installer on k3s, rke2, microk8s, k0s, CRI-O and containerd 2.x layouts.
+ *
+ * The distributions themselves are not here: their files are (corpus/), and the recording
+ * systemctl stand-in plays their part on restart (STANDIN_ON_RESTART renders k3s' template,
+ * microk8s' template, k0s' merged CRI config). containerd 2.x is not on these machines either:
+ * `fake-containerd2.sh` stands in (version 2.1.4; `config dump` = the file and its imports,
+ * checked with a TOML 1.0 parser), and the results' structure is checked with smol-toml.
+ */
+import * as path from 'path';
+import { parse as parseToml } from 'smol-toml';
+import { CORPUS, corpus, FAKE_CONTAINERD2, KATA_QEMU, RUNC_TEST, runtimeHeaders, testSpec, TestNode } from './helpers';
+import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd } from '../../support/containerd';
+
+const CRI_V3 = 'io.containerd.cri.v1.runtime';
+const K3S = '/var/lib/rancher/k3s/agent/etc/containerd';
+const RKE2 = '/var/lib/rancher/rke2/agent/etc/containerd';
+const BASE_LINE = '{{ template "base" . }}';
+
+/** STANDIN_ON_RESTART for k3s/rke2: render config.toml from the template (base = a corpus file). */
+function renderRancher(node: TestNode, dir: string, template: string, base: string): string {
+  const d = node.root.resolve(dir);
+  return `if [ -f ${d}/${template} ]; then { cat ${path.join(CORPUS, base)}; grep -vxF '${BASE_LINE}' ${d}/${template}; } > ${d}/config.toml; `
+    + `else cat ${path.join(CORPUS, base)} > ${d}/config.toml; fi`;
+}
+
+function fakeContainerd2(node: TestNode): { [key: string]: string } {
+  return { HOST_CONTAINERD: `sh ${FAKE_CONTAINERD2}`, FAKE_ROOT: node.root.path };
+}
+
+describeIfContainerd('installer on other distributions and containerd 2.x', () => {
+  let node: TestNode;
+  beforeAll(() => assertContainerdAvailable());
+  afterEach(() => node?.cleanup());
+
+  describe('k3s / rke2', () => {
+    test('k3s (containerd 1.7 era): creates config.toml.tmpl from the base template; restart k3s; uninstall removes it', () => {
+      node = new TestNode();
+      node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v2.toml'));
+      node.root.write('/etc/systemd/system/k3s.service', '[Service]\n');
+      const before = node.snapshot();
+      const env = { STANDIN_ON_RESTART: renderRancher(node, K3S, 'config.toml.tmpl', 'k3s-base-v2.toml') };
+
+      const r = node.install({ env });
+      expect(r.stderr).toContain('distribution: k3s (detected)');
+      expect(r.status).toBe(0);
+      const template = node.root.read(`${K3S}/config.toml.tmpl`);
+      expect(template.startsWith(`${BASE_LINE}\n# BEGIN cdk8s-runtimeclass test-setup\n`)).toBe(true);
+      expect(template.endsWith('# END cdk8s-runtimeclass test-setup\n')).toBe(true);
+      expect(node.restarts()).toEqual(['systemctl restart k3s']);
+      // What k3s renders from it loads in containerd with every handler, runc-test taking k3s' SystemdCgroup.
+      const dump = configDump(`${K3S}/config.toml`, { chrootDir: node.root.path });
+      expect(dump.ok).toBe(true);
+      const runtimes = (parseToml(dump.stdout) as any).plugins[CRI_PLUGIN_V1].containerd.runtimes;
+      expect(Object.keys(runtimes).sort()).toEqual(['crun', 'kata-qemu', 'runc', 'runc-test']);
+      expect(runtimes['runc-test'].options.SystemdCgroup).toBe(true);
+
+      node.clearCalls();
+      expect(node.install({ env }).status).toBe(0);
+      expect(node.restarts()).toEqual([]);
+
+      node.clearCalls();
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.restarts()).toEqual(['systemctl restart k3s']);
+      expect(node.snapshot()).toEqual(before);
+    });
+
+    test('k3s with the admin\'s own config.toml.tmpl: our tables appended between markers, restored byte for byte', () => {
+      node = new TestNode();
+      const own = `${BASE_LINE}\n\n# the admin's own runtime\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.youki]\n  runtime_type = "io.containerd.runc.v2"\n`;
+      node.root.write(`${K3S}/config.toml.tmpl`, own);
+      node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v2.toml') + own.slice(BASE_LINE.length + 1));
+      node.root.write('/etc/systemd/system/k3s-agent.service', '[Service]\n');
+      const env = { STANDIN_ON_RESTART: renderRancher(node, K3S, 'config.toml.tmpl', 'k3s-base-v2.toml') };
+      expect(node.install({ env }).status).toBe(0);
+      expect(node.restarts()).toEqual(['systemctl restart k3s-agent']);
+      const template = node.root.read(`${K3S}/config.toml.tmpl`);
+      expect(template.startsWith(own)).toBe(true);
+      expect(runtimeHeaders(node.root.read(`${K3S}/config.toml`), CRI_PLUGIN_V1)).toEqual(['crun', 'kata-qemu', 'runc', 'runc-test', 'youki']);
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.root.read(`${K3S}/config.toml.tmpl`)).toBe(own);
+    });
+
+    test('k3s already renders a runtime with our handler name (crun): refused, unchanged', () => {
+      const crun = { handler: 'crun', runtimeType: 'io.containerd.runc.v2', options: { BinaryName: '/usr/local/bin/crun' }, systemdCgroupFromNode: true };
+      node = new TestNode(testSpec({ handlers: [crun] }));
+      node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v2.toml'));
+      const before = node.snapshot();
+      expect(node.install().status).toBe(1);
+      const reason = node.readiness().reason!;
+      expect(reason).toContain(`refusing to change anything: ${K3S}/config.toml already defines the runtime handler 'crun' (line 31:[plugins."io.containerd.grpc.v1.cri".containerd.runtimes."crun"])`);
+      expect(reason).toContain('k3s adds runtimes it finds installed');
+      expect(node.snapshot()).toEqual(before);
+    });
+
+    test('k3s with containerd 2 (config version 3): config-v3.toml.tmpl with v3 tables', () => {
+      node = new TestNode();
+      node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v3.toml'));
+      const env = { ...fakeContainerd2(node), STANDIN_ON_RESTART: renderRancher(node, K3S, 'config-v3.toml.tmpl', 'k3s-base-v3.toml') };
+      const r = node.install({ env });
+      expect(r.status).toBe(0);
+      expect(node.root.exists(`${K3S}/config.toml.tmpl`)).toBe(false);
+      const template = node.root.read(`${K3S}/config-v3.toml.tmpl`);
+      expect(template.startsWith(`${BASE_LINE}\n# BEGIN cdk8s-runtimeclass test-setup\n`)).toBe(true);
+      expect(template).not.toContain('version =');
+      const rendered: any = parseToml(node.root.read(`${K3S}/config.toml`));
+      const runtimes = rendered.plugins[CRI_V3].containerd.runtimes;
+      expect(Object.keys(runtimes).sort()).toEqual(['kata-qemu', 'runc', 'runc-test']);
+      expect(runtimes['runc-test'].options).toEqual({ BinaryName: '/usr/local/bin/runc-test', SystemdCgroup: true });
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.root.exists(`${K3S}/config-v3.toml.tmpl`)).toBe(false);
+    });
+
+    test('rke2 agent: template in the rke2 dir, restart rke2-agent', () => {
+      node = new TestNode();
+      node.root.write(`${RKE2}/config.toml`, corpus('k3s-base-v2.toml'));
+      node.root.write('/etc/systemd/system/rke2-agent.service', '[Service]\n');
+      const env = { STANDIN_ON_RESTART: renderRancher(node, RKE2, 'config.toml.tmpl', 'k3s-base-v2.toml') };
+      const r = node.install({ env });
+      expect(r.stderr).toContain('distribution: rke2 (detected)');
+      expect(r.status).toBe(0);
+      expect(node.restarts()).toEqual(['systemctl restart rke2-agent']);
+      expect(node.root.read(`${RKE2}/config.toml.tmpl`).startsWith(BASE_LINE)).toBe(true);
+    });
+
+    test('k3s did not render our tables after the restart: rolled back', () => {
+      node = new TestNode();
+      node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v2.toml'));
+      const before = node.snapshot();
+      const r = node.install({ env: { VERIFY_TIMEOUT: '1' } });
+      expect(r.status).toBe(1);
+      expect(node.readiness().reason).toMatch(/^k3s did not render our runtime tables into .*config.toml within 1s; the previous configuration was restored/);
+      expect(node.root.exists(`${K3S}/config.toml.tmpl`)).toBe(false);
+      expect(node.restarts()).toEqual(['systemctl restart k3s', 'systemctl restart k3s']);
+      expect(node.uninstall().status).toBe(0);
+      expect(node.snapshot()).toEqual(before);
+    });
+  });
+
+  test('microk8s: its containerd template edited between markers, restart snap.microk8s.daemon-containerd', () => {
+    node = new TestNode();
+    const tmpl = '/var/snap/microk8s/current/args/containerd-template.toml';
+    const original = corpus('microk8s-containerd-template.toml');
+    node.root.write(tmpl, original);
+    const args = node.root.resolve('/var/snap/microk8s/current/args');
+    const env = {
+      STANDIN_ON_RESTART: `sed -e 's|\${SNAP_DATA}|/var/snap/microk8s/current|g' -e 's|\${RUNTIME}|runc|g' -e 's|\${SNAPSHOTTER}|overlayfs|g' ${args}/containerd-template.toml > ${args}/containerd.toml`,
+    };
+    const r = node.install({ env });
+    expect(r.stderr).toContain('distribution: microk8s (detected)');
+    expect(r.status).toBe(0);
+    expect(node.restarts()).toEqual(['systemctl restart snap.microk8s.daemon-containerd']);
+    expect(node.root.read(tmpl).startsWith(original)).toBe(true);
+    const dump = configDump('/var/snap/microk8s/current/args/containerd.toml', { chrootDir: node.root.path });
+    expect(runtimeHeaders(dump.stdout, CRI_PLUGIN_V1)).toEqual(['kata-qemu', 'runc', 'runc-test']);
+    expect(node.uninstall({ env }).status).toBe(0);
+    expect(node.root.read(tmpl)).toBe(original);
+  });
+
+  describe('k0s', () => {
+    test('a drop-in in /etc/k0s/containerd.d, checked in /run/k0s/containerd-cri.toml after restarting k0sworker', () => {
+      node = new TestNode();
+      node.root.write('/etc/k0s/containerd.toml', corpus('k0s-containerd.toml'));
+      node.root.write('/etc/k0s/containerd.d/.keep', '');
+      node.root.write('/etc/systemd/system/k0sworker.service', '[Service]\n');
+      const before = node.snapshot();
+      const dropin = '/etc/k0s/containerd.d/test-setup.toml';
+      const env = { STANDIN_ON_RESTART: `mkdir -p ${node.root.resolve('/run/k0s')}; cat ${node.root.resolve('/etc/k0s/containerd.d')}/*.toml > ${node.root.resolve('/run/k0s/containerd-cri.toml')} 2>/dev/null || :` };
+      const r = node.install({ env });
+      expect(r.stderr).toContain('distribution: k0s (detected)');
+      expect(r.status).toBe(0);
+      expect(node.restarts()).toEqual(['systemctl restart k0sworker']);
+      const parsed: any = parseToml(node.root.read(dropin));
+      expect(parsed.version).toBe(2);
+      expect(Object.keys(parsed.plugins[CRI_PLUGIN_V1].containerd.runtimes).sort()).toEqual(['kata-qemu', 'runc-test']);
+      expect(configDump(dropin, { chrootDir: node.root.path }).ok).toBe(true);
+
+      node.clearCalls();
+      expect(node.install({ env }).status).toBe(0);
+      expect(node.restarts()).toEqual([]);
+      expect(node.uninstall({ env }).status).toBe(0);
+      const after = node.snapshot();
+      after.delete('/run/k0s/containerd-cri.toml');
+      expect(after).toEqual(before);
+    });
+
+    test('a containerd.toml that is not k0s-managed: refused (k0s would ignore the drop-in)', () => {
+      node = new TestNode();
+      node.root.write('/etc/k0s/containerd.toml', 'version = 2\n');
+      const before = node.snapshot();
+      expect(node.install().status).toBe(1);
+      expect(node.readiness().reason).toMatch(/^refusing to change anything: \/etc\/k0s\/containerd.toml is not managed by k0s \(its first line is not '# k0s_managed=true'\)/);
+      expect(node.snapshot()).toEqual(before);
+    });
+  });
+
+  describe('CRI-O', () => {
+    test('a drop-in in /etc/crio/crio.conf.d, restart crio', () => {
+      node = new TestNode(testSpec({ handlers: [KATA_QEMU], distribution: 'crio' }));
+      node.root.write('/etc/crio/crio.conf', corpus('crio.conf'));
+      const before = node.snapshot();
+      expect(node.install().status).toBe(0);
+      expect(node.restarts()).toEqual(['systemctl restart crio']);
+      const parsed: any = parseToml(node.root.read('/etc/crio/crio.conf.d/50-cdk8s-runtimeclass-test-setup.conf'));
+      expect(parsed.crio.runtime.runtimes['kata-qemu']).toEqual({
+        runtime_path: '/opt/kata/bin/containerd-shim-kata-v2', runtime_type: 'vm', privileged_without_host_devices: true,
+      });
+      expect(node.uninstall().status).toBe(0);
+      expect(node.snapshot()).toEqual(before);
+    });
+
+    test('a handler without CRI-O configuration: refused', () => {
+      node = new TestNode(testSpec({ handlers: [RUNC_TEST, KATA_QEMU], distribution: 'crio' }));
+      node.root.write('/etc/crio/crio.conf', corpus('crio.conf'));
+      const before = node.snapshot();
+      expect(node.install().status).toBe(1);
+      expect(node.readiness().reason).toMatch(/^this node runs CRI-O, but runtime handler\(s\) runc-test of node setup 'test-setup' have no CRI-O configuration/);
+      expect(node.snapshot()).toEqual(before);
+    });
+  });
+
+  describe('containerd 2.x (fake containerd 2: config dump = the file and its imports, TOML-checked by Python\'s tomllib)', () => {
+    const CONFIG = '/etc/containerd/config.toml';
+    const DROPIN = '/etc/containerd/conf.d/test-setup.toml';
+
+    function checkDropIn(systemdCgroup: boolean): void {
+      const parsed: any = parseToml(node.root.read(DROPIN));
+      expect(parsed.version).toBe(3);
+      const runtimes = parsed.plugins[CRI_V3].containerd.runtimes;
+      expect(Object.keys(runtimes).sort()).toEqual(['kata-qemu', 'runc-test']);
+      expect(runtimes['runc-test'].options.SystemdCgroup).toBe(systemdCgroup);
+    }
+
+    test('version 3 without imports: drop-in written, one imports line added, restored byte for byte', () => {
+      node = new TestNode();
+      const original = corpus('v3-no-imports.toml');
+      node.root.write(CONFIG, original);
+      const before = node.snapshot();
+      const env = fakeContainerd2(node);
+      expect(node.install({ env }).status).toBe(0);
+      expect(node.restarts()).toEqual(['systemctl restart containerd']);
+      checkDropIn(true);
+      const main = node.root.read(CONFIG);
+      expect(main).toBe(original.replace('version = 3\n', `version = 3\nimports = ["${DROPIN}"]\n`));
+      expect((parseToml(main) as any).imports).toEqual([DROPIN]);
+
+      node.clearCalls();
+      const afterFirst = node.snapshot();
+      expect(node.install({ env }).status).toBe(0);
+      expect(node.snapshot()).toEqual(afterFirst);
+      expect(node.restarts()).toEqual([]);
+
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.snapshot()).toEqual(before);
+    });
+
+    test('version 3 with a multi-line imports array: ours added, the existing import kept', () => {
+      node = new TestNode();
+      const original = corpus('v3-with-imports.toml');
+      node.root.write(CONFIG, original);
+      const env = fakeContainerd2(node);
+      expect(node.install({ env }).status).toBe(0);
+      checkDropIn(false);
+      const main: any = parseToml(node.root.read(CONFIG));
+      expect(main.imports).toEqual([DROPIN, '/etc/containerd/mirrors.toml']);
+      expect(main.plugins[CRI_V3].containerd.default_runtime_name).toBe('runc');
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.root.read(CONFIG)).toBe(original);
+    });
+
+    test('version 4 importing conf.d/*.toml: only the drop-in is written', () => {
+      node = new TestNode();
+      const original = corpus('v3-conf-d-glob.toml');
+      node.root.write(CONFIG, original);
+      const env = fakeContainerd2(node);
+      expect(node.install({ env }).status).toBe(0);
+      expect(node.root.read(CONFIG)).toBe(original);
+      checkDropIn(false);
+      expect(node.restarts()).toEqual(['systemctl restart containerd']);
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.root.exists(DROPIN)).toBe(false);
+    });
+
+    test('no config file on containerd 2: a version 3 main file importing the drop-in, both removed on uninstall', () => {
+      node = new TestNode();
+      const before = node.snapshot();
+      const env = fakeContainerd2(node);
+      expect(node.install({ env }).status).toBe(0);
+      const main: any = parseToml(node.root.read(CONFIG));
+      expect(main).toEqual({ version: 3, imports: [DROPIN] });
+      checkDropIn(false);
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.snapshot()).toEqual(before);
+    });
+
+    test('a drop-in that containerd 2 cannot parse: refused, the drop-in rolled back', () => {
+      node = new TestNode(testSpec(), { 'containerd-v3.toml': 'version = 3\n[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.runc-test]\nruntime_type = \n' });
+      node.root.write(CONFIG, corpus('v3-no-imports.toml'));
+      const before = node.snapshot();
+      expect(node.install({ env: fakeContainerd2(node) }).status).toBe(1);
+      expect(node.readiness().reason).toMatch(/^containerd rejects the configuration with our drop-in imported: .*Nothing was changed$/);
+      const after = node.snapshot();
+      // The journal (for a later uninstall) is the only trace.
+      for (const k of [...after.keys()]) if (k.startsWith('/var/lib/cdk8s-runtimeclass')) after.delete(k);
+      expect(after).toEqual(before);
+      expect(node.uninstall({ env: fakeContainerd2(node) }).status).toBe(0);
+      expect(node.snapshot()).toEqual(before);
+    });
+  });
+});

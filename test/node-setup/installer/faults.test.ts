@@ -1,0 +1,339 @@
+/**
+ * The installer when things go wrong: refusals that change nothing, containerd rejecting the
+ * result, a runtime that does not come back (rolled back), concurrent installers, a crash in the
+ * middle, nodes without KVM or without an artifact for their architecture, a bad download.
+ */
+import { execFileSync, spawn } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { parse as parseToml } from 'smol-toml';
+import { corpus, KATA_QEMU, RUNC_TEST, runtimeHeaders, testSpec, TestNode } from './helpers';
+import { renderInstallerFiles } from '../../../src/node-setup/installer-files';
+import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd } from '../../support/containerd';
+
+const CONFIG = '/etc/containerd/config.toml';
+
+/** The other CPU architecture than this machine's, as the installer names them. */
+const THIS_ARCH = process.arch === 'arm64' ? 'arm64' : 'amd64';
+const OTHER_ARCH = THIS_ARCH === 'amd64' ? 'arm64' : 'amd64';
+
+function sha512(data: Buffer | string): string {
+  return crypto.createHash('sha512').update(data).digest('hex');
+}
+
+describeIfContainerd('installer faults (real containerd)', () => {
+  let node: TestNode;
+  beforeAll(() => assertContainerdAvailable());
+  afterEach(() => node?.cleanup());
+
+  test('a kata-qemu table not made by us: refused, nothing changed (recording kubectl stand-in)', () => {
+    node = new TestNode();
+    node.root.write(CONFIG, corpus('existing-kata-qemu.toml'));
+    const before = node.snapshot();
+    const r = node.install();
+    expect(r.status).toBe(1);
+    const reason = node.readiness().reason!;
+    expect(reason).toContain('refusing to change anything: /etc/containerd/config.toml already defines the runtime handler \'kata-qemu\' (line 16:[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.kata-qemu])');
+    expect(reason).toContain('not written by the cdk8s-runtimeclass node setup \'test-setup\'');
+    expect(r.stderr).toContain(`[test-setup] ERROR: ${reason}`);
+    expect(node.readiness().ready).toBe(false);
+    expect(node.snapshot()).toEqual(before);
+    expect(node.calls()).toEqual([]);
+  });
+
+  test('a handler that needs its own snapshotter (Kata Firecracker) on containerd 1.6: refused, unchanged', () => {
+    const firecracker = { ...RUNC_TEST, handler: 'kata-fc-test', snapshotter: 'devmapper' };
+    node = new TestNode(testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const before = node.snapshot();
+    const r = node.install();
+    expect(r.status).toBe(1);
+    expect(node.readiness().reason).toMatch(/^refusing to change anything: runtime handler\(s\) kata-fc-test need a per-handler snapshotter, which containerd 1\.6\.\S+ ignores \(it arrived in 1\.7\)\. Fix: upgrade containerd to 1\.7 or later/);
+    expect(node.snapshot()).toEqual(before);
+    expect(node.restarts()).toEqual([]);
+    expect(node.labelCalls()).toEqual([]);
+  });
+
+  test('invalid existing TOML: refused with containerd\'s parse error, unchanged', () => {
+    node = new TestNode();
+    node.root.write(CONFIG, corpus('invalid.toml'));
+    const before = node.snapshot();
+    const r = node.install();
+    expect(r.status).toBe(1);
+    expect(node.readiness().reason).toMatch(/^refusing to change anything: containerd cannot read \/etc\/containerd\/config.toml as it is now: .*unescaped control character/);
+    expect(node.snapshot()).toEqual(before);
+    expect(node.calls()).toEqual([]);
+  });
+
+  test('a config the host containerd rejects: old bytes kept, exit 1, reason in not-ready', () => {
+    node = new TestNode(testSpec(), {
+      // What a broken renderer could produce: containerd 1.6 refuses a string for a boolean.
+      'containerd-v2.toml': '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-test]\n'
+        + '  runtime_type = "io.containerd.runc.v2"\n  privileged_without_host_devices = "yes"\n',
+    });
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const before = node.snapshot();
+    const r = node.install();
+    expect(r.status).toBe(1);
+    expect(node.readiness().reason).toMatch(/^containerd rejects the configuration with our runtimes added: .*Can't convert yes\(string\) to bool.*\/etc\/containerd\/config.toml was not changed$/);
+    expect(node.snapshot()).toEqual(before);
+    expect(node.restarts()).toEqual([]);
+    expect(node.labelCalls()).toEqual([]);
+  });
+
+  test('a fragment that would drop a handler (duplicate table): refused before any change', () => {
+    const tables = renderInstallerFiles(testSpec())['containerd-v2.toml'];
+    node = new TestNode(testSpec(), { 'containerd-v2.toml': tables + '\n' + tables });
+    node.root.write(CONFIG, corpus('kubeadm-systemd-cgroup.toml'));
+    const before = node.snapshot();
+    expect(node.install().status).toBe(1);
+    expect(node.readiness().reason).toMatch(/duplicated tables/);
+    expect(node.snapshot()).toEqual(before);
+  });
+
+  test('containerd does not come back after the restart: rolled back and restarted again (recording systemctl stand-in)', () => {
+    node = new TestNode();
+    const original = corpus('kubeadm-systemd-cgroup.toml');
+    node.root.write(CONFIG, original);
+    const r = node.install({ env: { STANDIN_ACTIVE: 'no', VERIFY_TIMEOUT: '1' } });
+    expect(r.status).toBe(1);
+    expect(node.readiness().reason).toMatch(/^containerd did not come back active within 1s after the restart; the previous configuration was restored and containerd restarted again/);
+    expect(node.bytes(CONFIG)!.toString()).toBe(original);
+    expect(node.restarts()).toEqual(['systemctl restart containerd', 'systemctl restart containerd']);
+    expect(node.labelCalls()).toEqual([]);
+    // The journal still knows the file, so an uninstall is clean.
+    node.clearCalls();
+    expect(node.uninstall().status).toBe(0);
+    expect(node.bytes(CONFIG)!.toString()).toBe(original);
+    expect(node.restarts()).toEqual([]);
+  });
+
+  test('containerd 1.6 with a version 3 file: refused (1.6 would silently ignore io.containerd.cri.v1.*)', () => {
+    node = new TestNode();
+    node.root.write(CONFIG, corpus('v3-no-imports.toml'));
+    const before = node.snapshot();
+    expect(node.install().status).toBe(1);
+    expect(node.readiness().reason).toMatch(/config version 3, but this node runs containerd 1\.6\.\d+.*silently ignores every io\.containerd\.cri\.v1\.\* setting/);
+    expect(node.snapshot()).toEqual(before);
+  });
+
+  test('two different node setups at once: serialized, both handlers present, one restart per change', async () => {
+    node = new TestNode(testSpec({ setupName: 'setup-a', handlers: [RUNC_TEST] }));
+    const cmB = node.writeConfigMap(testSpec({ setupName: 'setup-b', handlers: [KATA_QEMU] }), {}, path.join(node.dir, 'cm-b'));
+    const original = corpus('containerd-1.6-default.toml');
+    node.root.write(CONFIG, original);
+    const a = node.spawn();
+    const b = node.spawn({ cmDir: cmB, shell: 'busybox' });
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    expect([ra.status, rb.status]).toEqual([0, 0]);
+    const text = node.bytes(CONFIG)!.toString();
+    expect(text.startsWith(original)).toBe(true);
+    expect(text).toContain('# BEGIN cdk8s-runtimeclass setup-a\n');
+    expect(text).toContain('# BEGIN cdk8s-runtimeclass setup-b\n');
+    expect(runtimeHeaders(configDump(CONFIG, { chrootDir: node.root.path }).stdout, CRI_PLUGIN_V1)).toEqual(['kata-qemu', 'runc', 'runc-test']);
+    expect(node.restarts()).toEqual(['systemctl restart containerd', 'systemctl restart containerd']);
+
+    // Uninstalling one keeps the other's block; uninstalling both gives the original back.
+    expect(node.uninstall().status).toBe(0);
+    expect(runtimeHeaders(configDump(CONFIG, { chrootDir: node.root.path }).stdout, CRI_PLUGIN_V1)).toEqual(['kata-qemu', 'runc']);
+    expect(node.uninstall({ cmDir: cmB }).status).toBe(0);
+    expect(node.bytes(CONFIG)!.toString()).toBe(original);
+  });
+
+  test('the same node setup twice at once (mkdir lock): one change, one restart', async () => {
+    node = new TestNode();
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const env = { LOCK_METHOD: 'mkdir' };
+    const runs = [node.spawn({ env }), node.spawn({ env, shell: 'busybox' })];
+    const results = await Promise.all(runs.map(r => r.done));
+    expect(results.map(r => r.status)).toEqual([0, 0]);
+    expect(node.restarts()).toEqual(['systemctl restart containerd']);
+    expect(results.map(r => r.stderr).join('\n')).toContain('nothing changed: no restart');
+    expect(node.root.exists('/run/cdk8s-runtimeclass.lock.d')).toBe(false);
+    const text = node.bytes(CONFIG)!.toString();
+    expect(text.split('# BEGIN cdk8s-runtimeclass test-setup').length).toBe(2);
+  });
+
+  test('installer killed between the config change and the restart: a re-run restarts, an uninstall restores', () => {
+    node = new TestNode();
+    const original = corpus('nvidia-default-runtime.toml');
+    node.root.write(CONFIG, original);
+    const killed = node.install({ env: { STANDIN_ON_RESTART: 'kill -9 "$INSTALLER_PID"' } });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(node.bytes(CONFIG)!.toString()).toContain('# BEGIN cdk8s-runtimeclass test-setup');
+    expect(node.root.exists('/var/lib/cdk8s-runtimeclass/test-setup/restart-pending')).toBe(true);
+
+    node.clearCalls();
+    const rerun = node.install();
+    expect(rerun.status).toBe(0);
+    expect(rerun.stderr).toContain('did not finish its restart: restarting now');
+    expect(node.restarts()).toEqual(['systemctl restart containerd']);
+
+    node.clearCalls();
+    expect(node.uninstall().status).toBe(0);
+    expect(node.bytes(CONFIG)!.toString()).toBe(original);
+    expect(node.restarts()).toEqual(['systemctl restart containerd']);
+  });
+
+  test('uninstall after a partial install (artifacts in, config refused)', () => {
+    const spec = testSpec({
+      artifacts: [{ arch: 'any', source: 'image', location: 'kata/bin/containerd-shim-kata-v2', destination: '/opt/kata/bin/containerd-shim-kata-v2' }],
+      hostFiles: { '/etc/kata-containers/configuration.toml': '[hypervisor.qemu]\npath = "/opt/kata/bin/qemu-system-x86_64"\n' },
+    });
+    node = new TestNode(spec);
+    fs.mkdirSync(path.join(node.artifactsDir, 'kata/bin'), { recursive: true });
+    fs.writeFileSync(path.join(node.artifactsDir, 'kata/bin/containerd-shim-kata-v2'), '#!/bin/sh\necho shim\n', { mode: 0o755 });
+    node.root.write(CONFIG, corpus('existing-kata-qemu.toml'));
+    const before = node.snapshot();
+
+    expect(node.install().status).toBe(1);
+    expect(node.root.read('/opt/kata/bin/containerd-shim-kata-v2')).toBe('#!/bin/sh\necho shim\n');
+    expect(fs.statSync(node.root.resolve('/opt/kata/bin/containerd-shim-kata-v2')).mode.toString(8).slice(-3)).toBe('755');
+    expect(node.root.read('/etc/kata-containers/configuration.toml')).toContain('[hypervisor.qemu]');
+
+    node.clearCalls();
+    const un = node.uninstall();
+    expect(un.status).toBe(0);
+    expect(node.snapshot()).toEqual(before);
+    expect(node.restarts()).toEqual([]);
+    expect(node.labelCalls()).toEqual([
+      'kubectl label node node-1 runtimeclass.cdk8s.io/runc-test-',
+      'kubectl label node node-1 runtimeclass.cdk8s.io/kata-qemu-',
+    ]);
+  });
+
+  test('every handler needs KVM and there is no /dev/kvm: not labelled, nothing installed, reason written', () => {
+    node = new TestNode(testSpec({ kvmHandlers: ['runc-test', 'kata-qemu'] }));
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const before = node.snapshot();
+    const r = node.install();
+    expect(r.status).toBe(2);
+    expect(node.readiness().ready).toBe(false);
+    expect(node.readiness().reason).toMatch(/^this node has no \/dev\/kvm: the runtime handler\(s\) runc-test kata-qemu run virtual machines/);
+    expect(r.stderr).toContain('[test-setup] NOT READY: this node has no /dev/kvm');
+    expect(node.snapshot()).toEqual(before);
+    expect(node.labelCalls().filter(c => c.includes('=ready'))).toEqual([]);
+    expect(node.restarts()).toEqual([]);
+
+    // With a /dev/kvm character device the same setup installs.
+    execFileSync('mknod', [node.root.resolve('/dev/kvm'), 'c', '10', '232']);
+    expect(node.install().status).toBe(0);
+    expect(node.readiness().ready).toBe(true);
+  });
+
+  test('only kata-qemu needs KVM and there is no /dev/kvm: runc-test is installed and labelled, kata-qemu is not (recording kubectl stand-in)', () => {
+    node = new TestNode(testSpec({ kvmHandlers: ['kata-qemu'] }));
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const r = node.install();
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('[test-setup] WARNING: this node has no /dev/kvm: runtime handler(s) kata-qemu will not be labelled ready here');
+    // The installer pod is ready (a rollout does not stall on nodes without KVM) ...
+    expect(node.readiness().ready).toBe(true);
+    // ... and only the handler that needs no VM is offered on this node.
+    expect(node.labelCalls().filter((c) => c.includes('=ready'))).toEqual([
+      'kubectl label node node-1 runtimeclass.cdk8s.io/runc-test=ready --overwrite',
+    ]);
+    const dump = configDump(node.root.resolve(CONFIG)).stdout;
+    expect(runtimeHeaders(dump, CRI_PLUGIN_V1)).toEqual(expect.arrayContaining(['runc', 'runc-test', 'kata-qemu']));
+  });
+
+  test('no artifact for this node\'s architecture: not labelled, nothing installed', () => {
+    node = new TestNode(testSpec({
+      artifacts: [{ arch: OTHER_ARCH, source: 'url', location: 'https://example.invalid/runsc', sha512: 'a'.repeat(128), destination: '/usr/local/bin/runsc' }],
+    }));
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const before = node.snapshot();
+    const r = node.install();
+    expect(r.status).toBe(2);
+    expect(node.readiness().reason).toMatch(new RegExp(`^no artifact for this node's CPU architecture \\(${THIS_ARCH}, uname -m: \\S+\\) for: /usr/local/bin/runsc\\.`));
+    expect(node.snapshot()).toEqual(before);
+    expect(node.labelCalls().filter(c => c.includes('=ready'))).toEqual([]);
+  });
+
+  test('URL artifacts: sha512 mismatch installs nothing; a match installs 0755 atomically', () => {
+    const payload = Buffer.from('#!/bin/sh\necho runsc\n');
+    const spec = (sha: string) => testSpec({
+      artifacts: [{ arch: THIS_ARCH, source: 'url', location: 'file:///PLACEHOLDER', sha512: sha, destination: '/opt/gvisor/bin/runsc' }],
+    });
+    node = new TestNode(spec('0'.repeat(128)));
+    const src = path.join(node.dir, 'runsc-download');
+    fs.writeFileSync(src, payload);
+    const withUrl = (s: ReturnType<typeof spec>) => ({ ...s, artifacts: s.artifacts.map(a => ({ ...a, location: `file://${src}` })) });
+    node.writeConfigMap(withUrl(spec('0'.repeat(128))));
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const before = node.snapshot();
+
+    const bad = node.install();
+    expect(bad.status).toBe(1);
+    expect(node.readiness().reason).toBe(`sha512 mismatch for file://${src}: expected ${'0'.repeat(128)}, got ${sha512(payload)}. `
+      + 'Nothing was installed from it. Fix: correct the URL or the sha512 given to RuntimeArtifacts.fromUrl');
+    expect(node.snapshot()).toEqual(before);
+
+    node.writeConfigMap(withUrl(spec(sha512(payload))));
+    expect(node.install().status).toBe(0);
+    expect(node.bytes('/opt/gvisor/bin/runsc')!.equals(payload)).toBe(true);
+    expect(fs.statSync(node.root.resolve('/opt/gvisor/bin/runsc')).mode.toString(8).slice(-3)).toBe('755');
+    expect(node.root.exists('/opt/gvisor/bin/runsc.cdk8s-new')).toBe(false);
+  });
+
+  test('replacing a binary that is running: no "Text file busy", the running process keeps its inode', async () => {
+    const spec = testSpec({
+      artifacts: [{ arch: 'any', source: 'image', location: 'bin/sleeper', destination: '/opt/test/bin/sleeper' }],
+    });
+    node = new TestNode(spec);
+    fs.mkdirSync(path.join(node.artifactsDir, 'bin'));
+    fs.copyFileSync('/usr/bin/sleep', path.join(node.artifactsDir, 'bin/sleeper'));
+    fs.chmodSync(path.join(node.artifactsDir, 'bin/sleeper'), 0o755);
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    expect(node.install().status).toBe(0);
+
+    const running = spawn(node.root.resolve('/opt/test/bin/sleeper'), ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise(resolve => setTimeout(resolve, 200));
+      fs.copyFileSync('/usr/bin/true', path.join(node.artifactsDir, 'bin/sleeper'));
+      const r = node.install();
+      expect(r.stderr).not.toContain('Text file busy');
+      expect(r.status).toBe(0);
+      expect(node.bytes('/opt/test/bin/sleeper')!.equals(fs.readFileSync('/usr/bin/true'))).toBe(true);
+      expect(running.exitCode).toBeNull();
+    } finally {
+      running.kill('SIGKILL');
+    }
+    // Uninstall removes what it installed (and the directories it created).
+    expect(node.uninstall().status).toBe(0);
+    expect(node.root.exists('/opt/test')).toBe(false);
+  });
+
+  test('no runnable host containerd: refused before any change', () => {
+    node = new TestNode();
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const before = node.snapshot();
+    expect(node.install({ env: { HOST_CONTAINERD: `chroot ${node.root.path} /nonexistent/containerd` } }).status).toBe(1);
+    expect(node.readiness().reason).toMatch(/^cannot run the host's containerd \('chroot .* \/nonexistent\/containerd --version' failed\); every change is validated with it/);
+    expect(node.snapshot()).toEqual(before);
+  });
+
+  test('labelling denied (RBAC): not ready; the uninstall refuses to go on without removing the labels (recording kubectl stand-in)', () => {
+    node = new TestNode();
+    const original = corpus('containerd-1.6-default.toml');
+    node.root.write(CONFIG, original);
+    expect(node.install({ env: { STANDIN_LABEL: 'fail' } }).status).toBe(1);
+    expect(node.readiness().reason).toMatch(/^could not label node node-1 with runtimeclass.cdk8s.io\/runc-test=ready: Error from server \(Forbidden\).*\(check the node setup's RBAC: nodes get\/patch\)$/);
+    expect(node.uninstall({ env: { STANDIN_LABEL: 'fail' } }).status).toBe(1);
+    expect(node.readiness().reason).toMatch(/^could not remove label runtimeclass.cdk8s.io\/runc-test from node node-1: .* not uninstalling, so that no pod lands on a node being unconfigured/);
+    expect(node.bytes(CONFIG)!.toString()).toContain('# BEGIN cdk8s-runtimeclass test-setup');
+    expect(node.uninstall().status).toBe(0);
+    expect(node.bytes(CONFIG)!.toString()).toBe(original);
+  });
+
+  test('a result that TOML 1.0 parsers accept even where the node used dotted keys', () => {
+    node = new TestNode();
+    node.root.write(CONFIG, corpus('unusual-dotted-keys.toml'));
+    expect(node.install().status).toBe(0);
+    const parsed: any = parseToml(node.bytes(CONFIG)!.toString());
+    const runtimes = parsed.plugins[CRI_PLUGIN_V1].containerd.runtimes;
+    expect(Object.keys(runtimes).sort()).toEqual(['kata-qemu', 'runc', 'runc-test']);
+    expect(runtimes.runc.options.SystemdCgroup).toBe(true);
+  });
+});

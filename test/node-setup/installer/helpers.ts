@@ -1,0 +1,284 @@
+/**
+ * Runs the node-setup installer (`src/node-setup/installer.sh`) the way the DaemonSet does, but
+ * against a fake host root (`createHostRoot()`: the real containerd runs under `chroot`), with a
+ * recording stand-in for KUBECTL and HOST_SYSTEMCTL (`stand-in.sh`) and `ONESHOT=1`, so that the
+ * script exits once installed instead of waiting for SIGTERM.
+ */
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { HandlerConfig } from '../../../src/containerd/handler-config';
+import { renderInstallerFiles } from '../../../src/node-setup/installer-files';
+import { InstallerSpec } from '../../../src/node-setup/installer-spec';
+import { createHostRoot, HostRoot } from '../../support/host-root';
+
+export const STAND_IN = path.join(__dirname, 'stand-in.sh');
+export const FAKE_CONTAINERD2 = path.join(__dirname, 'fake-containerd2.sh');
+export const CORPUS = path.join(__dirname, 'corpus');
+export const INSTALLER_SH = path.join(__dirname, '..', '..', '..', 'src', 'node-setup', 'installer.sh');
+
+/** A runc-based handler with its own name: takes the node's SystemdCgroup. */
+export const RUNC_TEST: HandlerConfig = {
+  handler: 'runc-test',
+  runtimeType: 'io.containerd.runc.v2',
+  options: { BinaryName: '/usr/local/bin/runc-test' },
+  systemdCgroupFromNode: true,
+};
+
+/** A Kata-like VM handler (the shim need not exist for the CRI plugin to load). */
+export const KATA_QEMU: HandlerConfig = {
+  handler: 'kata-qemu',
+  runtimeType: 'io.containerd.kata-qemu.v2',
+  privilegedWithoutHostDevices: true,
+  podAnnotations: ['io.katacontainers.*'],
+  crio: { runtimePath: '/opt/kata/bin/containerd-shim-kata-v2', runtimeType: 'vm', privilegedWithoutHostDevices: true },
+};
+
+export const NODE_NAME = 'node-1';
+export const POD_NAMESPACE = 'runtimeclass-system';
+
+/** An installer spec for tests: the two handlers above, ready labels, plain containerd. */
+export function testSpec(overrides: Partial<InstallerSpec> = {}): InstallerSpec {
+  const handlers = overrides.handlers ?? [RUNC_TEST, KATA_QEMU];
+  const readyLabels: { [h: string]: string } = {};
+  for (const h of handlers) readyLabels[h.handler] = `runtimeclass.cdk8s.io/${h.handler}`;
+  return {
+    setupName: 'test-setup',
+    handlers,
+    readyLabels,
+    distribution: 'auto',
+    kvmHandlers: [],
+    artifacts: [],
+    hostFiles: {},
+    daemonSetName: 'test-setup-node-setup',
+    nodeSelector: { 'kubernetes.io/os': 'linux' },
+    ...overrides,
+  };
+}
+
+/** Options of one installer run. */
+export interface RunOptions {
+  /** `install` (default) or `uninstall`. */
+  readonly action?: 'install' | 'uninstall';
+  /** The shell: `dash` (default) or `busybox` (`busybox sh`). */
+  readonly shell?: 'dash' | 'busybox';
+  /** Extra or overriding environment (`undefined` removes a variable). */
+  readonly env?: { [key: string]: string | undefined };
+  /** Timeout in ms. Default 60 s. */
+  readonly timeoutMs?: number;
+  /** Another ConfigMap dir (a second node setup on the same node). Default: the node's own. */
+  readonly cmDir?: string;
+}
+
+/** Result of one installer run. */
+export interface RunResult {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A fake node: host root, ConfigMap dir, pod-local state dir and the stand-in's log. */
+export class TestNode {
+  readonly root: HostRoot;
+  /** Temp dir outside the root: `cm/` (the ConfigMap), `state/` (STATE_DIR), `calls.log`, `artifacts/`. */
+  readonly dir: string;
+  readonly cmDir: string;
+  readonly stateDir: string;
+  readonly artifactsDir: string;
+  readonly logPath: string;
+
+  constructor(spec: InstallerSpec = testSpec(), files: { [key: string]: string | undefined } = {}) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'installer-test-'));
+    this.cmDir = path.join(this.dir, 'cm');
+    this.stateDir = path.join(this.dir, 'state');
+    this.artifactsDir = path.join(this.dir, 'artifacts');
+    this.logPath = path.join(this.dir, 'calls.log');
+    fs.mkdirSync(this.artifactsDir);
+    this.writeConfigMap(spec, files);
+    this.root = createHostRoot();
+  }
+
+  /**
+   * (Re)write a ConfigMap dir (default: the node's own) from `spec`, with `files` overriding keys
+   * (`undefined` deletes one). Returns the dir.
+   */
+  writeConfigMap(spec: InstallerSpec, files: { [key: string]: string | undefined } = {}, dir = this.cmDir): string {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const data: { [key: string]: string | undefined } = { ...renderInstallerFiles(spec), ...files };
+    for (const [key, content] of Object.entries(data)) {
+      if (content !== undefined) fs.writeFileSync(path.join(dir, key), content, { mode: 0o444 });
+    }
+    return dir;
+  }
+
+  /** The environment of a run: the contract's variables pointing at this node. */
+  env(opts: RunOptions = {}): { [key: string]: string } {
+    const env: { [key: string]: string | undefined } = {
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      HOST_ROOT: this.root.path,
+      ACTION: opts.action ?? 'install',
+      HOST_SYSTEMCTL: `sh ${STAND_IN} systemctl`,
+      HOST_CONTAINERD: `chroot ${this.root.path} containerd`,
+      KUBECTL: `sh ${STAND_IN} kubectl`,
+      NODE_NAME,
+      POD_NAMESPACE,
+      STATE_DIR: this.stateDir,
+      ARTIFACTS_DIR: this.artifactsDir,
+      ONESHOT: '1',
+      VERIFY_TIMEOUT: '5',
+      STANDIN_LOG: this.logPath,
+      ...opts.env,
+    };
+    const out: { [key: string]: string } = {};
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+    return out;
+  }
+
+  private argv(opts: RunOptions): [string, string[]] {
+    const script = path.join(opts.cmDir ?? this.cmDir, 'install.sh');
+    return opts.shell === 'busybox' ? ['busybox', ['sh', script]] : ['dash', [script]];
+  }
+
+  /** Run the installer to completion. */
+  run(opts: RunOptions = {}): RunResult {
+    const [cmd, args] = this.argv(opts);
+    const r = spawnSync(cmd, args, { env: this.env(opts), encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
+    return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  }
+
+  install(opts: Omit<RunOptions, 'action'> = {}): RunResult {
+    return this.run({ ...opts, action: 'install' });
+  }
+
+  uninstall(opts: Omit<RunOptions, 'action'> = {}): RunResult {
+    return this.run({ ...opts, action: 'uninstall' });
+  }
+
+  /** Start the installer without waiting (for concurrency and SIGTERM tests). */
+  spawn(opts: RunOptions = {}): { child: ChildProcess; done: Promise<RunResult> } {
+    const [cmd, args] = this.argv(opts);
+    const child = spawn(cmd, args, { env: this.env(opts), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const done = new Promise<RunResult>((resolve) => {
+      let settled = false;
+      const finish = (status: number | null, signal: NodeJS.Signals | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(killer);
+        resolve({ status, signal, stdout, stderr });
+      };
+      // A test must never hang on a stuck installer: kill it (the result then shows SIGKILL).
+      const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+      child.on('close', finish);
+      // An orphaned grandchild could keep the pipes open: do not wait for them for long.
+      child.on('exit', (status, signal) => setTimeout(() => finish(status, signal), 1_000));
+    });
+    return { child, done };
+  }
+
+  /** Lines the stand-in recorded (`kubectl label node ...`, `systemctl restart containerd`...). */
+  calls(): string[] {
+    return fs.existsSync(this.logPath) ? fs.readFileSync(this.logPath, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
+  clearCalls(): void {
+    fs.rmSync(this.logPath, { force: true });
+  }
+
+  /** Recorded `systemctl restart` calls. */
+  restarts(): string[] {
+    return this.calls().filter((c) => c.startsWith('systemctl restart '));
+  }
+
+  /** Recorded `kubectl label` calls. */
+  labelCalls(): string[] {
+    return this.calls().filter((c) => c.startsWith('kubectl label '));
+  }
+
+  /** `$STATE_DIR/ready` and `$STATE_DIR/not-ready`. */
+  readiness(): { ready: boolean; reason?: string } {
+    const ready = fs.existsSync(path.join(this.stateDir, 'ready'));
+    const nr = path.join(this.stateDir, 'not-ready');
+    return { ready, reason: fs.existsSync(nr) ? fs.readFileSync(nr, 'utf8').trim() : undefined };
+  }
+
+  /** Bytes of a host file, or undefined if absent. */
+  bytes(hostPath: string): Buffer | undefined {
+    const p = this.root.resolve(hostPath);
+    return fs.existsSync(p) ? fs.readFileSync(p) : undefined;
+  }
+
+  /** Every regular file under the root's writable dirs (etc, opt, var, run, usr/local excluded): path -> bytes. */
+  snapshot(): Map<string, string> {
+    const out = new Map<string, string>();
+    const walk = (rel: string) => {
+      const abs = this.root.resolve(rel);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(abs);
+      } catch {
+        return;
+      }
+      if (st.isDirectory()) {
+        out.set(`${rel}/`, `dir ${st.mode.toString(8).slice(-4)}`);
+        for (const e of fs.readdirSync(abs).sort()) walk(`${rel}/${e}`);
+      } else if (st.isSymbolicLink()) {
+        out.set(rel, `link ${fs.readlinkSync(abs)}`);
+      } else if (st.isFile()) {
+        out.set(rel, `${st.mode.toString(8).slice(-4)} ${fs.readFileSync(abs).toString('base64')}`);
+      }
+    };
+    for (const d of ['/etc', '/opt', '/var/lib', '/var/snap', '/snap']) walk(d);
+    // The lock file lives in /run; only its existence is expected to change.
+    return out;
+  }
+
+  cleanup(): void {
+    this.root.cleanup();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let busyboxBinDir: string | undefined;
+
+/**
+ * A directory holding only busybox applets (as links to busybox): used as PATH, it proves the
+ * installer needs nothing but a busybox userland (Debian's build has no `flock` applet, so the
+ * installer falls back to its mkdir lock).
+ */
+export function busyboxOnlyPath(): string {
+  if (busyboxBinDir) return busyboxBinDir;
+  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find(p => fs.existsSync(p));
+  if (!busybox) throw new Error('busybox not found (apt-get install -y busybox-static)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'busybox-bin-'));
+  const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  for (const applet of new Set([...applets, 'busybox'])) fs.symlinkSync(busybox, path.join(dir, applet));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  busyboxBinDir = dir;
+  return dir;
+}
+
+/** A corpus file's text. */
+export function corpus(name: string): string {
+  return fs.readFileSync(path.join(CORPUS, name), 'utf8');
+}
+
+/** Handler names that have a table header under `plugin`'s `containerd.runtimes` in TOML `text`. */
+export function runtimeHeaders(text: string, plugin: string): string[] {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const l = line.replace(/[\s"']/g, '');
+    const prefix = `[plugins.${plugin}.containerd.runtimes.`;
+    if (l.startsWith(prefix)) {
+      const rest = l.slice(prefix.length).replace(/\].*$/, '');
+      if (rest && !rest.includes('.')) out.add(rest);
+    }
+  }
+  return [...out].sort();
+}
