@@ -77,6 +77,8 @@ project.addTask('benchmark', {
 });
 
 project.gitignore.exclude('/examples/dist/');
+// The installer's corpus mirrors real nodes byte for byte (one file has CRLF line ends on purpose).
+project.gitattributes.addAttributes('/test/node-setup/installer/corpus/**', '-text');
 project.npmignore?.exclude('/examples/', '/benchmark/', '/.ci/');
 
 project.synth();

@@ -2,9 +2,9 @@ import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { parse, TomlTable } from 'smol-toml';
 import { CONTAINERD_1_6_DEFAULT_CONFIG } from './containerd-1.6-default';
 import { REALISTIC_HANDLERS, withSystemdCgroup } from './fixtures';
-import { parse, TomlTable } from 'smol-toml';
 import { criRuntimesPath, renderContainerdDropIn, renderContainerdRuntimeTables } from '../../src/containerd';
 
 // Debian's `containerd` package (1.6.x). On a developer machine without it these tests are

@@ -1,6 +1,6 @@
+import { parse, TomlTable } from 'smol-toml';
 import { CONTAINERD_1_6_DEFAULT_CONFIG } from './containerd-1.6-default';
 import { CRUN, KATA_FC, KATA_QEMU, REALISTIC_HANDLERS, RUNSC, withSystemdCgroup } from './fixtures';
-import { parse, TomlTable } from 'smol-toml';
 import {
   ContainerdSchema, criRuntimesPath, HandlerConfig, renderContainerdDropIn, renderContainerdRuntimeTables,
   SYSTEMD_CGROUP_PLACEHOLDER,

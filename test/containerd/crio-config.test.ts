@@ -1,5 +1,5 @@
-import { CRUN, KATA_FC, KATA_QEMU, REALISTIC_HANDLERS, RUNSC } from './fixtures';
 import { parse, TomlTable } from 'smol-toml';
+import { CRUN, KATA_FC, KATA_QEMU, REALISTIC_HANDLERS, RUNSC } from './fixtures';
 import { CrioHandlerConfig, HandlerConfig, renderCrioDropIn } from '../../src/containerd';
 
 /** The parsed `crio.runtime.runtimes` table. */
