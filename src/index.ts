@@ -1,4 +1,6 @@
 export * from './core';
+export * from './managed';
 export * from './node-setup';
+export * from './policy';
 export * from './runtimes';
 export * from './workloads';

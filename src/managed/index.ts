@@ -1,0 +1,3 @@
+export * from './platform-kinds';
+export * from './managed-runtime-class';
+export * from './managed-platform';
