@@ -1,5 +1,6 @@
 import { App } from 'cdk8s';
 import * as confinedMonitoringAgent from './confined-monitoring-agent';
+import * as managedGkeSandbox from './managed-gke-sandbox';
 import * as multiTenantSaas from './multi-tenant-saas';
 import * as serverlessFunctions from './serverless-functions';
 
@@ -8,4 +9,5 @@ export const EXAMPLES: { [name: string]: (app: App) => void } = {
   'multi-tenant-saas': multiTenantSaas.build,
   'confined-monitoring-agent': confinedMonitoringAgent.build,
   'serverless-functions': serverlessFunctions.build,
+  'managed-gke-sandbox': managedGkeSandbox.build,
 };

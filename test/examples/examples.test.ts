@@ -1,6 +1,7 @@
 import { App, Chart, Testing } from 'cdk8s';
 import { EXAMPLES } from '../../examples';
 import { ServerlessFunctions } from '../../examples/serverless-functions';
+import { RuntimeClass } from '../../src';
 
 /** Builds an example, runs the app's validations (as `cdk8s synth` does) and returns every chart's manifests. */
 function synthExample(build: (app: App) => void): { app: App; manifests: { [chart: string]: any[] } } {
@@ -55,19 +56,25 @@ function allPodSpecs(manifests: any[]): Array<{ kind: string; name: string; spec
   });
 }
 
+/** Classes an example uses but does not create: the cluster provides them. */
+const PROVIDED_BY_THE_CLUSTER: { [example: string]: string[] } = {
+  'managed-gke-sandbox': ['gvisor'],
+};
+
 describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
   test('synthesizes without validation errors and matches its snapshot', () => {
     const { manifests } = synthExample(EXAMPLES[name]);
     expect(forSnapshot(manifests)).toMatchSnapshot();
   });
 
-  test('RuntimeClasses are cluster-scoped and every pinned workload names a class defined in the example', () => {
+  test('RuntimeClasses are cluster-scoped and every pinned workload names a class defined in the example or by the cluster', () => {
     const { manifests } = synthExample(EXAMPLES[name]);
     const all = Object.values(manifests).flat();
     const classes = all.filter((m) => m.kind === 'RuntimeClass');
-    expect(classes.length).toBeGreaterThan(0);
     for (const rc of classes) expect(rc.metadata).not.toHaveProperty('namespace');
-    const names = new Set(classes.map((rc) => rc.metadata.name));
+    const provided = PROVIDED_BY_THE_CLUSTER[name] ?? [];
+    expect(classes.length + provided.length).toBeGreaterThan(0);
+    const names = new Set([...classes.map((rc) => rc.metadata.name), ...provided]);
     const pinned = podSpecs(all).filter((p) => p.spec.runtimeClassName !== undefined);
     expect(pinned.length).toBeGreaterThan(0);
     for (const p of pinned) {
@@ -80,7 +87,8 @@ describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
     const { manifests } = synthExample(EXAMPLES[name]);
     const all = Object.values(manifests).flat();
     const setups = all.filter((m) => m.kind === 'DaemonSet' && isNodeSetupObject(m));
-    expect(setups.length).toBeGreaterThan(0);
+    // A managed cluster installs its runtimes itself.
+    expect(setups.length > 0).toBe(PROVIDED_BY_THE_CLUSTER[name] === undefined);
     for (const setup of setups) {
       const handlers = /HANDLERS='([^']*)'/.exec(all.find((m) => m.kind === 'ConfigMap' && m.metadata.name === setup.metadata.name).data['setup.env'])![1].split(' ');
       for (const rc of all.filter((m) => m.kind === 'RuntimeClass' && handlers.includes(m.handler))) {
@@ -141,4 +149,26 @@ test('serverless functions: Jobs on Kata Firecracker with footprints including t
   expect(jobs.map((j) => [j.kind, j.spec.runtimeClassName])).toEqual([['Job', 'kata-fc'], ['CronJob', 'kata-fc']]);
   // The Firecracker node setup: no runtimeClassName of its own (it prepares the nodes).
   expect(allPodSpecs(synthesized).filter((p) => p.spec.runtimeClassName === undefined).map((p) => [p.kind, p.name])).toEqual([['DaemonSet', 'kata-fc-node-setup']]);
+});
+
+test('managed GKE sandbox: nothing installed, the Deployment pinned to GKE\'s gvisor class, tenants held to it by policy', () => {
+  const { manifests } = synthExample(EXAMPLES['managed-gke-sandbox']);
+  const all = Object.values(manifests).flat();
+  expect(all.filter((m) => ['RuntimeClass', 'DaemonSet'].includes(m.kind))).toEqual([]);
+  const [runner] = podSpecs(manifests.plugins);
+  expect(runner.spec.runtimeClassName).toBe('gvisor');
+  const policies = manifests.platform.filter((m: any) => m.kind === 'ValidatingAdmissionPolicy').map((m: any) => m.metadata.name);
+  expect(policies).toEqual(['runtimeclass-tenants-sandboxed-pods', 'runtimeclass-tenants-sandboxed-workloads', 'runtimeclass-tenants-sandboxed-cronjobs']);
+  const bindings = manifests.platform.filter((m: any) => m.kind === 'ValidatingAdmissionPolicyBinding');
+  for (const binding of bindings) {
+    expect(binding.spec.validationActions).toEqual(['Warn', 'Audit']);
+    expect(binding.spec.matchResources.namespaceSelector).toEqual({ matchLabels: { 'tenancy.example.com/untrusted': 'true' } });
+  }
+});
+
+test('managed GKE sandbox: a class named gvisor next to the platform is an error pointing at the reference', () => {
+  const app = Testing.app();
+  EXAMPLES['managed-gke-sandbox'](app);
+  new RuntimeClass(new Chart(app, 'extra'), 'gvisor', { handler: 'runsc', name: 'gvisor' });
+  expect(() => app.synth()).toThrow(/gvisor.*ManagedRuntimeClass\.gkeSandbox\(\)/s);
 });
