@@ -25,13 +25,19 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'typescript@~6.0.3',
     '@types/node@^20',
     'smol-toml@^1.3.0',
-    'yaml@^2.5.0',
     '@grpc/grpc-js@^1.12.0',
     '@grpc/proto-loader@^0.7.13',
     // Evaluates every CEL expression the admission policies emit, in tests.
     '@bufbuild/cel@^0.6.1',
     '@bufbuild/protobuf@^2.17.0',
+    // Parses every PromQL expression the alert rules emit, with Prometheus' own grammar.
+    '@prometheus-io/lezer-promql@^0.315.0',
+    '@lezer/lr@^1.4.0',
+    '@lezer/highlight@^1.2.0',
   ],
+  // The report command reads YAML; jsii libraries bundle their non-jsii runtime dependencies.
+  bundledDeps: ['yaml@^2.5.0'],
+  bin: { 'cdk8s-runtimeclass': 'lib/cli.js' },
 
   tsconfigDev: {
     // Tests, examples and benchmarks import ESM-typed packages (smol-toml): resolve like Node does.
@@ -65,8 +71,9 @@ for (const folder of devFolders) {
 }
 project.testTask.prependExec(['test', ...devFolders].map((f) => `tsc --noEmit -p ${f}/tsconfig.json`).join(' && '));
 
-// The node installer is a shell script read at synth time: ship it next to the compiled code.
-project.postCompileTask.exec('cp src/node-setup/installer.sh lib/node-setup/installer.sh');
+// The node installer is a shell script read at synth time: ship it next to the compiled code,
+// as part of every compile (post-compile runs only in a full build).
+project.compileTask.exec('cp src/node-setup/installer.sh lib/node-setup/installer.sh');
 
 // Every example app synthesizes into examples/dist/<name>/.
 project.addTask('examples', {

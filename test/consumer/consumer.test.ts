@@ -51,7 +51,7 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
   let work: string;
 
   beforeAll(() => {
-    if (libIsStale()) run('npx', ['jsii', '--silence-warnings=reserved-word'], repo);
+    if (libIsStale()) run('npx', ['projen', 'compile'], repo);
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-runtimeclass-consumer-'));
     const tarball = run('npm', ['pack', '--pack-destination', work, '--silent'], repo).trim().split('\n').pop()!;
     const app = path.join(work, 'app');
@@ -71,6 +71,10 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
     expect(files).toContain('package/lib/index.js');
     expect(files).toContain('package/lib/index.d.ts');
     expect(files).toContain('package/.jsii');
+    expect(files).toContain('package/lib/node-setup/installer.sh');
+    expect(files).toContain('package/lib/cli.js');
+    // The report command's YAML parser travels inside the package.
+    expect(files).toContain('package/node_modules/yaml/package.json');
     expect(files.filter((f) => f.startsWith('package/test/') || f.startsWith('package/examples/') || f.startsWith('package/src/'))).toEqual([]);
   });
 
@@ -92,5 +96,16 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
     expect(output).toContain('ERROR: Validation failed');
     expect(output).toContain('[bad/agent/Resource]');
     expect(output).toContain('sets hostNetwork: true, which RuntimeClass "kata-qemu" cannot give');
+  });
+
+  test('the report command runs from the installed package on the synthesized YAML', () => {
+    const app = path.join(work, 'app');
+    if (!fs.existsSync(path.join(app, 'dist', 'quickstart.k8s.yaml'))) run('node', ['main.js'], app);
+    const output = run('npx', ['--no-install', 'cdk8s-runtimeclass', 'report', '--check', '--format', 'json', 'dist'], app);
+    const report = JSON.parse(output);
+    expect(report.schemaVersion).toBe(1);
+    expect(report.problems).toEqual([]);
+    const checkout = report.workloads.find((w: any) => w.runtimeClassName === 'kata-qemu');
+    expect([checkout.kind, checkout.replicas, checkout.overhead]).toEqual(['Deployment', 2, { cpu: '250m', memory: '320Mi' }]);
   });
 });

@@ -172,3 +172,17 @@ test('managed GKE sandbox: a class named gvisor next to the platform is an error
   new RuntimeClass(new Chart(app, 'extra'), 'gvisor', { handler: 'runsc', name: 'gvisor' });
   expect(() => app.synth()).toThrow(/gvisor.*ManagedRuntimeClass\.gkeSandbox\(\)/s);
 });
+
+test('runc to Kata migration: one template, 6 stable pods on runc and 2 canary pods on Kata, one Service for both', () => {
+  const { manifests } = synthExample(EXAMPLES['runc-to-kata-migration']);
+  const objects = manifests.checkout.filter((m: any) => !isNodeSetupObject(m));
+  const deployments = objects.filter((m: any) => m.kind === 'Deployment');
+  expect(deployments.map((d: any) => [d.spec.replicas, d.spec.template.spec.runtimeClassName])).toEqual([[6, 'runc'], [2, 'kata-qemu']]);
+  const [stable, canary] = deployments.map((d: any) => d.spec.template.spec.containers);
+  expect(canary).toEqual(stable);
+  const service = objects.find((m: any) => m.kind === 'Service');
+  for (const d of deployments) {
+    for (const [key, value] of Object.entries(service.spec.selector)) expect(d.spec.template.metadata.labels[key]).toBe(value);
+  }
+  expect(objects.filter((m: any) => m.kind === 'PrometheusRule').map((m: any) => m.apiVersion)).toEqual(['monitoring.coreos.com/v1']);
+});

@@ -1,0 +1,255 @@
+import { ApiObject, Names } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { labelValueProblem } from '../core/names';
+import { IRuntimeClass } from '../core/runtime-class';
+
+/**
+ * How the replicas of a `RuntimeMigration` are split between the stable Deployment (old
+ * runtime) and the canary Deployment (new runtime). Moving the split is a one-line change:
+ * `MigrationSplit.percent(10)`, then `percent(50)`, then `percent(100)`.
+ */
+export class MigrationSplit {
+  /**
+   * A share of the replicas on the new runtime, in whole percent from 0 to 100. The canary
+   * gets `ceil(replicas x percent / 100)` replicas, so any share above 0 runs at least one pod
+   * on the new runtime: 25% of 3 replicas is 1 canary and 2 stable, 50% of 3 is 2 and 1.
+   * @param percent whole percent of the replicas on the new runtime, 0 to 100
+   */
+  public static percent(percent: number): MigrationSplit {
+    return new MigrationSplit(percent, undefined);
+  }
+
+  /**
+   * A fixed number of replicas on the new runtime; the stable Deployment runs the rest.
+   * @param replicas canary replicas, from 0 to the migration's replicas
+   */
+  public static canaryReplicas(replicas: number): MigrationSplit {
+    return new MigrationSplit(undefined, replicas);
+  }
+
+  /** The share on the new runtime, when the split is a percentage. */
+  public readonly percentage?: number;
+  /** The canary replicas, when the split is a count. */
+  public readonly count?: number;
+
+  private constructor(percentage: number | undefined, count: number | undefined) {
+    this.percentage = percentage;
+    this.count = count;
+  }
+
+  /**
+   * The canary's replicas out of `total` (see `percent` for the rounding). Values out of range
+   * are clamped here and reported by the migration's validation.
+   * @param total replicas of both Deployments together
+   */
+  public canaryReplicasOf(total: number): number {
+    const whole = Number.isFinite(total) ? Math.max(0, Math.floor(total)) : 0;
+    // whole x percent first, then / 100: a product of integers divided exactly stays exact
+    // (70% of 10 is 7), where whole x (percent / 100) would give ceil(7.000000000000001) = 8.
+    const wanted = this.percentage !== undefined ? Math.ceil((whole * this.percentage) / 100) : this.count ?? 0;
+    return Number.isFinite(wanted) ? Math.min(whole, Math.max(0, Math.floor(wanted))) : 0;
+  }
+
+  /** `25%` or `2 canary replicas`, for messages. */
+  public toString(): string {
+    return this.percentage !== undefined ? `${this.percentage}%` : `${this.count} canary replica${this.count === 1 ? '' : 's'}`;
+  }
+
+  /** Why this split cannot apply to `total` replicas. @internal */
+  public _problems(total: number): string[] {
+    if (this.percentage !== undefined) {
+      const p = this.percentage;
+      return Number.isInteger(p) && p >= 0 && p <= 100 ? [] : [`split MigrationSplit.percent(${p}) must be a whole percentage from 0 to 100`];
+    }
+    const c = this.count;
+    if (c === undefined || !Number.isInteger(c) || c < 0) return [`split MigrationSplit.canaryReplicas(${c}) must be a whole number, 0 or more`];
+    if (Number.isInteger(total) && c > total) {
+      return [`split MigrationSplit.canaryReplicas(${c}) asks for more canary replicas than the ${total} replicas of the migration: lower it or raise replicas`];
+    }
+    return [];
+  }
+}
+
+/** Properties of a runtime migration: a Deployment's props plus the two runtimes and the split. */
+export interface RuntimeMigrationProps extends kplus.DeploymentProps {
+  /** The runtime the workload runs on now: the stable Deployment is pinned to it. */
+  readonly from: IRuntimeClass;
+  /** The runtime the workload moves to: the canary Deployment is pinned to it. */
+  readonly to: IRuntimeClass;
+  /**
+   * How the replicas (`replicas`, the total of both Deployments) are split between them.
+   * Move it step by step; `MigrationSplit.percent(100)` ends the migration with every pod on `to`.
+   */
+  readonly split: MigrationSplit;
+}
+
+/** The two sides of a migration (values of `RuntimeMigration.TRACK_LABEL`). */
+enum MigrationTrack {
+  /** The Deployment on the old runtime (`from`). */
+  STABLE = 'stable',
+  /** The Deployment on the new runtime (`to`). */
+  CANARY = 'canary',
+}
+
+/**
+ * Moves a workload from one runtime to another with the canary pattern: the same pod template
+ * runs as a stable Deployment pinned to `from` and a canary Deployment pinned to `to`, with
+ * `replicas` (the total) split between them by `split`. Both carry the label
+ * `runtimeclass.cdk8s.io/migration: <name>`, so one Service (`exposeViaService`, or any
+ * selector on that label or on your own `podMetadata` labels) serves both; each Deployment
+ * selects only its own pods through `runtimeclass.cdk8s.io/track: stable|canary`.
+ *
+ * Every pin check of both runtimes applies (nodeSelector conflicts, host namespaces,
+ * overhead, ceilings), and the two pod templates are checked to stay the same.
+ */
+export class RuntimeMigration extends Construct implements kplus.IPodSelector {
+  /** Label on the pods of both Deployments; its value is the migration's name. */
+  public static readonly MIGRATION_LABEL = 'runtimeclass.cdk8s.io/migration';
+  /** Label telling the stable pods from the canary pods (`stable` or `canary`). */
+  public static readonly TRACK_LABEL = 'runtimeclass.cdk8s.io/track';
+
+  /** The Deployment on the old runtime. */
+  public readonly stable: kplus.Deployment;
+  /** The Deployment on the new runtime. */
+  public readonly canary: kplus.Deployment;
+  /** The old runtime. */
+  public readonly from: IRuntimeClass;
+  /** The new runtime. */
+  public readonly to: IRuntimeClass;
+  /** The split of the replicas. */
+  public readonly split: MigrationSplit;
+  /** Replicas of both Deployments together. */
+  public readonly replicas: number;
+  /** Replicas of the stable Deployment. */
+  public readonly stableReplicas: number;
+  /** Replicas of the canary Deployment. */
+  public readonly canaryReplicas: number;
+  /** The label value that names this migration (`runtimeclass.cdk8s.io/migration`). */
+  public readonly migrationName: string;
+
+  public constructor(scope: Construct, id: string, props: RuntimeMigrationProps) {
+    super(scope, id);
+    const { from, to, split, ...deploymentProps } = props;
+    this.from = from;
+    this.to = to;
+    this.split = split;
+    this.replicas = props.replicas ?? 2;
+    this.canaryReplicas = split.canaryReplicasOf(this.replicas);
+    this.stableReplicas = Math.max(0, Math.floor(Number.isFinite(this.replicas) ? this.replicas : 0) - this.canaryReplicas);
+    const baseName = props.metadata?.name;
+    this.migrationName = baseName ?? Names.toLabelValue(this);
+
+    const deployment = (track: MigrationTrack, replicas: number): kplus.Deployment => {
+      const labels = { [RuntimeMigration.MIGRATION_LABEL]: this.migrationName, [RuntimeMigration.TRACK_LABEL]: track };
+      const created = new kplus.Deployment(this, track === MigrationTrack.STABLE ? 'Stable' : 'Canary', {
+        ...deploymentProps,
+        // A `name: undefined` key would stop cdk8s from generating the name.
+        metadata: baseName === undefined ? props.metadata : { ...props.metadata, name: `${baseName}-${track}` },
+        replicas,
+        select: false,
+        podMetadata: { ...props.podMetadata, labels: { ...props.podMetadata?.labels, ...labels } },
+      });
+      created.select(kplus.LabelSelector.of({ labels }));
+      return created;
+    };
+    this.stable = deployment(MigrationTrack.STABLE, this.stableReplicas);
+    this.canary = deployment(MigrationTrack.CANARY, this.canaryReplicas);
+    from.pin(this.stable);
+    to.pin(this.canary);
+
+    this.node.addValidation({ validate: () => this.problems(props).map((p) => `RuntimeMigration "${this.migrationName}": ${p}`) });
+  }
+
+  /** Labels that every pod of both Deployments carries, and only theirs. */
+  public get selectorLabels(): { [key: string]: string } {
+    return { [RuntimeMigration.MIGRATION_LABEL]: this.migrationName };
+  }
+
+  /** Selects the pods of both Deployments (for a `kplus.Service`'s `selector`, a network policy, ...). */
+  public toPodSelectorConfig(): kplus.PodSelectorConfig {
+    return { labelSelector: kplus.LabelSelector.of({ labels: this.selectorLabels }) };
+  }
+
+  /**
+   * A Service in front of both Deployments, so clients keep one address while pods move.
+   * @param options ports (default: every container port), type and name of the Service
+   */
+  public exposeViaService(options: kplus.DeploymentExposeViaServiceOptions = {}): kplus.Service {
+    const containerPorts = this.stable.containers.flatMap((c) => c.ports);
+    const ports = options.ports ?? containerPorts.map((p) => ({ port: p.number, targetPort: p.number, protocol: p.protocol, name: p.name }));
+    if (ports.length === 0) {
+      throw new Error(`RuntimeMigration "${this.migrationName}".exposeViaService(): its containers expose no port: give \`ports\`, or set portNumber on a container`);
+    }
+    if (ports.length > 1 && ports.some((p) => p.name === undefined)) {
+      throw new Error(`RuntimeMigration "${this.migrationName}".exposeViaService(): a Service with several ports needs a name on each: name the container ports or give \`ports\``);
+    }
+    const metadata = options.name === undefined ? undefined : { name: options.name };
+    return new kplus.Service(this, `${options.name ?? ''}Service`, {
+      selector: this,
+      ports,
+      metadata,
+      type: options.serviceType ?? kplus.ServiceType.CLUSTER_IP,
+    });
+  }
+
+  private problems(props: RuntimeMigrationProps): string[] {
+    const problems: string[] = [];
+    if (!Number.isInteger(this.replicas) || this.replicas < 1) {
+      problems.push(`replicas ${this.replicas} must be a whole number, 1 or more (it is the total of the stable and canary Deployments)`);
+    }
+    problems.push(...this.split._problems(this.replicas));
+    if (this.from.runtimeClassName === this.to.runtimeClassName) {
+      problems.push(`from and to are both RuntimeClass "${this.to.runtimeClassName}": a migration moves pods to another class; set \`to\` to the new runtime`);
+    }
+    if (props.select !== undefined) {
+      problems.push(`select: ${props.select} is set, but RuntimeMigration sets the selectors of both Deployments itself: remove \`select\``);
+    }
+    if (props.metadata?.name !== undefined) {
+      const problem = labelValueProblem(props.metadata.name);
+      if (problem) problems.push(`metadata.name "${props.metadata.name}" names the migration in the ${RuntimeMigration.MIGRATION_LABEL} label, so it ${problem}`);
+    }
+    for (const key of [RuntimeMigration.MIGRATION_LABEL, RuntimeMigration.TRACK_LABEL]) {
+      if (props.podMetadata?.labels?.[key] !== undefined) {
+        problems.push(`podMetadata.labels["${key}"] is set, but RuntimeMigration sets that label itself: remove it`);
+      }
+    }
+    const difference = templateDifference(this.stable, this.canary);
+    if (difference) {
+      problems.push(`the pod templates of the stable and canary Deployments differ at ${difference}: both must run the same pod; `
+        + 'change the pod through the RuntimeMigration\'s props, or make the same change to `stable` and `canary`');
+    }
+    return problems;
+  }
+}
+
+/** The first path where the two pod templates differ, besides what sets the tracks apart; or undefined. */
+function templateDifference(stable: kplus.Deployment, canary: kplus.Deployment): string | undefined {
+  const comparable = (deployment: kplus.Deployment) => {
+    let template: any;
+    try {
+      template = JSON.parse(JSON.stringify(ApiObject.of(deployment).toJson().spec?.template ?? {}));
+    } catch {
+      return undefined; // a Deployment that cannot render reports it through its own validation
+    }
+    delete template.metadata?.labels?.[kplus.Pod.ADDRESS_LABEL];
+    delete template.metadata?.labels?.[RuntimeMigration.TRACK_LABEL];
+    delete template.spec?.runtimeClassName;
+    return template;
+  };
+  const a = comparable(stable);
+  const b = comparable(canary);
+  if (a === undefined || b === undefined) return undefined;
+  return firstDifference(a, b, 'spec.template');
+}
+
+function firstDifference(a: any, b: any, path: string): string | undefined {
+  if (a === b) return undefined;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return path;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  for (const key of keys) {
+    const found = firstDifference(a[key], b[key], Array.isArray(a) ? `${path}[${key}]` : `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,389 @@
+// Stage 2 of the footprint report: Kubernetes objects out of YAML documents, and their footprints.
+// Input is anything YAML can hold: every field is checked for its type before it is used, and a
+// value of the wrong type becomes a problem or a note, never an exception.
+import { InputDocument, SourceLocation } from './read';
+import { effectiveRequests, podSpecPointer, readPointer, replicasOf } from '../core/pod-spec';
+import { Quantity } from '../core/quantity';
+import { ResourceList } from '../core/resources';
+
+/** A document that is not a Kubernetes object and was skipped. */
+export interface ReportNote {
+  readonly location: SourceLocation;
+  readonly message: string;
+}
+
+/** A RuntimeClass defined in the input. */
+export interface RuntimeClassEntry {
+  readonly name: string;
+  readonly handler?: string;
+  /** `overhead.podFixed`, valid amounts only. */
+  readonly overhead: ResourceList;
+  /** `scheduling.nodeSelector`. */
+  readonly nodeSelector: { readonly [key: string]: string };
+  readonly location: SourceLocation;
+  /** Values the API server would reject (bad quantities, wrong types). */
+  readonly invalid: string[];
+}
+
+/** A workload (an object with a pod spec) found in the input. */
+export interface WorkloadEntry {
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string;
+  readonly location: SourceLocation;
+  readonly runtimeClassName?: string;
+  /** Pods at once; undefined for a DaemonSet (one per node) or when unreadable. */
+  readonly replicas?: number;
+  /** True for a DaemonSet: one pod on each node it selects. */
+  readonly perNode: boolean;
+  /** Effective requests of one pod, without overhead. */
+  readonly requests: ResourceList;
+  /** `overhead` written in the pod spec by hand, if any. */
+  readonly podOverhead?: unknown;
+  readonly nodeSelector: { readonly [key: string]: string };
+  /** Quantities the API server would reject. */
+  readonly invalidQuantities: string[];
+  /** Fields of the wrong shape (the API server would reject the object). */
+  readonly malformed: string[];
+}
+
+/** How a workload's overhead is known. */
+export enum OverheadStatus {
+  /** The pod names no RuntimeClass: no overhead. */
+  NONE = 'none',
+  /** The class is defined in the input: its `overhead.podFixed`. */
+  KNOWN = 'known',
+  /** The class is not in the input: its overhead cannot be known. */
+  UNKNOWN = 'unknown',
+}
+
+/** A workload with its footprint. */
+export interface WorkloadFootprintRow {
+  readonly workload: WorkloadEntry;
+  readonly overheadStatus: OverheadStatus;
+  /** The class's overhead (empty unless KNOWN). */
+  readonly overhead: ResourceList;
+  /** requests + overhead: what the scheduler reserves for one pod (a lower bound when the overhead is unknown). */
+  readonly perPod: ResourceList;
+  /** perPod x replicas; undefined for a DaemonSet or unreadable replicas. */
+  readonly total?: ResourceList;
+}
+
+/** Totals for one RuntimeClass (or for pods without one). */
+export interface ClassTotals {
+  /** The class; undefined for pods without runtimeClassName. */
+  readonly name?: string;
+  /** The first definition in the input, if any. */
+  readonly definition?: RuntimeClassEntry;
+  readonly workloads: number;
+  /** Pods of workloads with a fixed number of replicas. */
+  readonly pods: number;
+  /** Sum of the totals of those workloads. */
+  readonly total: ResourceList;
+  readonly daemonSets: number;
+  /** Sum of the per-pod footprints of the DaemonSets: what they take on a node that runs them all. */
+  readonly perNode: ResourceList;
+  /** Workloads whose replicas could not be read (not in the totals). */
+  readonly unknownReplicas: number;
+}
+
+/** Everything the report knows about its input. */
+export interface ReportModel {
+  readonly files: number;
+  readonly documents: number;
+  readonly runtimeClasses: RuntimeClassEntry[];
+  readonly workloads: WorkloadFootprintRow[];
+  readonly totals: ClassTotals[];
+  readonly notes: ReportNote[];
+}
+
+/** API groups of the workload kinds (core, apps, batch, and the older extensions group). */
+const WORKLOAD_GROUPS: { [kind: string]: string[] } = {
+  Pod: [''],
+  ReplicationController: [''],
+  Deployment: ['apps', 'extensions'],
+  StatefulSet: ['apps'],
+  DaemonSet: ['apps', 'extensions'],
+  ReplicaSet: ['apps', 'extensions'],
+  Job: ['batch'],
+  CronJob: ['batch'],
+};
+
+/** Builds the model from parsed documents. */
+export function buildModel(documents: readonly InputDocument[], files: number): ReportModel {
+  const notes: ReportNote[] = [];
+  const runtimeClasses: RuntimeClassEntry[] = [];
+  const workloads: WorkloadEntry[] = [];
+  for (const document of documents) {
+    for (const object of kubernetesObjects(document.value, document.location, notes)) {
+      const kind = object.kind as string;
+      const group = apiGroup(object.apiVersion as string);
+      if (kind === 'RuntimeClass' && group === 'node.k8s.io') {
+        const entry = readRuntimeClass(object, document.location, notes);
+        if (entry) runtimeClasses.push(entry);
+      } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
+        workloads.push(readWorkload(object, document.location));
+      }
+    }
+  }
+  const byName = new Map<string, RuntimeClassEntry>();
+  for (const entry of runtimeClasses) if (!byName.has(entry.name)) byName.set(entry.name, entry);
+  const rows = workloads.map((w) => footprintRow(w, byName));
+  return { files, documents: documents.length, runtimeClasses, workloads: rows, totals: classTotals(rows, byName), notes };
+}
+
+/** The Kubernetes objects in a document: itself, or the items of a `List`. Anything else is noted. */
+function kubernetesObjects(value: unknown, location: SourceLocation, notes: ReportNote[]): Array<{ [key: string]: unknown }> {
+  if (!isMapping(value)) {
+    notes.push({ location, message: `document is ${describeValue(value)}, not a Kubernetes object: skipped` });
+    return [];
+  }
+  const missing = ['apiVersion', 'kind'].filter((field) => typeof value[field] !== 'string' || value[field] === '');
+  if (missing.length > 0) {
+    notes.push({ location, message: `document has no ${missing.join(' and ')}, so it is not a Kubernetes object: skipped` });
+    return [];
+  }
+  if ((value.kind as string).endsWith('List') && Array.isArray(value.items)) {
+    return value.items.flatMap((item, index) => {
+      const itemLocation = { ...location };
+      const objects = kubernetesObjects(item, itemLocation, []);
+      if (objects.length === 0) notes.push({ location, message: `${value.kind} items[${index}] is not a Kubernetes object (${describeValue(item)}): skipped` });
+      return objects;
+    });
+  }
+  return [value];
+}
+
+function apiGroup(apiVersion: string): string {
+  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+}
+
+function readRuntimeClass(object: { [key: string]: unknown }, location: SourceLocation, notes: ReportNote[]): RuntimeClassEntry | undefined {
+  const metadata = isMapping(object.metadata) ? object.metadata : {};
+  if (typeof metadata.name !== 'string' || metadata.name === '') {
+    notes.push({ location, message: 'RuntimeClass has no metadata.name: skipped' });
+    return undefined;
+  }
+  const name = metadata.name;
+  // node.k8s.io/v1alpha1 kept the class's fields under `spec`; v1beta1 and v1 at the top level.
+  const body = object.apiVersion === 'node.k8s.io/v1alpha1' && isMapping(object.spec) ? object.spec : object;
+  const invalid: string[] = [];
+  const handlerValue = body.handler ?? body.runtimeHandler;
+  const handler = typeof handlerValue === 'string' ? handlerValue : undefined;
+  const overheadField = isMapping(body.overhead) ? body.overhead.podFixed : undefined;
+  const podFixed = cleanAmounts(overheadField, 'overhead.podFixed', invalid, invalid);
+  const scheduling = isMapping(body.scheduling) ? body.scheduling : {};
+  return {
+    name,
+    handler,
+    overhead: ResourceList.parse(podFixed).list,
+    nodeSelector: stringMap(scheduling.nodeSelector),
+    location,
+    invalid: invalid.map((p) => `RuntimeClass "${name}" ${p}`),
+  };
+}
+
+function readWorkload(object: { [key: string]: unknown }, location: SourceLocation): WorkloadEntry {
+  const kind = object.kind as string;
+  const metadata = isMapping(object.metadata) ? object.metadata : {};
+  const name = scalarText(metadata.name) ?? (typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '(no name)');
+  const namespace = scalarText(metadata.namespace);
+  const malformed: string[] = [];
+  const invalidQuantities: string[] = [];
+  const pointer = podSpecPointer(kind)!;
+  const field = pointer.slice(1).replace(/\//g, '.');
+  const rawSpec = readPointer(object, pointer);
+  const podSpec = isMapping(rawSpec) ? rawSpec : {};
+  if (rawSpec === undefined || rawSpec === null) malformed.push(`has no pod spec at ${field}: it creates no pods the report can count`);
+  else if (!isMapping(rawSpec)) malformed.push(`${field} is ${describeValue(rawSpec)}, not a pod spec: it creates no pods the report can count`);
+
+  let runtimeClassName: string | undefined;
+  if (typeof podSpec.runtimeClassName === 'string' && podSpec.runtimeClassName !== '') {runtimeClassName = podSpec.runtimeClassName;} else if (podSpec.runtimeClassName !== undefined && podSpec.runtimeClassName !== null) {
+    malformed.push(`${field}.runtimeClassName is ${describeValue(podSpec.runtimeClassName)}, not a RuntimeClass name`);
+  }
+
+  const containers = cleanContainers(podSpec.containers, `${field}.containers`, malformed, invalidQuantities);
+  const initContainers = cleanContainers(podSpec.initContainers, `${field}.initContainers`, malformed, invalidQuantities);
+  // Only validated values reach the library's formula, so it cannot meet a value it would reject.
+  const { requests } = effectiveRequests({ containers, initContainers });
+
+  const { replicas, problems: replicaProblems } = readReplicas(object);
+  malformed.push(...replicaProblems);
+  const hasOverhead = podSpec.overhead !== undefined && podSpec.overhead !== null;
+  return {
+    kind,
+    name,
+    namespace,
+    location,
+    runtimeClassName,
+    replicas,
+    perNode: kind === 'DaemonSet',
+    requests,
+    podOverhead: hasOverhead ? podSpec.overhead : undefined,
+    nodeSelector: stringMap(podSpec.nodeSelector),
+    invalidQuantities,
+    malformed,
+  };
+}
+
+/** Containers reduced to what the footprint needs, every value checked. */
+function cleanContainers(list: unknown, field: string, malformed: string[], invalidQuantities: string[]): any[] {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) {
+    malformed.push(`${field} is ${describeValue(list)}, not a list of containers: their requests are not counted`);
+    return [];
+  }
+  return list.flatMap((container, index) => {
+    if (!isMapping(container)) {
+      malformed.push(`${field}[${index}] is ${describeValue(container)}, not a container: not counted`);
+      return [];
+    }
+    const name = typeof container.name === 'string' ? container.name : `#${index}`;
+    const where = `container "${name}" resources`;
+    const resources = isMapping(container.resources) ? container.resources : {};
+    if (container.resources !== undefined && container.resources !== null && !isMapping(container.resources)) {
+      malformed.push(`${where} is ${describeValue(container.resources)}, not a mapping: not counted`);
+    }
+    return [{
+      name,
+      restartPolicy: container.restartPolicy,
+      resources: {
+        requests: cleanAmounts(resources.requests, `${where}.requests`, malformed, invalidQuantities),
+        limits: cleanAmounts(resources.limits, `${where}.limits`, malformed, invalidQuantities),
+      },
+    }];
+  });
+}
+
+/**
+ * `{ resource: quantity }` keeping only values Kubernetes accepts; YAML numbers (`cpu: 1`)
+ * are quantities too. Every rejected value is reported.
+ */
+function cleanAmounts(value: unknown, field: string, malformed: string[], invalidQuantities: string[]): { [name: string]: string } {
+  const result: { [name: string]: string } = {};
+  if (value === undefined || value === null) return result;
+  if (!isMapping(value)) {
+    malformed.push(`${field} is ${describeValue(value)}, not a mapping of resources: not counted`);
+    return result;
+  }
+  for (const [name, amount] of Object.entries(value)) {
+    if (typeof amount !== 'string' && !(typeof amount === 'number' && Number.isFinite(amount))) {
+      invalidQuantities.push(`${field}.${name} is ${describeValue(amount)}, not a Kubernetes quantity: not counted`);
+      continue;
+    }
+    const text = String(amount);
+    const { problems } = ResourceList.parse({ [name]: text });
+    if (problems.length > 0) {
+      invalidQuantities.push(...problems.map((p) => `${field}.${p}: not counted`));
+    } else if (Quantity.parse(text)!.isNegative) {
+      invalidQuantities.push(`${field}.${name}: "${text}" is negative: amounts must be zero or more; not counted`);
+    } else {
+      result[name] = text;
+    }
+  }
+  return result;
+}
+
+/** Replicas through the library's `replicasOf`, fed only whole numbers. */
+function readReplicas(object: { [key: string]: unknown }): { replicas?: number; problems: string[] } {
+  const kind = object.kind as string;
+  if (kind === 'DaemonSet') return { replicas: undefined, problems: [] };
+  const problems: string[] = [];
+  const counts = (spec: unknown, path: string, fields: string[]) => {
+    const clean: { [field: string]: number } = {};
+    const source = isMapping(spec) ? spec : {};
+    for (const field of fields) {
+      const value = source[field];
+      if (value === undefined || value === null) continue;
+      if (typeof value === 'number' && Number.isInteger(value) && value >= 0) clean[field] = value;
+      else problems.push(`${path}.${field} is ${describeValue(value)}, not a whole number of pods: the total is not counted`);
+    }
+    return clean;
+  };
+  const spec = isMapping(object.spec) ? object.spec : {};
+  let manifest: any;
+  if (kind === 'Job') {manifest = { kind, spec: counts(spec, 'spec', ['parallelism', 'completions']) };} else if (kind === 'CronJob') {
+    const jobTemplate = isMapping(spec.jobTemplate) ? spec.jobTemplate : {};
+    manifest = { kind, spec: { jobTemplate: { spec: counts(jobTemplate.spec, 'spec.jobTemplate.spec', ['parallelism', 'completions']) } } };
+  } else if (kind === 'Pod') {manifest = { kind };} else {manifest = { kind, spec: counts(spec, 'spec', ['replicas']) };}
+  if (problems.length > 0) return { replicas: undefined, problems };
+  return { replicas: replicasOf(manifest), problems };
+}
+
+function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>): WorkloadFootprintRow {
+  const name = workload.runtimeClassName;
+  const definition = name === undefined ? undefined : classes.get(name);
+  const overheadStatus = name === undefined ? OverheadStatus.NONE : definition ? OverheadStatus.KNOWN : OverheadStatus.UNKNOWN;
+  const overhead = definition?.overhead ?? ResourceList.empty();
+  // The same arithmetic as WorkloadFootprint: requests + overhead per pod, times the pods.
+  const perPod = workload.requests.plus(overhead);
+  const total = workload.replicas === undefined ? undefined : perPod.times(workload.replicas);
+  return { workload, overheadStatus, overhead, perPod, total };
+}
+
+function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeClassEntry>): ClassTotals[] {
+  const names = new Set<string>(classes.keys());
+  for (const row of rows) if (row.workload.runtimeClassName !== undefined) names.add(row.workload.runtimeClassName);
+  const keys: Array<string | undefined> = [...names].sort();
+  if (rows.some((r) => r.workload.runtimeClassName === undefined)) keys.push(undefined);
+  return keys.map((name) => {
+    const mine = rows.filter((r) => r.workload.runtimeClassName === name);
+    let total = ResourceList.empty();
+    let perNode = ResourceList.empty();
+    let pods = 0;
+    for (const row of mine) {
+      if (row.workload.perNode) {perNode = perNode.plus(row.perPod);} else if (row.total) {
+        total = total.plus(row.total);
+        pods += row.workload.replicas!;
+      }
+    }
+    return {
+      name,
+      definition: name === undefined ? undefined : classes.get(name),
+      workloads: mine.length,
+      pods,
+      total,
+      daemonSets: mine.filter((r) => r.workload.perNode).length,
+      perNode,
+      unknownReplicas: mine.filter((r) => !r.workload.perNode && r.total === undefined).length,
+    };
+  });
+}
+
+/** `{ key: value }` from a YAML mapping, values as text; anything else is empty. */
+function stringMap(value: unknown): { [key: string]: string } {
+  const result: { [key: string]: string } = {};
+  if (!isMapping(value)) return result;
+  for (const [key, item] of Object.entries(value)) {
+    const text = scalarText(item);
+    if (text !== undefined) result[key] = text;
+  }
+  return result;
+}
+
+function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** A YAML mapping (a plain object, not a list). */
+export function isMapping(value: unknown): value is { [key: string]: unknown } {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date);
+}
+
+/** What a value is, for messages: `a list`, `a number (5)`, `null`. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (value instanceof Date) return `a date (${value.toISOString()})`;
+  switch (typeof value) {
+    case 'string': return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)})`;
+    case 'number': return `a number (${value})`;
+    case 'boolean': return `a boolean (${value})`;
+    case 'bigint': return `a number (${value})`;
+    case 'object': return 'a mapping';
+    default: return typeof value;
+  }
+}

@@ -1,0 +1,114 @@
+import { ApiObject, App, Chart, JsonPatch, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { CLEAN_YAML, PROBLEMS_YAML } from './fixtures';
+import { KataRuntime, SandboxedDeployment, WorkloadFootprint } from '../../src';
+import { buildModel } from '../../src/report/model';
+import { findProblems, ProblemCode, ReportProblem } from '../../src/report/problems';
+import { parseYamlDocuments } from '../../src/report/read';
+
+function problemsOf(yaml: string, knownClasses?: string[]): ReportProblem[] {
+  const { documents, errors } = parseYamlDocuments(yaml, 'f.yaml');
+  expect(errors).toEqual([]);
+  return findProblems(buildModel(documents, 1), { knownClasses });
+}
+
+const CLASS = 'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: kata}\nhandler: kata-qemu\nscheduling: {nodeSelector: {pool: vm}}\n';
+
+test('every problem of the hand-written file, in input order, with its code and line', () => {
+  expect(problemsOf(PROBLEMS_YAML).map((p) => [p.code, p.location.line])).toEqual([
+    [ProblemCode.NODE_SELECTOR_CONFLICT, 15],
+    [ProblemCode.UNDEFINED_RUNTIME_CLASS, 35],
+    [ProblemCode.POD_OVERHEAD_SET, 48],
+    [ProblemCode.DUPLICATE_RUNTIME_CLASS, 58],
+  ]);
+});
+
+test('a clean file has no problem', () => {
+  expect(problemsOf(CLEAN_YAML)).toEqual([]);
+});
+
+describe('node selector conflicts', () => {
+  const pod = (selector: string) => `${CLASS}---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\nspec: {runtimeClassName: kata, nodeSelector: ${selector}, containers: []}\n`;
+
+  test('a pod selecting another value of a class key', () => {
+    expect(problemsOf(pod('{pool: general}')).map((p) => p.message)).toEqual([
+      'Pod "n/p" (RuntimeClass "kata") conflict: runtimeClass.scheduling.nodeSelector[pool] = vm; pod.nodeSelector[pool] = general: '
+      + 'the pods would be rejected at creation; remove the key from the pod\'s nodeSelector or use the class\'s value',
+    ]);
+  });
+
+  test('the same value, or other keys, are no conflict', () => {
+    expect(problemsOf(pod('{pool: vm, zone: a}'))).toEqual([]);
+  });
+
+  test('the message is the one the library gives at synth time', () => {
+    const chart = new Chart(Testing.app(), 'test');
+    const kata = new KataRuntime(chart, 'kata', { scheduling: { nodeSelector: { pool: 'vm' } } });
+    const web = new SandboxedDeployment(chart, 'web', { runtime: kata, containers: [{ image: 'nginx' }] });
+    ApiObject.of(web).addJsonPatch(JsonPatch.add('/spec/template/spec/nodeSelector', { pool: 'general' }));
+    const library = ApiObject.of(web).node.validate().find((m) => m.includes('conflict:'))!;
+    // Each object rendered on its own: Testing.synth and chart.toJson() validate, and would throw on this very problem.
+    const yaml = chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject).map((o) => JSON.stringify(o.toJson())).join('\n---\n');
+    const report = problemsOf(yaml).find((p) => p.code === ProblemCode.NODE_SELECTOR_CONFLICT)!.message;
+    const detail = (message: string) => message.slice(message.indexOf('conflict:'));
+    expect(detail(library)).toMatch(/^conflict: runtimeClass\.scheduling\.nodeSelector\[pool\] = vm; pod\.nodeSelector\[pool\] = general: /);
+    expect(detail(report)).toBe(detail(library));
+  });
+});
+
+describe('undefined classes', () => {
+  const users = (count: number) => Array.from({ length: count }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p${i}}\nspec: {runtimeClassName: gvisor, containers: []}\n`).join('---\n');
+
+  test('one problem per class, at its first user, naming up to five users', () => {
+    const problems = problemsOf(users(7));
+    expect(problems).toHaveLength(1);
+    expect(problems[0].location.line).toBe(1);
+    expect(problems[0].message).toBe('RuntimeClass "gvisor" is used by Pod "p0", Pod "p1", Pod "p2", Pod "p3", Pod "p4" and 2 more but not defined in the input: '
+      + 'its overhead is unknown, and in a cluster without it every pod is rejected (pod rejected: RuntimeClass "gvisor" not found); '
+      + 'add the RuntimeClass to the input, or pass --known-class gvisor if the cluster has it');
+  });
+
+  test('a class known to exist in the cluster is no problem', () => {
+    expect(problemsOf(users(2), ['gvisor'])).toEqual([]);
+  });
+});
+
+test('identical duplicate classes say so less loudly', () => {
+  const problems = problemsOf(`${CLASS}---\n${CLASS}`);
+  expect(problems.map((p) => p.message)).toEqual([
+    'RuntimeClass "kata" is defined 2 times (f.yaml:1, f.yaml:7): a cluster holds one class per name and the last one applied wins (this report uses the first); keep one definition or rename the others',
+  ]);
+});
+
+test('hand-set overhead is a problem even without a class', () => {
+  const problems = problemsOf('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {overhead: {memory: 1Gi}, containers: []}}}\n');
+  expect(problems.map((p) => p.code)).toEqual([ProblemCode.POD_OVERHEAD_SET]);
+  expect(problems[0].message).toMatch(/^Deployment "d" sets overhead \{"memory":"1Gi"\} in its pod spec: /);
+});
+
+test('invalid quantities and malformed fields are problems naming the workload', () => {
+  const problems = problemsOf('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, resources: {requests: {memory: 1GB}}}], initContainers: 3}\n');
+  expect(problems.map((p) => [p.code, p.message])).toEqual([
+    [ProblemCode.MALFORMED, 'Pod "p" spec.initContainers is a number (3), not a list of containers: their requests are not counted'],
+    [ProblemCode.INVALID_QUANTITY, 'Pod "p" container "a" resources.requests.memory: "1GB" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one): not counted'],
+  ]);
+});
+
+test('the report\'s footprints agree with WorkloadFootprint on a synthesized chart', () => {
+  const chart = new Chart(new App(), 'shop', { namespace: 'shop' });
+  const kata = new KataRuntime(chart, 'kata');
+  const web = new SandboxedDeployment(chart, 'web', {
+    runtime: kata,
+    replicas: 3,
+    containers: [{ image: 'nginx', resources: { cpu: { request: kplus.Cpu.millis(300) }, memory: { request: Size.mebibytes(200) } } }],
+  });
+  const expected = WorkloadFootprint.of(web);
+  const yaml = Testing.synth(chart).map((m) => JSON.stringify(m)).join('\n---\n');
+  const { documents } = parseYamlDocuments(yaml, 'shop.yaml');
+  const row = buildModel(documents, 1).workloads.find((w) => w.workload.runtimeClassName === 'kata-qemu')!;
+  expect(expected.perPod).toEqual({ cpu: '550m', memory: '520Mi' });
+  expect(row.workload.requests.toStrings()).toEqual(expected.podRequests);
+  expect(row.overhead.toStrings()).toEqual(expected.overhead);
+  expect(row.perPod.toStrings()).toEqual(expected.perPod);
+  expect(row.total?.toStrings()).toEqual(expected.total);
+});
