@@ -306,6 +306,10 @@ rollback_run() {
     log "rolled back $_r_path"
   done 3< "$WORK/undo.rev"
   : > "$RUN_UNDO"
+  if [ "${RUN_MARKED_RESTART:-0}" = 1 ]; then
+    rm -f "$STATE/restart-pending"
+    RUN_MARKED_RESTART=0
+  fi
 }
 
 # replace_host_file SRC HOST_PATH: atomic replacement (copy next to it, then rename over it).
@@ -322,6 +326,9 @@ replace_host_file() {
 
 mark_restart_pending() {
   mkdir -p "$STATE"
+  # Remember whether this run set it: a rollback of this run's changes takes it back, while a
+  # marker left by an earlier run that crashed before its restart stays.
+  if [ ! -f "$STATE/restart-pending" ]; then RUN_MARKED_RESTART=1; fi
   printf '%s\n' "$UNIT" > "$STATE/restart-pending"
 }
 
@@ -579,6 +586,25 @@ check_handlers() {
     CHECK_MESSAGE="with the change, containerd's merged configuration for $3 would not list runtime handler(s)$_h_missing under plugins.\"$2\".containerd.runtimes$_h_hint"
     return 1
   fi
+  check_snapshotters "$1" "$3"
+}
+
+# check_snapshotters DUMP FILE-NAMED-IN-MESSAGES: a handler's own snapshotter (Kata Firecracker:
+# devmapper) must be set up in containerd, or its pods fail at sandbox creation on a ready node.
+check_snapshotters() {
+  [ "$CTR_OK" = 1 ] || return 0
+  sed -n 's/^snapshotter = "\([^"]*\)".*/\1/p' "$SCRIPT_DIR/containerd-v2.toml" | sort -u > "$WORK/snapshotters"
+  while IFS= read -r _s <&3; do
+    _s_pool=$(awk -v h="[plugins.\"io.containerd.snapshotter.v1.$_s\"]" '
+      $0 == h { inside = 1; found = 1; next }
+      /^[[:space:]]*\[/ { inside = 0 }
+      inside && /^[[:space:]]*pool_name[[:space:]]*=/ { sub(/^[^=]*=[[:space:]]*/, ""); gsub(/"/, ""); pool = $0 }
+      END { if (!found) print "missing"; else print "pool:" pool }' "$1")
+    if [ "$_s_pool" = missing ] || { [ "$_s" = devmapper ] && [ "$_s_pool" = "pool:" ]; }; then
+      CHECK_MESSAGE="runtime handler(s) $HANDLERS need the $_s snapshotter, which containerd's merged configuration for $2 does not set up (plugins.\"io.containerd.snapshotter.v1.$_s\"$([ "$_s" = devmapper ] && printf ' has no pool_name')): their pods would fail at sandbox creation. Fix: configure the $_s snapshotter on this node (for devmapper: a thin pool and its pool_name), or keep this runtime off it with a nodeSelector"
+      return 1
+    fi
+  done 3< "$WORK/snapshotters"
   return 0
 }
 

@@ -293,6 +293,33 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
       expect(node.snapshot()).toEqual(before);
     });
 
+    test.each([
+      ['no devmapper table at all', ''],
+      ['a devmapper table without a pool', '\n[plugins."io.containerd.snapshotter.v1.devmapper"]\n  pool_name = ""\n'],
+    ])('a handler that needs devmapper (Kata Firecracker), %s: refused, nothing changed', (_what, devmapper) => {
+      const firecracker = { ...RUNC_TEST, handler: 'kata-fc-test', snapshotter: 'devmapper' };
+      node = new TestNode(testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
+      node.root.write(CONFIG, corpus('v3-no-imports.toml') + devmapper);
+      const before = node.snapshot();
+      expect(node.install({ env: fakeContainerd2(node) }).status).toBe(1);
+      expect(node.readiness().reason).toMatch(/^runtime handler\(s\) kata-fc-test need the devmapper snapshotter, which containerd's merged configuration for \/etc\/containerd\/config.toml does not set up \(plugins."io.containerd.snapshotter.v1.devmapper" has no pool_name\): their pods would fail at sandbox creation/);
+      const after = node.snapshot();
+      // The journal (for a later uninstall) is the only trace: no restart is left pending.
+      expect(after.has('/var/lib/cdk8s-runtimeclass/test-setup/restart-pending')).toBe(false);
+      for (const k of [...after.keys()]) if (k.startsWith('/var/lib/cdk8s-runtimeclass')) after.delete(k);
+      expect(after).toEqual(before);
+      expect(node.restarts()).toEqual([]);
+      expect(node.labelCalls()).toEqual([]);
+    });
+
+    test('a handler that needs devmapper, on a node whose containerd has a devmapper pool: installed and labelled (recording kubectl stand-in)', () => {
+      const firecracker = { ...RUNC_TEST, handler: 'kata-fc-test', snapshotter: 'devmapper' };
+      node = new TestNode(testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
+      node.root.write(CONFIG, corpus('v3-no-imports.toml') + '\n[plugins."io.containerd.snapshotter.v1.devmapper"]\n  pool_name = "containerd-pool"\n  root_path = "/var/lib/containerd/devmapper"\n');
+      expect(node.install({ env: fakeContainerd2(node) }).status).toBe(0);
+      expect(node.labelCalls().filter((c) => c.includes('=ready'))).toEqual(['kubectl label node node-1 runtimeclass.cdk8s.io/kata-fc-test=ready --overwrite']);
+    });
+
     test('a drop-in that containerd 2 cannot parse: refused, the drop-in rolled back', () => {
       node = new TestNode(testSpec(), { 'containerd-v3.toml': 'version = 3\n[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.runc-test]\nruntime_type = \n' });
       node.root.write(CONFIG, corpus('v3-no-imports.toml'));
@@ -300,6 +327,7 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
       expect(node.install({ env: fakeContainerd2(node) }).status).toBe(1);
       expect(node.readiness().reason).toMatch(/^containerd rejects the configuration with our drop-in imported: .*Nothing was changed$/);
       const after = node.snapshot();
+      expect(after.has('/var/lib/cdk8s-runtimeclass/test-setup/restart-pending')).toBe(false);
       // The journal (for a later uninstall) is the only trace.
       for (const k of [...after.keys()]) if (k.startsWith('/var/lib/cdk8s-runtimeclass')) after.delete(k);
       expect(after).toEqual(before);
