@@ -47,6 +47,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     },
   },
   jestOptions: {
+    // jest 30 and eslint-import-resolver-typescript 4 depend on unrs-resolver, whose builds for
+    // other platforms some registry mirrors do not serve; `npm ci` then rejects the lock file.
+    jestVersion: '^29',
     // `npx projen test` never rewrites snapshots; `npx projen test:update` does, on purpose.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
@@ -60,6 +63,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     devdirs: ['test', 'examples', 'benchmark', 'projenrc', '.projenrc.ts'],
   },
 });
+
+// See jestVersion: versions of the test and lint tooling that do not depend on unrs-resolver.
+project.addDevDeps('eslint-import-resolver-typescript@~3.6.3');
 
 // Tests, examples and benchmarks are type-checked (ts-jest only transpiles) and linted: each
 // folder gets a tsconfig that extends the tests' one, so tsc and eslint's project service find it.
