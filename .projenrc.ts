@@ -84,12 +84,12 @@ project.compileTask.exec('cp src/node-setup/installer.sh lib/node-setup/installe
 // Every example app synthesizes into examples/dist/<name>/.
 project.addTask('examples', {
   description: 'Synthesize every example app into YAML under examples/dist/',
-  exec: 'ts-node --project test/tsconfig.json examples/synth-all.ts',
+  exec: 'ts-node --project examples/tsconfig.json examples/synth-all.ts',
 });
 
 project.addTask('benchmark', {
   description: 'Print synth and require timings (numbers, not pass/fail)',
-  exec: 'ts-node --project test/tsconfig.json benchmark/run.ts',
+  exec: 'ts-node --project benchmark/tsconfig.json benchmark/run.ts',
 });
 
 project.gitignore.exclude('/examples/dist/');

@@ -3,8 +3,9 @@
  * handler fails at synth time with a clear message instead of as a broken node configuration.
  */
 
+import { dns1123LabelProblem } from '../core/names';
+
 // Kubernetes validates RuntimeClass `handler` as a DNS-1123 label (node.k8s.io/v1 API docs).
-const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_1123_LABEL_MAX_LENGTH = 63;
 
 /**
@@ -15,7 +16,7 @@ export function assertHandlerName(handler: unknown, context: string): asserts ha
   if (typeof handler !== 'string' || handler === '') {
     throw new Error(`${context}: handler must be a non-empty string, got ${JSON.stringify(handler)}`);
   }
-  if (handler.length > DNS_1123_LABEL_MAX_LENGTH || !DNS_1123_LABEL.test(handler)) {
+  if (dns1123LabelProblem(handler) !== undefined) {
     throw new Error(
       `${context}: handler ${JSON.stringify(handler)} is not a DNS-1123 label: use at most ${DNS_1123_LABEL_MAX_LENGTH} `
       + 'lowercase letters, digits and "-", starting and ending with a letter or digit (e.g. "kata-qemu")',

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { renderContainerdDropIn, renderContainerdRuntimeTables, renderCrioDropIn } from '../containerd';
 import { InstallerArtifact, InstallerSpec } from './installer-spec';
+import { dns1123LabelProblem, dns1123SubdomainProblem, labelValueProblem, qualifiedNameProblem } from '../core/names';
 
 /**
  * The distributions the installer knows (`setup.env`'s `DISTRIBUTION`); `auto` detects them on
@@ -12,11 +13,6 @@ const DISTRIBUTIONS: readonly string[] = ['auto', 'containerd', 'k3s', 'rke2', '
 const ARCHES: readonly string[] = ['amd64', 'arm64', 'any'];
 const SOURCES: readonly string[] = ['image', 'url', 'preinstalled'];
 
-// Kubernetes object names used in file names and marker comments: DNS-1123 labels.
-const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-// Label keys: an optional DNS-1123 subdomain prefix and "/", then a name of at most 63 characters.
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SHA512_HEX = /^[0-9a-f]{128}$/;
 // Characters that would break the installer's line- and TAB-separated lists.
 const LIST_BREAKERS = /[\t\n\r]/;
@@ -125,7 +121,8 @@ function validateSpec(spec: InstallerSpec): void {
   if (spec === null || typeof spec !== 'object') {
     throw new Error(`installer spec expected, got ${JSON.stringify(spec)}`);
   }
-  if (typeof spec.setupName !== 'string' || spec.setupName.length > 63 || !DNS_1123_LABEL.test(spec.setupName)) {
+  // Names files on the node and the marker comments: a DNS-1123 label.
+  if (typeof spec.setupName !== 'string' || dns1123LabelProblem(spec.setupName) !== undefined) {
     throw new Error(
       `node setup name ${JSON.stringify(spec.setupName)} is not a DNS-1123 label (at most 63 lowercase letters, digits and "-"): `
       + 'it names files on the node and the marker comments in containerd\'s config',
@@ -149,12 +146,12 @@ function validateSpec(spec: InstallerSpec): void {
   for (const handler of spec.kvmHandlers ?? []) {
     if (!handlerNames.includes(handler)) throw new Error(`${context}: kvmHandlers names "${handler}", which is not one of the handlers`);
   }
-  if (spec.daemonSetName !== undefined && (typeof spec.daemonSetName !== 'string' || !DNS_1123_SUBDOMAIN.test(spec.daemonSetName))) {
+  if (spec.daemonSetName !== undefined && (typeof spec.daemonSetName !== 'string' || dns1123SubdomainProblem(spec.daemonSetName) !== undefined)) {
     throw new Error(`${context}: daemonSetName ${JSON.stringify(spec.daemonSetName)} is not a valid object name`);
   }
   for (const [key, value] of Object.entries(spec.nodeSelector ?? {})) {
     assertLabelKey(key, `${context}: nodeSelector`);
-    if (typeof value !== 'string' || (value !== '' && (value.length > 63 || !LABEL_NAME.test(value)))) {
+    if (typeof value !== 'string' || labelValueProblem(value) !== undefined) {
       throw new Error(`${context}: nodeSelector value ${JSON.stringify(value)} of ${JSON.stringify(key)} is not a valid label value`);
     }
   }
@@ -207,11 +204,7 @@ function assertLabelKey(key: unknown, context: string): void {
   if (typeof key !== 'string') {
     throw new Error(`${context}: label key must be a string, got ${JSON.stringify(key)}`);
   }
-  const slash = key.indexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_1123_SUBDOMAIN.test(prefix));
-  if (!prefixOk || name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+  if (qualifiedNameProblem(key) !== undefined) {
     throw new Error(`${context}: ${JSON.stringify(key)} is not a valid label key ([prefix/]name, name at most 63 characters)`);
   }
 }
