@@ -2,6 +2,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import { EXAMPLES } from '../../examples';
 import { ServerlessFunctions } from '../../examples/serverless-functions';
 import { RuntimeClass } from '../../src';
+import { withoutInstallerScript } from '../support/snapshots';
 
 /** Builds an example, runs the app's validations (as `cdk8s synth` does) and returns every chart's manifests. */
 function synthExample(build: (app: App) => void): { app: App; manifests: { [chart: string]: any[] } } {
@@ -28,19 +29,6 @@ function forSnapshot(manifests: { [chart: string]: any[] }): { [chart: string]: 
   const result: { [chart: string]: any[] } = {};
   for (const [chart, objects] of Object.entries(manifests)) result[chart] = objects.map(withoutInstallerScript);
   return result;
-}
-
-function withoutInstallerScript(manifest: any): any {
-  if (manifest.kind === 'ConfigMap' && manifest.data?.['install.sh'] !== undefined) {
-    return { ...manifest, data: { ...manifest.data, 'install.sh': '<src/node-setup/installer.sh>' } };
-  }
-  const annotations = manifest.spec?.template?.metadata?.annotations;
-  if (manifest.kind === 'DaemonSet' && annotations?.['runtimeclass.cdk8s.io/config-sha256'] !== undefined) {
-    const copy = JSON.parse(JSON.stringify(manifest));
-    copy.spec.template.metadata.annotations['runtimeclass.cdk8s.io/config-sha256'] = '<sha256 of the ConfigMap data>';
-    return copy;
-  }
-  return manifest;
 }
 
 /** Pod specs of the example's own workloads (node setup DaemonSets aside). */

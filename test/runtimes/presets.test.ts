@@ -10,6 +10,7 @@ import {
   RuncRuntime,
   SandboxedRuntime,
 } from '../../src';
+import { withoutInstallerScript } from '../support/snapshots';
 
 function newChart(namespace?: string): Chart {
   return new Chart(Testing.app(), 'test', { namespace });
@@ -39,19 +40,6 @@ function validationErrors(chart: Chart): string[] {
  */
 function snapshotOf(chart: Chart): any[] {
   return Testing.synth(chart).map(withoutInstallerScript);
-}
-
-function withoutInstallerScript(manifest: any): any {
-  if (manifest.kind === 'ConfigMap' && manifest.data?.['install.sh'] !== undefined) {
-    return { ...manifest, data: { ...manifest.data, 'install.sh': '<src/node-setup/installer.sh>' } };
-  }
-  const annotations = manifest.spec?.template?.metadata?.annotations;
-  if (manifest.kind === 'DaemonSet' && annotations?.['runtimeclass.cdk8s.io/config-sha256'] !== undefined) {
-    const copy = JSON.parse(JSON.stringify(manifest));
-    copy.spec.template.metadata.annotations['runtimeclass.cdk8s.io/config-sha256'] = '<sha256 of the ConfigMap data>';
-    return copy;
-  }
-  return manifest;
 }
 
 /** The `setup.env` variables of the chart's one node setup ConfigMap. */
