@@ -77,10 +77,6 @@ for (const folder of devFolders) {
 }
 project.testTask.prependExec(['test', ...devFolders].map((f) => `tsc --noEmit -p ${f}/tsconfig.json`).join(' && '));
 
-// The node installer is a shell script read at synth time: ship it next to the compiled code,
-// as part of every compile (post-compile runs only in a full build).
-project.compileTask.exec('cp src/node-setup/installer.sh lib/node-setup/installer.sh');
-
 // Every example app synthesizes into examples/dist/<name>/.
 project.addTask('examples', {
   description: 'Synthesize every example app into YAML under examples/dist/',
@@ -93,8 +89,8 @@ project.addTask('benchmark', {
 });
 
 project.gitignore.exclude('/examples/dist/');
-// The installer's corpus mirrors real nodes byte for byte (one file has CRLF line ends on purpose).
-project.gitattributes.addAttributes('/test/node-setup/installer/corpus/**', '-text');
+// The node agent's corpus mirrors real nodes byte for byte (one file has CRLF line ends on purpose).
+project.gitattributes.addAttributes('/test/node-agent/corpus/**', '-text');
 project.npmignore?.exclude('/examples/', '/benchmark/', '/.ci/');
 
 project.synth();

@@ -71,15 +71,11 @@ async function main(): Promise<void> {
     console.log('require timings skipped: lib/index.js is missing (run `npx projen compile` first)');
   }
 
-  const installerBenchmark = path.join(__dirname, 'installer.ts');
-  if (fs.existsSync(installerBenchmark)) {
+  const agentBenchmark = path.join(__dirname, 'node-agent.ts');
+  if (fs.existsSync(agentBenchmark)) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { benchmarkInstaller } = require('./installer');
-    const result = await benchmarkInstaller();
-    console.log('installer on one node (real containerd config dump), median of 5:');
-    console.log(`  install       ${result.installMs.toFixed(0)} ms`);
-    console.log(`  no-op re-run  ${result.noopMs.toFixed(0)} ms`);
-    console.log(`  uninstall     ${result.uninstallMs.toFixed(0)} ms`);
+    const { benchmarkNodeAgent, describeNodeAgentTimings } = require('./node-agent');
+    for (const line of describeNodeAgentTimings(await benchmarkNodeAgent())) console.log(line);
   }
 }
 

@@ -50,7 +50,7 @@ export function criRuntimesPath(schema: ContainerdSchema): string[] {
  *   (handler not a DNS-1123 label, empty `runtimeType`, relative `runtimePath`, an option
  *   value that is not a string, boolean or integer, ...).
  */
-export function renderContainerdRuntimeTables(handlers: readonly HandlerConfig[], schema: ContainerdSchema): string {
+export function renderContainerdRuntimeTables(handlers: readonly HandlerConfig[], schema: ContainerdSchema, options: RenderOptions = {}): string {
   const runtimesPath = criRuntimesPath(schema);
   if (!Array.isArray(handlers) || handlers.length === 0) {
     throw new Error('containerd runtime tables: at least one handler is required');
@@ -58,7 +58,7 @@ export function renderContainerdRuntimeTables(handlers: readonly HandlerConfig[]
   handlers.forEach(validateHandler);
   assertUniqueHandlers(handlers.map((h) => h.handler), 'containerd runtime tables');
 
-  const tables = handlers.flatMap((handler) => renderHandler(handler, runtimesPath));
+  const tables = handlers.flatMap((handler) => renderHandler(handler, runtimesPath, options.systemdCgroup));
   return tables.join('\n');
 }
 
@@ -71,11 +71,11 @@ export function renderContainerdRuntimeTables(handlers: readonly HandlerConfig[]
  *
  * @throws Error if `schema` is not 2 or 3, or for the reasons of {@link renderContainerdRuntimeTables}.
  */
-export function renderContainerdDropIn(handlers: readonly HandlerConfig[], schema: ContainerdDropInSchema): string {
+export function renderContainerdDropIn(handlers: readonly HandlerConfig[], schema: ContainerdDropInSchema, options: RenderOptions = {}): string {
   if (schema !== 2 && schema !== 3) {
     throw new Error(`containerd drop-in: schema must be 2 or 3, got ${JSON.stringify(schema)} (version 1 files cannot be drop-ins)`);
   }
-  return `version = ${schema}\n\n${renderContainerdRuntimeTables(handlers, schema)}`;
+  return `version = ${schema}\n\n${renderContainerdRuntimeTables(handlers, schema, options)}`;
 }
 
 function validateHandler(config: HandlerConfig): void {
@@ -122,8 +122,17 @@ function validateHandler(config: HandlerConfig): void {
   }
 }
 
+/** Options of the renderers. */
+export interface RenderOptions {
+  /**
+   * The node's runc `SystemdCgroup`, written for handlers with `systemdCgroupFromNode`. The node
+   * setup renders both values and the node agent picks one; left out, the placeholder is written.
+   */
+  readonly systemdCgroup?: boolean;
+}
+
 /** The handler's tables, each ending with a newline. */
-function renderHandler(config: HandlerConfig, runtimesPath: readonly string[]): string[] {
+function renderHandler(config: HandlerConfig, runtimesPath: readonly string[], systemdCgroup: boolean | undefined): string[] {
   const context = `containerd handler ${JSON.stringify(config.handler)}`;
   const tablePath = [...runtimesPath, config.handler];
 
@@ -147,8 +156,7 @@ function renderHandler(config: HandlerConfig, runtimesPath: readonly string[]): 
 
   const optionLines = Object.entries(config.options ?? {}).map(([key, value]) => keyValue(key, value, `${context} option`));
   if (config.systemdCgroupFromNode) {
-    // Unquoted on purpose: the installer substitutes `true` or `false`, copied from the node's runc.
-    optionLines.push(`SystemdCgroup = ${SYSTEMD_CGROUP_PLACEHOLDER}`);
+    optionLines.push(`SystemdCgroup = ${systemdCgroup ?? SYSTEMD_CGROUP_PLACEHOLDER}`);
   }
   if (optionLines.length > 0) {
     tables.push([tomlTableHeader([...tablePath, 'options']), ...optionLines].join('\n') + '\n');

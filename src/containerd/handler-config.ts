@@ -18,7 +18,8 @@ export interface HandlerConfig {
   readonly options?: { readonly [key: string]: string | boolean | number };
   /**
    * runc-based handlers: the `SystemdCgroup` option is decided on the node (copied from the
-   * node's runc handler), so the fragment carries {@link SYSTEMD_CGROUP_PLACEHOLDER} unquoted as the value.
+   * node's runc handler): the node setup renders the tables once per value and the node agent
+   * picks the one that matches the node.
    */
   readonly systemdCgroupFromNode?: boolean;
   /** containerd `privileged_without_host_devices`. */
@@ -49,5 +50,5 @@ export interface CrioHandlerConfig {
   readonly allowedAnnotations?: string[];
 }
 
-/** The literal the installer replaces with `true` or `false` (the node's runc SystemdCgroup). */
+/** What the renderers write for `SystemdCgroup` when the node's value is not given (standalone use). */
 export const SYSTEMD_CGROUP_PLACEHOLDER = '@SYSTEMD_CGROUP@';

@@ -1,4 +1,5 @@
-import { InstallerArtifact } from './installer-spec';
+import { destinationProblem } from '../node-agent/destinations';
+import { InstallerArtifact } from '../node-agent/setup-spec';
 
 /** The CPU architecture an artifact is built for. */
 export enum CpuArchitecture {
@@ -83,11 +84,10 @@ export class RuntimeArtifacts {
   public _problems(): string[] {
     const problems: string[] = [];
     const what = `${this._source} artifact "${this.location}"`;
-    if (this.destination !== undefined && !this.destination.startsWith('/')) {
-      problems.push(`${what}: destination "${this.destination}" must be an absolute path on the node`);
-    }
-    if (this.destination !== undefined && /^\/+$/.test(this.destination)) {
-      problems.push(`${what}: destination "/" would overwrite the node's root: give a directory such as /opt/<runtime>`);
+    if (this.destination !== undefined) {
+      // An image artifact may be a whole directory: it is held to the rule for directories.
+      const problem = destinationProblem(this.destination, this._source === 'image');
+      if (problem) problems.push(`${what}: destination "${this.destination}" ${problem}`);
     }
     if (/[\t\n\r]/.test(this.location + (this.destination ?? '') + (this.image ?? ''))) {
       problems.push(`${what}: paths, URLs and images may not contain tabs or newlines`);

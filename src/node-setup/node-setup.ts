@@ -2,11 +2,11 @@ import { createHash } from 'crypto';
 import { ApiObject, Chart, Duration, JsonPatch, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { CpuArchitecture, RuntimeArtifacts } from './artifacts';
-import { renderInstallerFiles } from './installer-files';
-import { InstallerSpec } from './installer-spec';
+import { AGENT_ENTRY, renderNodeAgentFiles } from './node-agent-files';
 import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
 import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
+import { InstallerSpec } from '../node-agent/setup-spec';
 
 /** Which Kubernetes distribution's container runtime configuration the node setup edits. */
 export enum KubernetesDistribution {
@@ -37,22 +37,29 @@ export interface NodeSetupProps {
   readonly namespace?: string;
   /**
    * Create the namespace, labelled `pod-security.kubernetes.io/enforce: privileged` (the
-   * installer must be privileged). Set false to use an existing namespace.
+   * agent must be privileged). Set false to use an existing namespace.
    * @default true
    */
   readonly createNamespace?: boolean;
   /**
-   * Image the installer runs in: needs a POSIX `sh`, `kubectl`, `flock`, `sha512sum` and
-   * `wget` or `curl`. Pin it by digest in production.
-   * @default "docker.io/alpine/k8s:1.31.4"
+   * Image the node agent runs in: Node.js 20 or later, `chroot`, `flock` (else the host's is
+   * used) and `cat` (readiness probe). Pin it by digest in production (`node:22-alpine@sha256:...`).
+   * @default "docker.io/library/node:22-alpine"
    */
-  readonly installerImage?: string;
+  readonly agentImage?: string;
   /** The distribution whose configuration to edit. @default KubernetesDistribution.AUTO */
   readonly distribution?: KubernetesDistribution;
   /** Only nodes with these labels get the runtimes. @default - every Linux node */
   readonly nodeSelector?: { [key: string]: string };
-  /** Tolerations of the installer pods. @default - tolerate every taint (runtime pools are often tainted) */
+  /** Tolerations of the node-setup pods. @default - tolerate every taint (runtime pools are often tainted) */
   readonly tolerations?: RuntimeToleration[];
+  /**
+   * Also run on control-plane nodes (those labelled `node-role.kubernetes.io/control-plane`).
+   * Off by default: the agent restarts the container runtime, which a control plane's static
+   * pods depend on.
+   * @default false
+   */
+  readonly includeControlPlane?: boolean;
   /**
    * Only nodes that node-feature-discovery labels with hardware virtualization
    * (`feature.node.kubernetes.io/cpu-cpuid.VMX` or `.SVM` = `true`).
@@ -66,15 +73,15 @@ export interface NodeSetupProps {
    * @default "10%"
    */
   readonly maxUnavailable?: string;
-  /** Priority class of the installer pods. @default "system-node-critical" */
+  /** Priority class of the node-setup pods. @default "system-node-critical" */
   readonly priorityClassName?: string;
-  /** CPU request of the installer. @default "50m" */
+  /** CPU request of the node agent. @default "50m" */
   readonly cpuRequest?: string;
-  /** Memory request of the installer. @default "64Mi" */
+  /** Memory request of the node agent. @default "64Mi" */
   readonly memoryRequest?: string;
-  /** Memory limit of the installer. @default "256Mi" */
+  /** Memory limit of the node agent. @default "256Mi" */
   readonly memoryLimit?: string;
-  /** Time an installer pod gets to uninstall and restart the container runtime. @default Duration.minutes(3) */
+  /** Time a node-setup pod gets to uninstall and restart the container runtime. @default Duration.minutes(3) */
   readonly terminationGracePeriod?: Duration;
 }
 
@@ -89,7 +96,9 @@ export interface NodeSetupRegistration {
   readonly hasProblems: () => boolean;
 }
 
-const DEFAULT_INSTALLER_IMAGE = 'docker.io/alpine/k8s:1.31.4';
+const DEFAULT_AGENT_IMAGE = 'docker.io/library/node:22-alpine';
+/** Where the agent container finds its service-account token (the client libraries' default). */
+const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const CONFIG_DIR = '/etc/runtimeclass-setup';
 const STATE_DIR = '/run/runtimeclass-setup';
 const ARTIFACTS_DIR = '/artifacts';
@@ -134,7 +143,7 @@ export class NodeSetup extends Construct {
   public readonly namespace: string;
   /** The DaemonSet. */
   public readonly daemonSet: ApiObject;
-  /** The ConfigMap holding the installer and the rendered configuration. */
+  /** The ConfigMap holding the node agent, its spec and the rendered configuration. */
   public readonly configMap: ApiObject;
   /** True when this setup emits its Namespace (the first setup of the app in that namespace). */
   public readonly createsNamespace: boolean;
@@ -163,7 +172,7 @@ export class NodeSetup extends Construct {
         kind: 'Namespace',
         metadata: {
           name: this.namespace,
-          // The installer edits host files and restarts the container runtime: privileged.
+          // The agent edits host files and restarts the container runtime: privileged.
           labels: { 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/warn': 'privileged' },
         },
       }));
@@ -172,7 +181,9 @@ export class NodeSetup extends Construct {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name: this.name, namespace: this.namespace, labels },
-      automountServiceAccountToken: true,
+      // Only the agent container gets a token (a projected volume): init containers from
+      // artifact images get none.
+      automountServiceAccountToken: false,
     });
     // Clusters that limit the critical priority classes to kube-system (GKE among them) admit
     // system-node-critical pods elsewhere only under a quota scoped to that class.
@@ -201,7 +212,7 @@ export class NodeSetup extends Construct {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.name },
       subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
     }));
-    // Namespaced: on SIGTERM the installer reads its own DaemonSet to tell a rollout from a removal.
+    // Namespaced: on SIGTERM the agent reads its own DaemonSet to tell a rollout from a removal.
     new ApiObject(this, 'Role', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
@@ -290,7 +301,7 @@ export class NodeSetup extends Construct {
 
   private installerFiles(): { [key: string]: string } {
     try {
-      return renderInstallerFiles(this.spec());
+      return renderNodeAgentFiles(this.spec());
     } catch {
       return {}; // reported by validation
     }
@@ -303,25 +314,19 @@ export class NodeSetup extends Construct {
   private daemonSetSpec(labels: { [key: string]: string }): any {
     const files = this.installerFiles();
     const checksum = createHash('sha256').update(JSON.stringify(files)).digest('hex');
-    const imageArtifacts = this.artifacts().filter((a) => a.slot !== undefined);
     const tolerations = this.props.tolerations ?? [{ operator: 'Exists' }];
-    const minimalSecurity = {
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      runAsUser: 0,
-      capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'] },
-    };
     return {
       selector: { matchLabels: labels },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: this.props.maxUnavailable ?? '10%' } },
       template: {
         metadata: {
           labels,
-          // A new configuration rolls the installer pods, which apply it node by node.
+          // A new configuration rolls the node-setup pods, which apply it node by node.
           annotations: { 'runtimeclass.cdk8s.io/config-sha256': checksum },
         },
         spec: {
           serviceAccountName: this.name,
+          automountServiceAccountToken: false,
           priorityClassName: this.props.priorityClassName ?? 'system-node-critical',
           terminationGracePeriodSeconds: (this.props.terminationGracePeriod ?? Duration.minutes(3)).toSeconds(),
           hostNetwork: false,
@@ -330,69 +335,97 @@ export class NodeSetup extends Construct {
           hostPID: false,
           nodeSelector: this.nodeSelector(),
           tolerations: tolerations.map((t) => ({ ...t })),
-          affinity: this.props.requireVirtualizationFeatureLabels ? {
-            nodeAffinity: {
-              requiredDuringSchedulingIgnoredDuringExecution: {
-                // Terms are ORed: Intel VT-x or AMD-V.
-                nodeSelectorTerms: ['VMX', 'SVM'].map((flag) => ({
-                  matchExpressions: [{ key: `feature.node.kubernetes.io/cpu-cpuid.${flag}`, operator: 'In', values: ['true'] }],
-                })),
-              },
-            },
-          } : undefined,
+          affinity: this.affinity(),
           securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-          initContainers: imageArtifacts.length > 0 ? imageArtifacts.map(({ artifact, slot }) => ({
-            name: `artifacts-${slot}`,
-            image: artifact.image,
-            command: ['sh', '-c', 'cp -a "$0" "$1"', artifact.location, `${ARTIFACTS_DIR}/${slot}`],
-            securityContext: minimalSecurity,
-            resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-            volumeMounts: [{ name: 'artifacts', mountPath: ARTIFACTS_DIR }],
-          })) : undefined,
-          containers: [{
-            name: 'installer',
-            image: this.props.installerImage ?? DEFAULT_INSTALLER_IMAGE,
-            command: ['sh', `${CONFIG_DIR}/install.sh`],
-            env: [
-              { name: 'ACTION', value: 'install' },
-              { name: 'HOST_ROOT', value: '/host' },
-              { name: 'STATE_DIR', value: STATE_DIR },
-              { name: 'ARTIFACTS_DIR', value: ARTIFACTS_DIR },
-              { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-            ],
-            // Privileged: it writes the host's runtime configuration and binaries and restarts the
-            // host's container runtime through systemd, which AppArmor and SELinux confine for
-            // unprivileged containers. Nothing else in the pod is privileged.
-            securityContext: { privileged: true, readOnlyRootFilesystem: true, runAsUser: 0 },
-            readinessProbe: {
-              exec: { command: ['cat', `${STATE_DIR}/ready`] },
-              periodSeconds: 10,
-              failureThreshold: 1,
-            },
-            resources: {
-              requests: { cpu: this.props.cpuRequest ?? '50m', memory: this.props.memoryRequest ?? '64Mi' },
-              limits: { memory: this.props.memoryLimit ?? '256Mi' },
-            },
-            volumeMounts: [
-              // The host's root: the installer chroots into it to run the host's own containerd
-              // and systemctl, and edits /etc, /opt and /var/lib under it.
-              { name: 'host-root', mountPath: '/host' },
-              { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-              { name: 'state', mountPath: STATE_DIR },
-              { name: 'tmp', mountPath: '/tmp' },
-              { name: 'artifacts', mountPath: ARTIFACTS_DIR, readOnly: true },
-            ],
-          }],
+          initContainers: this.artifactInitContainers(),
+          containers: [this.agentContainer()],
           volumes: [
             { name: 'host-root', hostPath: { path: '/', type: 'Directory' } },
             { name: 'config', configMap: { name: this.name } },
             { name: 'state', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
             { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
             { name: 'artifacts', emptyDir: { sizeLimit: '4Gi' } },
+            {
+              name: 'api-token',
+              projected: {
+                sources: [
+                  { serviceAccountToken: { path: 'token', expirationSeconds: 3600 } },
+                  { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+                  { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+                ],
+              },
+            },
           ],
         },
       },
+    };
+  }
+
+  /** Off control-plane nodes unless asked; on virtualization-capable nodes if asked. */
+  private affinity(): any {
+    const base = this.props.includeControlPlane ? [] : [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }];
+    // Terms are ORed: Intel VT-x or AMD-V; each term repeats the other expressions.
+    const terms = this.props.requireVirtualizationFeatureLabels
+      ? ['VMX', 'SVM'].map((flag) => ({ matchExpressions: [...base, { key: `feature.node.kubernetes.io/cpu-cpuid.${flag}`, operator: 'In', values: ['true'] }] }))
+      : (base.length > 0 ? [{ matchExpressions: base }] : []);
+    return terms.length > 0 ? { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } } : undefined;
+  }
+
+  /** One init container per image artifact: copies it out of its image into the artifact volume. */
+  private artifactInitContainers(): any[] | undefined {
+    const imageArtifacts = this.artifacts().filter((a) => a.slot !== undefined);
+    if (imageArtifacts.length === 0) return undefined;
+    return imageArtifacts.map(({ artifact, slot }) => ({
+      name: `artifacts-${slot}`,
+      image: artifact.image,
+      command: ['sh', '-c', 'cp -a "$0" "$1"', artifact.location, `${ARTIFACTS_DIR}/${slot}`],
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsUser: 0,
+        capabilities: { drop: ['ALL'], add: ['CHOWN', 'DAC_OVERRIDE', 'FOWNER'] },
+      },
+      resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+      volumeMounts: [{ name: 'artifacts', mountPath: ARTIFACTS_DIR }],
+    }));
+  }
+
+  private agentContainer(): any {
+    return {
+      name: 'agent',
+      image: this.props.agentImage ?? DEFAULT_AGENT_IMAGE,
+      command: ['node', `${CONFIG_DIR}/${AGENT_ENTRY}`],
+      env: [
+        { name: 'ACTION', value: 'install' },
+        { name: 'HOST_ROOT', value: '/host' },
+        { name: 'STATE_DIR', value: STATE_DIR },
+        { name: 'ARTIFACTS_DIR', value: ARTIFACTS_DIR },
+        { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+        { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      ],
+      // Privileged: it writes the host's runtime configuration and binaries and restarts the
+      // host's container runtime through systemd, which AppArmor and SELinux confine for
+      // unprivileged containers. Nothing else in the pod is privileged.
+      securityContext: { privileged: true, readOnlyRootFilesystem: true, runAsUser: 0 },
+      readinessProbe: {
+        exec: { command: ['cat', `${STATE_DIR}/ready`] },
+        periodSeconds: 10,
+        failureThreshold: 1,
+      },
+      resources: {
+        requests: { cpu: this.props.cpuRequest ?? '50m', memory: this.props.memoryRequest ?? '64Mi' },
+        limits: { memory: this.props.memoryLimit ?? '256Mi' },
+      },
+      volumeMounts: [
+        // The host's root: the agent chroots into it to run the host's own containerd and
+        // systemctl, and edits /etc, /opt and /var/lib under it.
+        { name: 'host-root', mountPath: '/host' },
+        { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+        { name: 'state', mountPath: STATE_DIR },
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'artifacts', mountPath: ARTIFACTS_DIR, readOnly: true },
+        { name: 'api-token', mountPath: TOKEN_DIR, readOnly: true },
+      ],
     };
   }
 
@@ -426,9 +459,9 @@ export class NodeSetup extends Construct {
       .map((p) => p.replace(/^scheduling\./, '')));
     if (problems.length === 0 && !this.registrations.some((r) => r.hasProblems())) {
       try {
-        renderInstallerFiles(this.spec());
+        renderNodeAgentFiles(this.spec());
       } catch (e: any) {
-        problems.push(`cannot render the installer's files: ${e.message}`);
+        problems.push(`cannot render the node agent's files: ${e.message}`);
       }
     }
     // Two setups configuring one handler would fight over each node's configuration.

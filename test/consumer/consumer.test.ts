@@ -1,7 +1,7 @@
 // Packs the library with `npm pack`, installs the tarball into a fresh cdk8s app outside the
 // repository (cdk8s, cdk8s-plus-27 and constructs from the registry), synthesizes a
 // quick-start app with plain `node`, and checks the YAML a user would apply.
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -11,7 +11,7 @@ const repo = path.join(__dirname, '..', '..');
 const peers = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).devDependencies;
 
 function run(command: string, args: string[], cwd: string): string {
-  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '1' } });
+  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' } });
 }
 
 /** True when lib/ is missing or older than some file under src/. */
@@ -71,7 +71,7 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
     expect(files).toContain('package/lib/index.js');
     expect(files).toContain('package/lib/index.d.ts');
     expect(files).toContain('package/.jsii');
-    expect(files).toContain('package/lib/node-setup/installer.sh');
+    expect(files).toContain('package/lib/node-agent/agent.js');
     expect(files).toContain('package/lib/cli.js');
     // The report command's YAML parser travels inside the package.
     expect(files).toContain('package/node_modules/yaml/package.json');
@@ -96,6 +96,28 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
     expect(output).toContain('ERROR: Validation failed');
     expect(output).toContain('[bad/agent/Resource]');
     expect(output).toContain('sets hostNetwork: true, which RuntimeClass "kata-qemu" cannot give');
+  });
+
+  test('the node agent shipped in the synthesized ConfigMap is the compiled one, and runs with plain node', () => {
+    const app = path.join(work, 'app');
+    if (!fs.existsSync(path.join(app, 'dist', 'quickstart.k8s.yaml'))) run('node', ['main.js'], app);
+    const docs = parseAllDocuments(fs.readFileSync(path.join(app, 'dist', 'quickstart.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+    const configMap = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'kata-qemu-node-setup');
+    const compiled = fs.readFileSync(path.join(app, 'node_modules', 'cdk8s-runtimeclass', 'lib', 'node-agent', 'agent.js'), 'utf8');
+    expect(configMap.data['agent.js']).toBe(compiled.replace(/\n\/\/# sourceMappingURL=data:[^\n]*\n?$/, '\n'));
+    expect(configMap.data['agent.js']).not.toContain('sourceMappingURL');
+    // The ConfigMap's files, as the DaemonSet mounts them, run an uninstall that finds nothing to undo.
+    const dir = path.join(work, 'configmap');
+    const root = path.join(work, 'host');
+    fs.mkdirSync(dir);
+    fs.mkdirSync(root);
+    for (const [key, value] of Object.entries<string>(configMap.data)) fs.writeFileSync(path.join(dir, key), value);
+    const result = spawnSync('node', [path.join(dir, 'agent.js')], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ACTION: 'uninstall', HOST_ROOT: root, STATE_DIR: path.join(work, 'state'), NODE_NAME: 'node-1', KUBECTL: 'true' },
+    });
+    expect(result.stderr).toContain('[kata-qemu-node-setup] nothing recorded in /var/lib/cdk8s-runtimeclass/kata-qemu-node-setup: nothing to undo');
+    expect(result.status).toBe(0);
   });
 
   test('the report command runs from the installed package on the synthesized YAML', () => {

@@ -2,7 +2,7 @@ import { App, Chart, Testing } from 'cdk8s';
 import { EXAMPLES } from '../../examples';
 import { ServerlessFunctions } from '../../examples/serverless-functions';
 import { RuntimeClass } from '../../src';
-import { withoutInstallerScript } from '../support/snapshots';
+import { withoutAgentCode } from '../support/snapshots';
 
 /** Builds an example, runs the app's validations (as `cdk8s synth` does) and returns every chart's manifests. */
 function synthExample(build: (app: App) => void): { app: App; manifests: { [chart: string]: any[] } } {
@@ -27,7 +27,7 @@ function isNodeSetupObject(manifest: any): boolean {
  */
 function forSnapshot(manifests: { [chart: string]: any[] }): { [chart: string]: any[] } {
   const result: { [chart: string]: any[] } = {};
-  for (const [chart, objects] of Object.entries(manifests)) result[chart] = objects.map(withoutInstallerScript);
+  for (const [chart, objects] of Object.entries(manifests)) result[chart] = objects.map(withoutAgentCode);
   return result;
 }
 
@@ -78,7 +78,8 @@ describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
     // A managed cluster installs its runtimes itself.
     expect(setups.length > 0).toBe(PROVIDED_BY_THE_CLUSTER[name] === undefined);
     for (const setup of setups) {
-      const handlers = /HANDLERS='([^']*)'/.exec(all.find((m) => m.kind === 'ConfigMap' && m.metadata.name === setup.metadata.name).data['setup.env'])![1].split(' ');
+      const spec = JSON.parse(all.find((m) => m.kind === 'ConfigMap' && m.metadata.name === setup.metadata.name).data['spec.json']);
+      const handlers: string[] = spec.handlers.map((h: any) => h.handler);
       for (const rc of all.filter((m) => m.kind === 'RuntimeClass' && handlers.includes(m.handler))) {
         expect(rc.scheduling.nodeSelector[`runtimeclass.cdk8s.io/${rc.handler}`]).toBe('ready');
       }

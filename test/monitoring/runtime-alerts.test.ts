@@ -64,11 +64,13 @@ describe('a Kata runtime with its own node setup', () => {
 
   test('nodes: Ready Linux nodes without the ready label', () => {
     expect(rules[2].expr).toBe(`(kube_node_labels{job="kube-state-metrics", label_kubernetes_io_os="linux"}
+  and on (node) (kube_node_labels{job="kube-state-metrics", label_node_role_kubernetes_io_control_plane=""})
   and on (node) (kube_node_status_condition{job="kube-state-metrics", condition="Ready", status="true"} == 1)
 )
 unless on (node) kube_node_labels{job="kube-state-metrics", label_runtimeclass_cdk8s_io_kata_qemu="ready"}`);
-    expect(alerts.nodeLabelsAllowlist).toEqual(['kubernetes.io/os', 'runtimeclass.cdk8s.io/kata-qemu']);
-    expect(alerts.kubeStateMetricsFlag).toBe('--metric-labels-allowlist=nodes=[kubernetes.io/os,runtimeclass.cdk8s.io/kata-qemu]');
+    // The control-plane label must be exported too, or `=""` would match control-plane nodes.
+    expect(alerts.nodeLabelsAllowlist).toEqual(['kubernetes.io/os', 'node-role.kubernetes.io/control-plane', 'runtimeclass.cdk8s.io/kata-qemu']);
+    expect(alerts.kubeStateMetricsFlag).toBe('--metric-labels-allowlist=nodes=[kubernetes.io/os,node-role.kubernetes.io/control-plane,runtimeclass.cdk8s.io/kata-qemu]');
   });
 
   test.each([0, 1, 2])('expression %d parses as PromQL, groups as intended, and uses only known metrics and labels', (index) => {
@@ -83,7 +85,7 @@ unless on (node) kube_node_labels{job="kube-state-metrics", label_runtimeclass_c
     expect(checkPromql(rules[0].expr).metrics).toEqual(['container_memory_working_set_bytes', 'kube_pod_runtimeclass_name_info', 'kube_pod_container_resource_requests',
       'kube_pod_init_container_resource_requests', 'kube_pod_init_container_info', 'kube_pod_overhead_memory_bytes']);
     expect(checkPromql(rules[1].expr).metrics).toEqual(['kube_daemonset_status_number_ready', 'kube_daemonset_status_desired_number_scheduled']);
-    expect(checkPromql(rules[2].expr).metrics).toEqual(['kube_node_labels', 'kube_node_status_condition', 'kube_node_labels']);
+    expect(checkPromql(rules[2].expr).metrics).toEqual(['kube_node_labels', 'kube_node_labels', 'kube_node_status_condition', 'kube_node_labels']);
   });
 
   test('snapshot', () => {
@@ -105,13 +107,13 @@ test('a shared node setup with a node selector and virtualization labels: the no
   const alerts = new RuntimeAlerts(chart, 'alerts', { runtime: kata });
   const nodeRule = ruleOf(chart).spec.groups[0].rules[2];
   expect(nodeRule.expr).toBe(`(kube_node_labels{job="kube-state-metrics", label_kubernetes_io_os="linux", label_node_pool="sandbox"}
-  and on (node) (kube_node_labels{job="kube-state-metrics", label_feature_node_kubernetes_io_cpu_cpuid_vmx="true"} or kube_node_labels{job="kube-state-metrics", label_feature_node_kubernetes_io_cpu_cpuid_svm="true"})
+  and on (node) (kube_node_labels{job="kube-state-metrics", label_node_role_kubernetes_io_control_plane="", label_feature_node_kubernetes_io_cpu_cpuid_vmx="true"} or kube_node_labels{job="kube-state-metrics", label_node_role_kubernetes_io_control_plane="", label_feature_node_kubernetes_io_cpu_cpuid_svm="true"})
   and on (node) (kube_node_status_condition{job="kube-state-metrics", condition="Ready", status="true"} == 1)
 )
 unless on (node) kube_node_labels{job="kube-state-metrics", label_runtimeclass_cdk8s_io_kata_qemu="ready"}`);
   expect(checkPromql(nodeRule.expr).errors).toEqual([]);
   expect(alerts.kubeStateMetricsFlag).toBe('--metric-labels-allowlist=nodes=[feature.node.kubernetes.io/cpu-cpuid.SVM,feature.node.kubernetes.io/cpu-cpuid.VMX,'
-    + 'kubernetes.io/os,node-pool,runtimeclass.cdk8s.io/kata-qemu]');
+    + 'kubernetes.io/os,node-pool,node-role.kubernetes.io/control-plane,runtimeclass.cdk8s.io/kata-qemu]');
   expect(ruleOf(chart).spec.groups[0].rules[1].expr).toContain('daemonset="runtimeclass-node-setup"');
   expect(problems(chart)).toEqual([]);
 });

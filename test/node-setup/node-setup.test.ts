@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { ApiObject, App, Chart, Duration, Testing } from 'cdk8s';
 import { parse as parseToml } from 'smol-toml';
 import {
@@ -18,11 +16,12 @@ import {
   TaintEffect,
   TolerationOperator,
 } from '../../src';
+import { nodeAgentCode } from '../../src/node-setup/node-agent-files';
 import { validationErrors } from '../core/support';
-import { withoutInstallerScript } from '../support/snapshots';
+import { withoutAgentCode } from '../support/snapshots';
 
-const INSTALLER_SH = path.join(__dirname, '..', '..', 'src', 'node-setup', 'installer.sh');
 const SHA512 = 'a'.repeat(128);
+const OFF_CONTROL_PLANE = { key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' };
 const OTHER_SHA512 = 'b'.repeat(128);
 const SETUP_LABELS = { 'app.kubernetes.io/name': 'runtimeclass-node-setup', 'app.kubernetes.io/instance': 'runtimeclass-node-setup' };
 
@@ -56,9 +55,9 @@ function podSpecOf(chart: Chart): any {
   return daemonSetOf(chart).spec.template.spec;
 }
 
-function installerOf(chart: Chart): any {
+function agentOf(chart: Chart): any {
   const containers = podSpecOf(chart).containers;
-  expect(containers.map((c: any) => c.name)).toEqual(['installer']);
+  expect(containers.map((c: any) => c.name)).toEqual(['agent']);
   return containers[0];
 }
 
@@ -66,19 +65,15 @@ function dataOf(chart: Chart): { [key: string]: string } {
   return onlyOfKind(manifestsOf(chart), 'ConfigMap').data;
 }
 
-/** The variables of `setup.env`: `NAME='value'` lines, single quotes as sh reads them (`'\''` is a quote). */
-function setupEnvOf(chart: Chart): { [name: string]: string } {
-  const env: { [name: string]: string } = {};
-  for (const line of dataOf(chart)['setup.env'].split('\n')) {
-    const match = /^([A-Z_]+)=('(?:[^']|'\\'')*')$/.exec(line);
-    if (match) env[match[1]] = match[2].slice(1, -1).replace(/'\\''/g, '\'');
-  }
-  return env;
+/** The agent's spec (`spec.json`), with each handler reduced to its name. */
+function specOf(chart: Chart): any {
+  const spec = JSON.parse(dataOf(chart)['spec.json']);
+  return { ...spec, handlers: spec.handlers.map((h: any) => h.handler) };
 }
 
-/** `artifacts.list`, one array of TAB-separated fields per line: arch, source, location, sha512, destination. */
+/** The spec's artifacts, one array per artifact: arch, source, location, sha512, destination. */
 function artifactLinesOf(chart: Chart): string[][] {
-  return dataOf(chart)['artifacts.list'].trimEnd().split('\n').map((line) => line.split('\t'));
+  return specOf(chart).artifacts.map((a: any) => [a.arch, a.source, a.location, a.sha512 ?? '-', a.destination ?? '-']);
 }
 
 function configHashOf(chart: Chart): string {
@@ -191,16 +186,29 @@ describe('a runtime\'s own node setup', () => {
     expect(daemonSet.spec.template.metadata.labels).toEqual(labels);
   });
 
-  test('the ServiceAccount mounts its token (the installer labels its node with kubectl)', () => {
+  test('only the agent container gets a token: none is mounted by default, a projected one in the agent', () => {
     const { chart } = newApp();
     setupWithCrun(chart);
     expect(onlyOfKind(manifestsOf(chart), 'ServiceAccount')).toEqual({
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name: 'runtimeclass-node-setup', namespace: 'runtimeclass-system', labels: SETUP_LABELS },
-      automountServiceAccountToken: true,
+      automountServiceAccountToken: false,
     });
-    expect(podSpecOf(chart).serviceAccountName).toBe('runtimeclass-node-setup');
+    const spec = podSpecOf(chart);
+    expect(spec.serviceAccountName).toBe('runtimeclass-node-setup');
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.volumes.find((v: any) => v.name === 'api-token')).toEqual({
+      name: 'api-token',
+      projected: {
+        sources: [
+          { serviceAccountToken: { path: 'token', expirationSeconds: 3600 } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    });
+    expect(agentOf(chart).volumeMounts).toContainEqual({ name: 'api-token', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true });
   });
 });
 
@@ -250,7 +258,7 @@ describe('RBAC: least privilege', () => {
 });
 
 describe('the DaemonSet', () => {
-  test('pod-level settings: system-node-critical, no host network or PID, seccomp RuntimeDefault, 180s to uninstall', () => {
+  test('pod-level settings: system-node-critical, no host network or PID, seccomp RuntimeDefault, 180s to uninstall, off control planes', () => {
     const { chart } = newApp();
     setupWithCrun(chart);
     const spec = podSpecOf(chart);
@@ -260,34 +268,46 @@ describe('the DaemonSet', () => {
     expect(spec).not.toHaveProperty('hostIPC');
     expect(spec.securityContext).toEqual({ seccompProfile: { type: 'RuntimeDefault' } });
     expect(spec.terminationGracePeriodSeconds).toBe(180);
-    expect(spec).not.toHaveProperty('affinity');
+    expect(spec.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' }] }],
+        },
+      },
+    });
     expect(spec).not.toHaveProperty('initContainers');
   });
 
-  test('the installer: its command, image, resources and security context', () => {
+  test('includeControlPlane: true runs on control-plane nodes too', () => {
     const { chart } = newApp();
-    setupWithCrun(chart);
-    const installer = installerOf(chart);
-    expect(installer.command).toEqual(['sh', '/etc/runtimeclass-setup/install.sh']);
-    expect(installer.image).toBe('docker.io/alpine/k8s:1.31.4');
-    expect(installer.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } });
-    expect(installer.securityContext).toEqual({ privileged: true, readOnlyRootFilesystem: true, runAsUser: 0 });
+    setupWithCrun(chart, { includeControlPlane: true });
+    expect(podSpecOf(chart)).not.toHaveProperty('affinity');
   });
 
-  test('the readiness probe passes only once the installer wrote its ready file', () => {
+  test('the agent: node running the ConfigMap\'s agent.js, its image, resources and security context', () => {
     const { chart } = newApp();
     setupWithCrun(chart);
-    expect(installerOf(chart).readinessProbe).toEqual({
+    const agent = agentOf(chart);
+    expect(agent.command).toEqual(['node', '/etc/runtimeclass-setup/agent.js']);
+    expect(agent.image).toBe('docker.io/library/node:22-alpine');
+    expect(agent.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } });
+    expect(agent.securityContext).toEqual({ privileged: true, readOnlyRootFilesystem: true, runAsUser: 0 });
+  });
+
+  test('the readiness probe passes only once the agent wrote its ready file', () => {
+    const { chart } = newApp();
+    setupWithCrun(chart);
+    expect(agentOf(chart).readinessProbe).toEqual({
       exec: { command: ['cat', '/run/runtimeclass-setup/ready'] },
       periodSeconds: 10,
       failureThreshold: 1,
     });
   });
 
-  test('the environment of the installer contract', () => {
+  test('the environment of the agent contract', () => {
     const { chart } = newApp();
     setupWithCrun(chart);
-    expect(installerOf(chart).env).toEqual([
+    expect(agentOf(chart).env).toEqual([
       { name: 'ACTION', value: 'install' },
       { name: 'HOST_ROOT', value: '/host' },
       { name: 'STATE_DIR', value: '/run/runtimeclass-setup' },
@@ -307,14 +327,16 @@ describe('the DaemonSet', () => {
       { name: 'state', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
       { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
       { name: 'artifacts', emptyDir: { sizeLimit: '4Gi' } },
+      expect.objectContaining({ name: 'api-token' }),
     ]);
     expect(spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path)).toEqual(['/']);
-    expect(installerOf(chart).volumeMounts).toEqual([
+    expect(agentOf(chart).volumeMounts).toEqual([
       { name: 'host-root', mountPath: '/host' },
       { name: 'config', mountPath: '/etc/runtimeclass-setup', readOnly: true },
       { name: 'state', mountPath: '/run/runtimeclass-setup' },
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'artifacts', mountPath: '/artifacts', readOnly: true },
+      { name: 'api-token', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
     ]);
   });
 
@@ -368,21 +390,22 @@ describe('the DaemonSet', () => {
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
           nodeSelectorTerms: [
-            { matchExpressions: [{ key: 'feature.node.kubernetes.io/cpu-cpuid.VMX', operator: 'In', values: ['true'] }] },
-            { matchExpressions: [{ key: 'feature.node.kubernetes.io/cpu-cpuid.SVM', operator: 'In', values: ['true'] }] },
+            // Each ORed term keeps the setup off control-plane nodes.
+            { matchExpressions: [OFF_CONTROL_PLANE, { key: 'feature.node.kubernetes.io/cpu-cpuid.VMX', operator: 'In', values: ['true'] }] },
+            { matchExpressions: [OFF_CONTROL_PLANE, { key: 'feature.node.kubernetes.io/cpu-cpuid.SVM', operator: 'In', values: ['true'] }] },
           ],
         },
       },
     });
   });
 
-  test('custom priority class, termination grace, installer image and resources', () => {
+  test('custom priority class, termination grace, agent image and resources', () => {
     const image = `registry.example.com/tools/k8s@sha256:${'c'.repeat(64)}`;
     const { app, chart } = newApp();
     setupWithCrun(chart, {
       priorityClassName: 'platform-critical',
       terminationGracePeriod: Duration.minutes(5),
-      installerImage: image,
+      agentImage: image,
       cpuRequest: '100m',
       memoryRequest: '128Mi',
       memoryLimit: '512Mi',
@@ -390,8 +413,8 @@ describe('the DaemonSet', () => {
     expect(validationErrors(app)).toEqual([]);
     const spec = podSpecOf(chart);
     expect([spec.priorityClassName, spec.terminationGracePeriodSeconds]).toEqual(['platform-critical', 300]);
-    expect(installerOf(chart).image).toBe(image);
-    expect(installerOf(chart).resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
+    expect(agentOf(chart).image).toBe(image);
+    expect(agentOf(chart).resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
   });
 
   test('one init container per image artifact, copying the image path into /artifacts/<n>', () => {
@@ -415,7 +438,7 @@ describe('the DaemonSet', () => {
       ['artifacts-1', 'ghcr.io/example/youki:0.4.1', ['sh', '-c', 'cp -a "$0" "$1"', '/usr/bin/youki', '/artifacts/1'],
         [{ name: 'artifacts', mountPath: '/artifacts' }]],
     ]);
-    // The copiers are not privileged: only the installer is.
+    // The copiers are not privileged: only the agent is.
     for (const c of initContainers) {
       expect(c.securityContext).toEqual({
         allowPrivilegeEscalation: false,
@@ -425,7 +448,7 @@ describe('the DaemonSet', () => {
       });
       expect(c.resources).toEqual({ requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } });
     }
-    // The installer finds each image artifact in its slot.
+    // The agent finds each image artifact in its slot.
     expect(artifactLinesOf(chart)).toEqual([
       ['any', 'image', '0', '-', '/opt/kata'],
       ['any', 'preinstalled', '/usr/lib/libseccomp.so.2', '-', '-'],
@@ -450,7 +473,7 @@ describe('the DaemonSet', () => {
       return chart;
     }
 
-    test('is a sha256 on the pod template, so that a new configuration rolls the installer pods', () => {
+    test('is a sha256 on the pod template, so that a new configuration rolls the node-setup pods', () => {
       const chart = build();
       expect(configHashOf(chart)).toMatch(/^[0-9a-f]{64}$/);
       expect(daemonSetOf(chart).metadata).not.toHaveProperty('annotations');
@@ -478,65 +501,68 @@ describe('the DaemonSet', () => {
 });
 
 describe('the ConfigMap', () => {
-  test('keys for Kata: the installer, setup.env, the containerd fragments for each schema, CRI-O, artifacts', () => {
+  test('keys for Kata: the agent\'s modules, spec.json, the containerd fragments for each schema, CRI-O', () => {
     const { chart } = newApp();
     new KataRuntime(chart, 'kata');
-    expect(Object.keys(dataOf(chart)).sort()).toEqual([
-      'artifacts.list',
+    const keys = Object.keys(dataOf(chart));
+    expect(keys.filter((k) => !k.endsWith('.js'))).toEqual([
       'containerd-v1.toml',
       'containerd-v2.toml',
       'containerd-v3-tables.toml',
       'containerd-v3.toml',
       'crio.conf',
-      'install.sh',
-      'setup.env',
+      'spec.json',
     ]);
+    expect(keys).toContain('agent.js');
   });
 
-  test('install.sh is the library\'s installer, byte for byte', () => {
+  test('the agent\'s modules are the library\'s own node agent', () => {
     const { chart } = newApp();
     setupWithCrun(chart);
-    expect(dataOf(chart)['install.sh']).toBe(fs.readFileSync(INSTALLER_SH, 'utf8'));
+    const data = dataOf(chart);
+    const code = nodeAgentCode();
+    expect(Object.keys(data).filter((k) => k.endsWith('.js'))).toEqual(Object.keys(code));
+    for (const [name, text] of Object.entries(code)) expect(data[name]).toBe(text);
   });
 
-  test('setup.env for Kata QEMU', () => {
+  test('spec.json for Kata QEMU', () => {
     const { chart } = newApp();
     new KataRuntime(chart, 'kata');
-    expect(setupEnvOf(chart)).toEqual({
-      SETUP_NAME: 'kata-qemu-node-setup',
-      HANDLERS: 'kata-qemu',
-      READY_LABELS: 'kata-qemu=runtimeclass.cdk8s.io/kata-qemu',
-      DISTRIBUTION: 'auto',
-      KVM_HANDLERS: 'kata-qemu',
-      NODE_SELECTOR: 'kubernetes.io/os=linux',
-      DAEMONSET_NAME: 'kata-qemu-node-setup',
+    expect(specOf(chart)).toMatchObject({
+      setupName: 'kata-qemu-node-setup',
+      handlers: ['kata-qemu'],
+      readyLabels: { 'kata-qemu': 'runtimeclass.cdk8s.io/kata-qemu' },
+      distribution: 'auto',
+      kvmHandlers: ['kata-qemu'],
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      daemonSetName: 'kata-qemu-node-setup',
     });
   });
 
-  test('setup.env for crun: no KVM needed', () => {
+  test('spec.json for crun: no KVM needed', () => {
     const { chart } = newApp();
     new CrunRuntime(chart, 'crun');
-    expect(setupEnvOf(chart)).toMatchObject({ HANDLERS: 'crun', KVM_HANDLERS: '', READY_LABELS: 'crun=runtimeclass.cdk8s.io/crun' });
+    expect(specOf(chart)).toMatchObject({ handlers: ['crun'], kvmHandlers: [], readyLabels: { crun: 'runtimeclass.cdk8s.io/crun' } });
   });
 
   test.each([
-    [GvisorPlatform.SYSTRAP, ''],
-    [GvisorPlatform.PTRACE, ''],
-    [GvisorPlatform.KVM, 'runsc'],
-  ])('setup.env for gVisor %s: KVM_HANDLERS=%j', (platform, kvmHandlers) => {
+    [GvisorPlatform.SYSTRAP, []],
+    [GvisorPlatform.PTRACE, []],
+    [GvisorPlatform.KVM, ['runsc']],
+  ])('spec.json for gVisor %s: kvmHandlers %j', (platform, kvmHandlers) => {
     const { chart } = newApp();
     new GvisorRuntime(chart, 'gvisor', { platform });
-    expect(setupEnvOf(chart).KVM_HANDLERS).toBe(kvmHandlers);
+    expect(specOf(chart).kvmHandlers).toEqual(kvmHandlers);
   });
 
-  test('setup.env: distribution, and the node selector with the user\'s labels, sorted', () => {
+  test('spec.json: distribution, and the node selector with the user\'s labels', () => {
     const { chart } = newApp();
     setupWithCrun(chart, { name: 'runtimes', distribution: KubernetesDistribution.RKE2, nodeSelector: { 'node-pool': 'sandbox', 'example.com/tier': 'a' } });
-    expect(setupEnvOf(chart)).toMatchObject({
-      SETUP_NAME: 'runtimes',
-      DAEMONSET_NAME: 'runtimes',
-      DISTRIBUTION: 'rke2',
-      NODE_SELECTOR: 'example.com/tier=a,kubernetes.io/os=linux,node-pool=sandbox',
+    expect(specOf(chart)).toMatchObject({
+      setupName: 'runtimes',
+      daemonSetName: 'runtimes',
+      distribution: 'rke2',
+      nodeSelector: { 'kubernetes.io/os': 'linux', 'node-pool': 'sandbox', 'example.com/tier': 'a' },
     });
   });
 
@@ -572,14 +598,15 @@ describe('the ConfigMap', () => {
     });
   });
 
-  test('runc-based handlers take the node\'s SystemdCgroup, filled in on the node', () => {
+  test('runc-based handlers take the node\'s SystemdCgroup: rendered both ways, picked on the node', () => {
     const { chart } = newApp();
     new CrunRuntime(chart, 'crun');
-    const v2 = dataOf(chart)['containerd-v2.toml'];
-    expect(v2).toContain('SystemdCgroup = @SYSTEMD_CGROUP@\n');
-    expect(parseToml(v2.replace('@SYSTEMD_CGROUP@', 'true'))).toEqual({
-      plugins: { 'io.containerd.grpc.v1.cri': { containerd: { runtimes: { crun: { runtime_type: 'io.containerd.runc.v2', options: { BinaryName: '/usr/bin/crun', SystemdCgroup: true } } } } } },
-    });
+    const data = dataOf(chart);
+    for (const [key, systemdCgroup] of [['containerd-v2.toml', false], ['containerd-v2.systemd.toml', true]] as const) {
+      expect(parseToml(data[key])).toEqual({
+        plugins: { 'io.containerd.grpc.v1.cri': { containerd: { runtimes: { crun: { runtime_type: 'io.containerd.runc.v2', options: { BinaryName: '/usr/bin/crun', SystemdCgroup: systemdCgroup } } } } } },
+      });
+    }
   });
 
   test('no crio.conf when no handler has a CRI-O configuration', () => {
@@ -591,10 +618,9 @@ describe('the ConfigMap', () => {
   test('gVisor\'s runsc.toml is a host file at /etc/containerd/runsc.toml', () => {
     const { chart } = newApp();
     new GvisorRuntime(chart, 'gvisor');
-    const data = dataOf(chart);
-    expect(data['host-files.list']).toBe('1\t/etc/containerd/runsc.toml\n');
-    expect(parseToml(data['host-file-1'])).toEqual({ binary_name: '/usr/local/bin/runsc', runsc_config: { platform: 'systrap' } });
-    expect(Object.keys(data).filter((k) => k.startsWith('host-file')).sort()).toEqual(['host-file-1', 'host-files.list']);
+    const hostFiles = specOf(chart).hostFiles;
+    expect(Object.keys(hostFiles)).toEqual(['/etc/containerd/runsc.toml']);
+    expect(parseToml(hostFiles['/etc/containerd/runsc.toml'])).toEqual({ binary_name: '/usr/local/bin/runsc', runsc_config: { platform: 'systrap' } });
   });
 
   test('two gVisor classes in one setup: one runsc.toml each, listed by path', () => {
@@ -603,16 +629,16 @@ describe('the ConfigMap', () => {
     new GvisorRuntime(chart, 'systrap', { nodeSetup: setup, runscFlags: { overlay2: 'root:self' } });
     new GvisorRuntime(chart, 'kvm', { nodeSetup: setup, name: 'gvisor-kvm', platform: GvisorPlatform.KVM, hostNetworking: true });
     expect(validationErrors(app)).toEqual([]);
-    const data = dataOf(chart);
-    expect(data['host-files.list']).toBe('1\t/etc/containerd/runsc-gvisor-kvm.toml\n2\t/etc/containerd/runsc.toml\n');
-    expect(parseToml(data['host-file-1'])).toEqual({ binary_name: '/usr/local/bin/runsc', runsc_config: { network: 'host', platform: 'kvm' } });
-    expect(parseToml(data['host-file-2'])).toEqual({ binary_name: '/usr/local/bin/runsc', runsc_config: { overlay2: 'root:self', platform: 'systrap' } });
+    const hostFiles = specOf(chart).hostFiles;
+    expect(Object.keys(hostFiles).sort()).toEqual(['/etc/containerd/runsc-gvisor-kvm.toml', '/etc/containerd/runsc.toml']);
+    expect(parseToml(hostFiles['/etc/containerd/runsc-gvisor-kvm.toml'])).toEqual({ binary_name: '/usr/local/bin/runsc', runsc_config: { network: 'host', platform: 'kvm' } });
+    expect(parseToml(hostFiles['/etc/containerd/runsc.toml'])).toEqual({ binary_name: '/usr/local/bin/runsc', runsc_config: { overlay2: 'root:self', platform: 'systrap' } });
   });
 
   test('no host files for Kata', () => {
     const { chart } = newApp();
     new KataRuntime(chart, 'kata');
-    expect(Object.keys(dataOf(chart)).filter((k) => k.startsWith('host-file'))).toEqual([]);
+    expect(specOf(chart).hostFiles).toEqual({});
   });
 });
 
@@ -637,11 +663,11 @@ describe('sharing one NodeSetup', () => {
     expect(manifests.filter((m) => m.kind === 'DaemonSet').map((m) => m.metadata.name)).toEqual(['runtimes']);
     expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['runtimes']);
     expect(manifests.filter((m) => m.kind === 'Namespace')).toHaveLength(1);
-    expect(setupEnvOf(chart)).toMatchObject({
-      HANDLERS: 'kata-qemu runsc crun',
-      READY_LABELS: 'kata-qemu=runtimeclass.cdk8s.io/kata-qemu runsc=runtimeclass.cdk8s.io/runsc crun=runtimeclass.cdk8s.io/crun',
+    expect(specOf(chart)).toMatchObject({
+      handlers: ['kata-qemu', 'runsc', 'crun'],
+      readyLabels: { 'kata-qemu': 'runtimeclass.cdk8s.io/kata-qemu', 'runsc': 'runtimeclass.cdk8s.io/runsc', 'crun': 'runtimeclass.cdk8s.io/crun' },
     });
-    const v2 = parseToml(dataOf(chart)['containerd-v2.toml'].replace('@SYSTEMD_CGROUP@', 'true')) as any;
+    const v2 = parseToml(dataOf(chart)['containerd-v2.systemd.toml']) as any;
     expect(Object.keys(v2.plugins['io.containerd.grpc.v1.cri'].containerd.runtimes)).toEqual(['kata-qemu', 'runsc', 'crun']);
     expect(artifactLinesOf(chart).map((a) => a.slice(1, 3))).toEqual([
       ['image', '0'],
@@ -665,8 +691,8 @@ describe('sharing one NodeSetup', () => {
   // gVisor (systrap) and crun available on nodes without KVM.
   test('a shared setup does not make gVisor and crun depend on /dev/kvm', () => {
     const { chart } = sharedChart();
-    expect(setupEnvOf(chart).HANDLERS).toBe('kata-qemu runsc crun');
-    expect(setupEnvOf(chart).KVM_HANDLERS).toBe('kata-qemu');
+    expect(specOf(chart).handlers).toEqual(['kata-qemu', 'runsc', 'crun']);
+    expect(specOf(chart).kvmHandlers).toEqual(['kata-qemu']);
   });
 
   test('runtimes in several charts can share a setup in a platform chart', () => {
@@ -768,7 +794,7 @@ describe('validation messages', () => {
     expect(validationErrors(app)).toEqual([]);
     expect(b.nodeSetup).toBe(a.nodeSetup);
     expect(manifestsOf(chart).filter((m) => m.kind === 'DaemonSet').map((m) => m.metadata.name)).toEqual(['kata-qemu-node-setup']);
-    expect(setupEnvOf(chart).HANDLERS).toBe('kata-qemu');
+    expect(specOf(chart).handlers).toEqual(['kata-qemu']);
   });
 
   test('two classes on one handler with different handler configurations in one setup are an error', () => {
@@ -796,7 +822,7 @@ describe('validation messages', () => {
   // BUG: src/node-setup/node-setup.ts problems() only reports two setups with the same name *and* namespace,
   // but the ClusterRole and ClusterRoleBinding are cluster-scoped and named after the setup alone: two
   // setups named "runtimes" in namespaces "ns-a" and "ns-b" synthesize two ClusterRoleBindings "runtimes";
-  // the one applied last replaces the other's subject, and that setup's installer can no longer label its
+  // the one applied last replaces the other's subject, and that setup's agent can no longer label its
   // nodes. The name must be unique across namespaces (or the cluster-scoped names must include the namespace).
   test('two NodeSetups with the same name in different namespaces', () => {
     const { app, chart } = newApp();
@@ -838,7 +864,7 @@ describe('validation messages', () => {
     new KataRuntime(chart, 'kata', { nodeSetup: setup });
     new CrunRuntime(chart, 'crun', { nodeSetup: setup });
     expect(validationErrors(app)).toEqual([]);
-    expect(setupEnvOf(chart).DISTRIBUTION).toBe('crio');
+    expect(specOf(chart).distribution).toBe('crio');
     expect(Object.keys((parseToml(dataOf(chart)['crio.conf']) as any).crio.runtime.runtimes)).toEqual(['runsc', 'kata-qemu', 'crun']);
   });
 
@@ -905,6 +931,22 @@ describe('validation messages', () => {
     test('a relative destination', () => {
       expect(errorsFor(RuntimeArtifacts.fromUrl('https://example.com/crun', SHA512, { destination: 'usr/local/bin/crun' }))).toEqual([
         `${prefix}url artifact "https://example.com/crun": destination "usr/local/bin/crun" must be an absolute path on the node`,
+      ]);
+    });
+
+    test('a directory artifact into a shared system directory', () => {
+      expect(errorsFor(RuntimeArtifacts.fromImage('registry.example.com/crun:1', '/opt/crun', { destination: '/usr/local/bin' }))).toEqual([
+        `${prefix}image artifact "/opt/crun": destination "/usr/local/bin" is a system directory that other software shares: a directory artifact owns its destination, so give it a directory of its own such as /opt/<runtime>`,
+      ]);
+    });
+
+    test('a file onto the node\'s containerd config or the agent\'s state', () => {
+      expect(errorsFor(
+        RuntimeArtifacts.fromUrl('https://example.com/c', SHA512, { destination: '/etc/containerd/config.toml' }),
+        RuntimeArtifacts.fromUrl('https://example.com/s', SHA512, { destination: '/var/lib/cdk8s-runtimeclass/x' }),
+      )).toEqual([
+        `${prefix}url artifact "https://example.com/c": destination "/etc/containerd/config.toml" is /etc/containerd/config.toml, which the node setup manages itself (container runtime configuration or its own state): choose another path`,
+        `${prefix}url artifact "https://example.com/s": destination "/var/lib/cdk8s-runtimeclass/x" is /var/lib/cdk8s-runtimeclass, which the node setup manages itself (container runtime configuration or its own state): choose another path`,
       ]);
     });
 
@@ -1005,12 +1047,12 @@ describe('snapshot', () => {
     new GvisorRuntime(chart, 'gvisor', { nodeSetup: setup });
     new CrunRuntime(chart, 'crun', { nodeSetup: setup });
     expect(validationErrors(app)).toEqual([]);
-    expect(manifestsOf(chart).map(withoutInstallerScript)).toMatchSnapshot();
+    expect(manifestsOf(chart).map(withoutAgentCode)).toMatchSnapshot();
   });
 });
 
 describe('critical priority outside kube-system', () => {
-  test('a ResourceQuota scoped to system-node-critical lets the installer pods in on clusters that limit that class', () => {
+  test('a ResourceQuota scoped to system-node-critical lets the node-setup pods in on clusters that limit that class', () => {
     const { app, chart } = newApp();
     new CrunRuntime(chart, 'crun');
     expect(validationErrors(app)).toEqual([]);

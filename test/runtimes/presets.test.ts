@@ -10,7 +10,7 @@ import {
   RuncRuntime,
   SandboxedRuntime,
 } from '../../src';
-import { withoutInstallerScript } from '../support/snapshots';
+import { withoutAgentCode } from '../support/snapshots';
 
 function newChart(namespace?: string): Chart {
   return new Chart(Testing.app(), 'test', { namespace });
@@ -39,18 +39,13 @@ function validationErrors(chart: Chart): string[] {
  * change to it would otherwise rewrite every snapshot; the annotation has tests of its own.
  */
 function snapshotOf(chart: Chart): any[] {
-  return Testing.synth(chart).map(withoutInstallerScript);
+  return Testing.synth(chart).map(withoutAgentCode);
 }
 
-/** The `setup.env` variables of the chart's one node setup ConfigMap. */
-function setupEnvOf(chart: Chart): { [name: string]: string } {
-  const env: { [name: string]: string } = {};
+/** The node agent's spec (`spec.json`) in the chart's one node setup ConfigMap. */
+function specOf(chart: Chart): any {
   const configMap = Testing.synth(chart).find((o) => o.kind === 'ConfigMap');
-  for (const line of configMap.data['setup.env'].split('\n')) {
-    const match = /^([A-Z_]+)='(.*)'$/.exec(line);
-    if (match) env[match[1]] = match[2];
-  }
-  return env;
+  return JSON.parse(configMap.data['spec.json']);
 }
 
 describe('snapshots of each preset', () => {
@@ -238,7 +233,7 @@ describe('RuntimeClass name', () => {
       ['kata-qemu', 'kata-qemu', { nodeSelector: { 'runtimeclass.cdk8s.io/kata-qemu': 'ready' } }],
       ['kata-qemu-tenant-b', 'kata-qemu', { nodeSelector: { 'runtimeclass.cdk8s.io/kata-qemu': 'ready' } }],
     ]);
-    expect(setupEnvOf(chart).HANDLERS).toBe('kata-qemu');
+    expect(specOf(chart).handlers.map((h: any) => h.handler)).toEqual(['kata-qemu']);
   });
 
   test('a renamed gVisor class gets its own handler and its own runsc.toml', () => {
@@ -334,11 +329,9 @@ describe('several presets in one app', () => {
 });
 
 describe('default artifacts', () => {
-  /** The lines of the chart's one `artifacts.list`, split at TABs: arch, source, location, sha512, destination. */
+  /** The artifacts of the chart's one node setup: arch, source, location, sha512, destination. */
   function artifactsOf(chart: Chart): string[][] {
-    const configMap = Testing.synth(chart).find((o) => o.kind === 'ConfigMap');
-    const list: string | undefined = configMap.data['artifacts.list'];
-    return list === undefined ? [] : list.trimEnd().split('\n').map((line: string) => line.split('\t'));
+    return specOf(chart).artifacts.map((a: any) => [a.arch, a.source, a.location, a.sha512 ?? '-', a.destination ?? '-']);
   }
 
   function initContainersOf(chart: Chart): any[] | undefined {

@@ -585,6 +585,23 @@ function cleanupRuncState(dir: string): void {
   }
 }
 
+/**
+ * Stops a containerd that a test started some other way (the systemctl stand-in): kills its
+ * tasks and shims, the daemon, then unmounts and deletes `dir` (its root and state).
+ */
+export async function stopDaemonAt(pid: number | undefined, address: string | undefined, dir: string): Promise<void> {
+  if (pid !== undefined && fs.existsSync(`/proc/${pid}`)) {
+    if (address !== undefined && fs.existsSync(address)) await removeAllTasks(address);
+    signal(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`) && !safeRead(`/proc/${pid}/stat`).includes(') Z '); i++) await sleep(50);
+    signal(pid, 'SIGKILL');
+  }
+  if (address !== undefined) await killShims(address);
+  cleanupRuncState(dir);
+  unmountAllUnder(dir);
+  removeTreeSafely(dir);
+}
+
 /** Synchronous last resort at process exit: kill the daemon and its shims, unmount, delete. */
 function killSync(pid: number | undefined, address: string): void {
   if (pid) signal(pid, 'SIGKILL');

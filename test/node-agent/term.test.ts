@@ -1,12 +1,12 @@
 /**
- * After install the installer waits; on SIGTERM it uninstalls only with evidence that the
+ * After install the agent waits; on SIGTERM it uninstalls only with evidence that the
  * DaemonSet no longer wants this node. The evidence comes from a recording kubectl stand-in that
  * returns canned answers (STANDIN_DS, STANDIN_NODE_SELECTED).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { corpus, TestNode } from './helpers';
-import { assertContainerdAvailable, describeIfContainerd } from '../../support/containerd';
+import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
 
 const CONFIG = '/etc/containerd/config.toml';
 
@@ -21,19 +21,18 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): 
 interface TermCase {
   readonly env: { [key: string]: string };
   readonly uninstalls: boolean;
-  readonly shell?: 'dash' | 'busybox';
 }
 
 const CASES: Array<[string, TermCase]> = [
   ['DaemonSet still present and selecting the node: no uninstall', { env: {}, uninstalls: false }],
-  ['DaemonSet NotFound: uninstall (busybox sh)', { env: { STANDIN_DS: 'notfound' }, uninstalls: true, shell: 'busybox' }],
+  ['DaemonSet NotFound: uninstall', { env: { STANDIN_DS: 'notfound' }, uninstalls: true }],
   ['DaemonSet being deleted (deletionTimestamp): uninstall', { env: { STANDIN_DS: 'deleting' }, uninstalls: true }],
   ['API server unreachable: no uninstall', { env: { STANDIN_DS: 'error' }, uninstalls: false }],
   ['node no longer matches the nodeSelector: uninstall', { env: { STANDIN_NODE_SELECTED: 'no' }, uninstalls: true }],
   ['reading the node fails: no uninstall', { env: { STANDIN_NODE_SELECTED: 'error' }, uninstalls: false }],
 ];
 
-describeIfContainerd('installer on SIGTERM (recording kubectl stand-in)', () => {
+describeIfContainerd('node agent on SIGTERM (recording kubectl stand-in)', () => {
   beforeAll(() => assertContainerdAvailable());
 
   test.each(CASES)('%s', async (_name, c) => {
@@ -42,7 +41,7 @@ describeIfContainerd('installer on SIGTERM (recording kubectl stand-in)', () => 
     try {
       const original = corpus('containerd-1.6-default.toml');
       node.root.write(CONFIG, original);
-      run = node.spawn({ shell: c.shell, env: { ONESHOT: undefined, ...c.env }, timeoutMs: 30_000 });
+      run = node.spawn({ env: { ONESHOT: undefined, ...c.env }, timeoutMs: 30_000 });
       await waitFor('the ready file', () => fs.existsSync(path.join(node.stateDir, 'ready')));
       const installed = node.bytes(CONFIG)!.toString();
       expect(installed).toContain('# BEGIN cdk8s-runtimeclass test-setup');
@@ -65,7 +64,7 @@ describeIfContainerd('installer on SIGTERM (recording kubectl stand-in)', () => 
       }
     } finally {
       if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-      node.cleanup();
+      await node.cleanup();
     }
   });
 
@@ -88,7 +87,7 @@ describeIfContainerd('installer on SIGTERM (recording kubectl stand-in)', () => 
       expect(result.stderr).toContain('leaving the runtimes installed');
     } finally {
       if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-      node.cleanup();
+      await node.cleanup();
     }
   });
 });

@@ -1,14 +1,14 @@
 /**
- * The installer against a corpus of real-world containerd 1.x configs, with the real containerd
+ * The node agent against a corpus of real-world containerd 1.x configs, with the real containerd
  * (Debian's 1.6) validating every result: `config dump` lists every old and new handler, and a
  * containerd started on the result loads its CRI plugin. A second install changes no byte and
  * restarts nothing; uninstall restores the original byte for byte.
  */
 import { parse as parseToml } from 'smol-toml';
-import { busyboxOnlyPath, corpus, runtimeHeaders, TestNode } from './helpers';
+import { corpus, minimalPath, runtimeHeaders, TestNode } from './helpers';
 import {
   assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd, mergedConfig, startContainerd,
-} from '../../support/containerd';
+} from '../support/containerd';
 
 const CONFIG = '/etc/containerd/config.toml';
 const NEW = ['kata-qemu', 'runc-test'];
@@ -20,15 +20,14 @@ interface CorpusCase {
   readonly systemdCgroup: boolean;
   /** The default runtime that must stay the default. */
   readonly defaultRuntime: string;
-  readonly shell?: 'dash' | 'busybox';
-  /** PATH holds busybox applets only (no flock, no GNU tools). */
-  readonly busyboxOnly?: boolean;
+  /** PATH holds only node and chroot (flock(1) then comes from the host). */
+  readonly minimalPath?: boolean;
 }
 
 const CASES: Array<[string, CorpusCase]> = [
   ['containerd 1.6 default (containerd config default)', { file: 'containerd-1.6-default.toml', systemdCgroup: false, defaultRuntime: 'runc' }],
-  ['kubeadm node with SystemdCgroup = true (busybox sh, busybox applets only)', {
-    file: 'kubeadm-systemd-cgroup.toml', systemdCgroup: true, defaultRuntime: 'runc', shell: 'busybox', busyboxOnly: true,
+  ['kubeadm node with SystemdCgroup = true (PATH: node and chroot only)', {
+    file: 'kubeadm-systemd-cgroup.toml', systemdCgroup: true, defaultRuntime: 'runc', minimalPath: true,
   }],
   ['NVIDIA runtime as default_runtime_name', { file: 'nvidia-default-runtime.toml', systemdCgroup: true, defaultRuntime: 'nvidia' }],
   ['unusual valid TOML: comments, dotted keys, CRLF, no final newline', { file: 'unusual-dotted-keys.toml', systemdCgroup: true, defaultRuntime: 'runc' }],
@@ -43,13 +42,13 @@ function dumpObject(node: TestNode): any {
   return parseToml(dump.stdout);
 }
 
-describeIfContainerd('installer on a corpus of containerd 1.x configs (real containerd)', () => {
+describeIfContainerd('node agent on a corpus of containerd 1.x configs (real containerd; recording kubectl stand-in)', () => {
   beforeAll(() => assertContainerdAvailable());
 
   test.each(CASES)('%s', async (_name, c) => {
-    const path = c.busyboxOnly ? busyboxOnlyPath() : undefined;
+    const path = c.minimalPath ? minimalPath() : undefined;
     const node = new TestNode();
-    const run = { shell: c.shell, env: path ? { PATH: path, HOST_CONTAINERD: `chroot ${node.root.path} /usr/bin/containerd` } : {} };
+    const run = { env: path ? { PATH: path, HOST_CONTAINERD: `chroot ${node.root.path} /usr/bin/containerd` } : {} };
     try {
       const original = c.file ? Buffer.from(corpus(c.file)) : undefined;
       if (original) node.root.write(CONFIG, original);
@@ -62,7 +61,7 @@ describeIfContainerd('installer on a corpus of containerd 1.x configs (real cont
       const first = node.install(run);
       expect(first.stderr).toContain('[test-setup] ready');
       expect(first.status).toBe(0);
-      if (c.busyboxOnly) expect(first.stderr).toContain('waiting for the node lock (mkdir on /run/cdk8s-runtimeclass.lock)');
+      if (c.minimalPath) expect(first.stderr).toContain('waiting for the node lock (/run/cdk8s-runtimeclass.lock)');
       expect(node.readiness()).toEqual({ ready: true, reason: undefined });
       expect(node.restarts()).toEqual(['systemctl restart containerd']);
       expect(node.labelCalls()).toEqual([
@@ -132,7 +131,7 @@ describeIfContainerd('installer on a corpus of containerd 1.x configs (real cont
       expect(node.snapshot()).toEqual(before);
       expect(node.readiness().ready).toBe(false);
     } finally {
-      node.cleanup();
+      await node.cleanup();
     }
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The installer when things go wrong: refusals that change nothing, containerd rejecting the
+ * The node agent when things go wrong: refusals that change nothing, containerd rejecting the
  * result, a runtime that does not come back (rolled back), concurrent installers, a crash in the
  * middle, nodes without KVM or without an artifact for their architecture, a bad download.
  */
@@ -9,8 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseToml } from 'smol-toml';
 import { corpus, KATA_QEMU, RUNC_TEST, runtimeHeaders, testSpec, TestNode } from './helpers';
-import { renderInstallerFiles } from '../../../src/node-setup/installer-files';
-import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd } from '../../support/containerd';
+import { renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
+import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd } from '../support/containerd';
 
 const CONFIG = '/etc/containerd/config.toml';
 
@@ -22,10 +22,10 @@ function sha512(data: Buffer | string): string {
   return crypto.createHash('sha512').update(data).digest('hex');
 }
 
-describeIfContainerd('installer faults (real containerd)', () => {
+describeIfContainerd('node agent faults (real containerd; recording kubectl stand-in)', () => {
   let node: TestNode;
   beforeAll(() => assertContainerdAvailable());
-  afterEach(() => node?.cleanup());
+  afterEach(async () => node?.cleanup());
 
   test('a kata-qemu table not made by us: refused, nothing changed (recording kubectl stand-in)', () => {
     node = new TestNode();
@@ -83,8 +83,9 @@ describeIfContainerd('installer faults (real containerd)', () => {
   });
 
   test('a fragment that would drop a handler (duplicate table): refused before any change', () => {
-    const tables = renderInstallerFiles(testSpec())['containerd-v2.toml'];
-    node = new TestNode(testSpec(), { 'containerd-v2.toml': tables + '\n' + tables });
+    // The node runs runc with SystemdCgroup = true: the agent reads the systemd variant.
+    const tables = renderNodeAgentFiles(testSpec())['containerd-v2.systemd.toml'];
+    node = new TestNode(testSpec(), { 'containerd-v2.systemd.toml': tables + '\n' + tables });
     node.root.write(CONFIG, corpus('kubeadm-systemd-cgroup.toml'));
     const before = node.snapshot();
     expect(node.install().status).toBe(1);
@@ -102,11 +103,13 @@ describeIfContainerd('installer faults (real containerd)', () => {
     expect(node.bytes(CONFIG)!.toString()).toBe(original);
     expect(node.restarts()).toEqual(['systemctl restart containerd', 'systemctl restart containerd']);
     expect(node.labelCalls()).toEqual([]);
-    // The journal still knows the file, so an uninstall is clean.
+    // The state still knows the file, so an uninstall is clean; the restart after the rollback
+    // was never verified (containerd never came back), so it is still pending and the uninstall
+    // restarts once more.
     node.clearCalls();
     expect(node.uninstall().status).toBe(0);
     expect(node.bytes(CONFIG)!.toString()).toBe(original);
-    expect(node.restarts()).toEqual([]);
+    expect(node.restarts()).toEqual(['systemctl restart containerd']);
   });
 
   test('containerd 1.6 with a version 3 file: refused (1.6 would silently ignore io.containerd.cri.v1.*)', () => {
@@ -124,7 +127,7 @@ describeIfContainerd('installer faults (real containerd)', () => {
     const original = corpus('containerd-1.6-default.toml');
     node.root.write(CONFIG, original);
     const a = node.spawn();
-    const b = node.spawn({ cmDir: cmB, shell: 'busybox' });
+    const b = node.spawn({ cmDir: cmB });
     const [ra, rb] = await Promise.all([a.done, b.done]);
     expect([ra.status, rb.status]).toEqual([0, 0]);
     const text = node.bytes(CONFIG)!.toString();
@@ -141,28 +144,26 @@ describeIfContainerd('installer faults (real containerd)', () => {
     expect(node.bytes(CONFIG)!.toString()).toBe(original);
   });
 
-  test('the same node setup twice at once (mkdir lock): one change, one restart', async () => {
+  test('the same node setup twice at once: one change, one restart', async () => {
     node = new TestNode();
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
-    const env = { LOCK_METHOD: 'mkdir' };
-    const runs = [node.spawn({ env }), node.spawn({ env, shell: 'busybox' })];
+    const runs = [node.spawn(), node.spawn()];
     const results = await Promise.all(runs.map(r => r.done));
     expect(results.map(r => r.status)).toEqual([0, 0]);
     expect(node.restarts()).toEqual(['systemctl restart containerd']);
     expect(results.map(r => r.stderr).join('\n')).toContain('nothing changed: no restart');
-    expect(node.root.exists('/run/cdk8s-runtimeclass.lock.d')).toBe(false);
     const text = node.bytes(CONFIG)!.toString();
     expect(text.split('# BEGIN cdk8s-runtimeclass test-setup').length).toBe(2);
   });
 
-  test('installer killed between the config change and the restart: a re-run restarts, an uninstall restores', () => {
+  test('agent killed between the config change and the restart: a re-run restarts, an uninstall restores', () => {
     node = new TestNode();
     const original = corpus('nvidia-default-runtime.toml');
     node.root.write(CONFIG, original);
     const killed = node.install({ env: { STANDIN_ON_RESTART: 'kill -9 "$INSTALLER_PID"' } });
     expect(killed.signal).toBe('SIGKILL');
     expect(node.bytes(CONFIG)!.toString()).toContain('# BEGIN cdk8s-runtimeclass test-setup');
-    expect(node.root.exists('/var/lib/cdk8s-runtimeclass/test-setup/restart-pending')).toBe(true);
+    expect(JSON.parse(node.root.read('/var/lib/cdk8s-runtimeclass/test-setup/state.json')).restartPending).toBe(true);
 
     node.clearCalls();
     const rerun = node.install();
@@ -176,7 +177,7 @@ describeIfContainerd('installer faults (real containerd)', () => {
     expect(node.restarts()).toEqual(['systemctl restart containerd']);
   });
 
-  test('uninstall after a partial install (artifacts in, config refused)', () => {
+  test('a refused configuration installs no artifact either; killed after the artifacts, an uninstall gives everything back', () => {
     const spec = testSpec({
       artifacts: [{ arch: 'any', source: 'image', location: 'kata/bin/containerd-shim-kata-v2', destination: '/opt/kata/bin/containerd-shim-kata-v2' }],
       hostFiles: { '/etc/kata-containers/configuration.toml': '[hypervisor.qemu]\npath = "/opt/kata/bin/qemu-system-x86_64"\n' },
@@ -187,20 +188,32 @@ describeIfContainerd('installer faults (real containerd)', () => {
     node.root.write(CONFIG, corpus('existing-kata-qemu.toml'));
     const before = node.snapshot();
 
+    // Every check runs before the first change: a refusal leaves the node as it was.
     expect(node.install().status).toBe(1);
+    expect(node.readiness().reason).toContain('already defines the runtime handler \'kata-qemu\'');
+    expect(node.snapshot()).toEqual(before);
+
+    // Killed once the artifacts are in but before the configuration is written.
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const original = node.snapshot();
+    const killed = node.install({ env: { AGENT_CRASH_AT: 'write:/etc/containerd/config.toml' } });
+    expect(killed.signal).toBe('SIGKILL');
     expect(node.root.read('/opt/kata/bin/containerd-shim-kata-v2')).toBe('#!/bin/sh\necho shim\n');
     expect(fs.statSync(node.root.resolve('/opt/kata/bin/containerd-shim-kata-v2')).mode.toString(8).slice(-3)).toBe('755');
     expect(node.root.read('/etc/kata-containers/configuration.toml')).toContain('[hypervisor.qemu]');
+    expect(node.bytes(CONFIG)!.toString()).toBe(corpus('containerd-1.6-default.toml'));
 
     node.clearCalls();
     const un = node.uninstall();
     expect(un.status).toBe(0);
-    expect(node.snapshot()).toEqual(before);
-    expect(node.restarts()).toEqual([]);
+    expect(node.snapshot()).toEqual(original);
     expect(node.labelCalls()).toEqual([
       'kubectl label node node-1 runtimeclass.cdk8s.io/runc-test-',
       'kubectl label node node-1 runtimeclass.cdk8s.io/kata-qemu-',
     ]);
+    // The killed run had recorded "restart pending" before its first write: the runtime is
+    // restarted once so that what it runs matches the disk.
+    expect(node.restarts()).toEqual(['systemctl restart containerd']);
   });
 
   test('every handler needs KVM and there is no /dev/kvm: not labelled, nothing installed, reason written', () => {

@@ -1,37 +1,55 @@
 /**
- * The installer on k3s, rke2, microk8s, k0s, CRI-O and containerd 2.x layouts.
+ * The node agent on k3s, rke2, microk8s, k0s, CRI-O and containerd 2.x layouts.
  *
  * The distributions themselves are not here: their files are (corpus/), and the recording
  * systemctl stand-in plays their part on restart (STANDIN_ON_RESTART renders k3s' template,
- * microk8s' template, k0s' merged CRI config). containerd 2.x is not on these machines either:
- * `fake-containerd2.sh` stands in (version 2.1.4; `config dump` = the file and its imports,
- * checked with a TOML 1.0 parser), and the results' structure is checked with smol-toml.
+ * microk8s' template, k0s' merged CRI config), then starts Debian's real containerd on what they
+ * rendered, serving CRI on the distribution's socket. containerd 2.x and CRI-O are not on these
+ * machines: `fake-containerd2.sh` stands in for containerd 2's `config dump` (version 2.1.4;
+ * the file and its imports, checked with a TOML 1.0 parser), and a fake CRI server
+ * (`fake-cri.js`) answers for their running runtime with the handlers its files define
+ * (`fake-handlers.py`, Python's tomllib). The results' structure is checked with smol-toml.
  */
 import * as path from 'path';
 import { parse as parseToml } from 'smol-toml';
-import { CORPUS, corpus, FAKE_CONTAINERD2, KATA_QEMU, RUNC_TEST, runtimeHeaders, testSpec, TestNode } from './helpers';
-import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd } from '../../support/containerd';
+import { CORPUS, corpus, FAKE_CONTAINERD2, FAKE_HANDLERS, KATA_QEMU, RUNC_TEST, runtimeHeaders, testSpec, TestNode } from './helpers';
+import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd } from '../support/containerd';
 
 const CRI_V3 = 'io.containerd.cri.v1.runtime';
 const K3S = '/var/lib/rancher/k3s/agent/etc/containerd';
 const RKE2 = '/var/lib/rancher/rke2/agent/etc/containerd';
 const BASE_LINE = '{{ template "base" . }}';
 
-/** STANDIN_ON_RESTART for k3s/rke2: render config.toml from the template (base = a corpus file). */
-function renderRancher(node: TestNode, dir: string, template: string, base: string): string {
+const RANCHER_SOCKET = '/run/k3s/containerd/containerd.sock';
+
+/**
+ * The stand-in's part for k3s/rke2: on restart, render config.toml from the template (base = a
+ * corpus file), then run containerd on it with the distribution's socket.
+ */
+function rancherEnv(node: TestNode, dir: string, template: string, base: string): { [key: string]: string } {
   const d = node.root.resolve(dir);
-  return `if [ -f ${d}/${template} ]; then { cat ${path.join(CORPUS, base)}; grep -vxF '${BASE_LINE}' ${d}/${template}; } > ${d}/config.toml; `
-    + `else cat ${path.join(CORPUS, base)} > ${d}/config.toml; fi`;
+  return {
+    STANDIN_ON_RESTART: `if [ -f ${d}/${template} ]; then { cat ${path.join(CORPUS, base)}; grep -vxF '${BASE_LINE}' ${d}/${template}; } > ${d}/config.toml; `
+      + `else cat ${path.join(CORPUS, base)} > ${d}/config.toml; fi`,
+    STANDIN_CONFIG: `${dir}/config.toml`,
+    STANDIN_SOCKET: RANCHER_SOCKET,
+  };
 }
 
-function fakeContainerd2(node: TestNode): { [key: string]: string } {
-  return { HOST_CONTAINERD: `sh ${FAKE_CONTAINERD2}`, FAKE_ROOT: node.root.path };
+/** containerd 2.x: the fake's `config dump`, and a fake CRI serving the handlers `config` defines (imports followed). */
+function fakeContainerd2(node: TestNode, config = '/etc/containerd/config.toml'): { [key: string]: string } {
+  return {
+    HOST_CONTAINERD: `sh ${FAKE_CONTAINERD2}`,
+    FAKE_ROOT: node.root.path,
+    STANDIN_RUNTIME: 'fake-cri',
+    STANDIN_HANDLERS: `python3 ${FAKE_HANDLERS} ${node.root.path} ${config}`,
+  };
 }
 
-describeIfContainerd('installer on other distributions and containerd 2.x', () => {
+describeIfContainerd('node agent on other distributions and containerd 2.x (recording kubectl stand-in)', () => {
   let node: TestNode;
   beforeAll(() => assertContainerdAvailable());
-  afterEach(() => node?.cleanup());
+  afterEach(async () => node?.cleanup());
 
   describe('k3s / rke2', () => {
     test('k3s (containerd 1.7 era): creates config.toml.tmpl from the base template; restart k3s; uninstall removes it', () => {
@@ -39,7 +57,7 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
       node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v2.toml'));
       node.root.write('/etc/systemd/system/k3s.service', '[Service]\n');
       const before = node.snapshot();
-      const env = { STANDIN_ON_RESTART: renderRancher(node, K3S, 'config.toml.tmpl', 'k3s-base-v2.toml') };
+      const env = rancherEnv(node, K3S, 'config.toml.tmpl', 'k3s-base-v2.toml');
 
       const r = node.install({ env });
       expect(r.stderr).toContain('distribution: k3s (detected)');
@@ -71,7 +89,7 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
       node.root.write(`${K3S}/config.toml.tmpl`, own);
       node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v2.toml') + own.slice(BASE_LINE.length + 1));
       node.root.write('/etc/systemd/system/k3s-agent.service', '[Service]\n');
-      const env = { STANDIN_ON_RESTART: renderRancher(node, K3S, 'config.toml.tmpl', 'k3s-base-v2.toml') };
+      const env = rancherEnv(node, K3S, 'config.toml.tmpl', 'k3s-base-v2.toml');
       expect(node.install({ env }).status).toBe(0);
       expect(node.restarts()).toEqual(['systemctl restart k3s-agent']);
       const template = node.root.read(`${K3S}/config.toml.tmpl`);
@@ -96,7 +114,7 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
     test('k3s with containerd 2 (config version 3): config-v3.toml.tmpl with v3 tables', () => {
       node = new TestNode();
       node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v3.toml'));
-      const env = { ...fakeContainerd2(node), STANDIN_ON_RESTART: renderRancher(node, K3S, 'config-v3.toml.tmpl', 'k3s-base-v3.toml') };
+      const env = { ...rancherEnv(node, K3S, 'config-v3.toml.tmpl', 'k3s-base-v3.toml'), ...fakeContainerd2(node, `${K3S}/config.toml`) };
       const r = node.install({ env });
       expect(r.status).toBe(0);
       expect(node.root.exists(`${K3S}/config.toml.tmpl`)).toBe(false);
@@ -115,7 +133,7 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
       node = new TestNode();
       node.root.write(`${RKE2}/config.toml`, corpus('k3s-base-v2.toml'));
       node.root.write('/etc/systemd/system/rke2-agent.service', '[Service]\n');
-      const env = { STANDIN_ON_RESTART: renderRancher(node, RKE2, 'config.toml.tmpl', 'k3s-base-v2.toml') };
+      const env = rancherEnv(node, RKE2, 'config.toml.tmpl', 'k3s-base-v2.toml');
       const r = node.install({ env });
       expect(r.stderr).toContain('distribution: rke2 (detected)');
       expect(r.status).toBe(0);
@@ -127,12 +145,13 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
       node = new TestNode();
       node.root.write(`${K3S}/config.toml`, corpus('k3s-base-v2.toml'));
       const before = node.snapshot();
-      const r = node.install({ env: { VERIFY_TIMEOUT: '1' } });
+      // The stand-in restarts containerd on config.toml, which nothing renders our tables into.
+      const r = node.install({ env: { VERIFY_TIMEOUT: '1', STANDIN_CONFIG: `${K3S}/config.toml`, STANDIN_SOCKET: RANCHER_SOCKET } });
       expect(r.status).toBe(1);
       expect(node.readiness().reason).toMatch(/^k3s did not render our runtime tables into .*config.toml within 1s; the previous configuration was restored/);
       expect(node.root.exists(`${K3S}/config.toml.tmpl`)).toBe(false);
       expect(node.restarts()).toEqual(['systemctl restart k3s', 'systemctl restart k3s']);
-      expect(node.uninstall().status).toBe(0);
+      expect(node.uninstall({ env: { STANDIN_CONFIG: `${K3S}/config.toml`, STANDIN_SOCKET: RANCHER_SOCKET } }).status).toBe(0);
       expect(node.snapshot()).toEqual(before);
     });
   });
@@ -145,6 +164,8 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
     const args = node.root.resolve('/var/snap/microk8s/current/args');
     const env = {
       STANDIN_ON_RESTART: `sed -e 's|\${SNAP_DATA}|/var/snap/microk8s/current|g' -e 's|\${RUNTIME}|runc|g' -e 's|\${SNAPSHOTTER}|overlayfs|g' ${args}/containerd-template.toml > ${args}/containerd.toml`,
+      STANDIN_CONFIG: '/var/snap/microk8s/current/args/containerd.toml',
+      STANDIN_SOCKET: '/var/snap/microk8s/common/run/containerd.sock',
     };
     const r = node.install({ env });
     expect(r.stderr).toContain('distribution: microk8s (detected)');
@@ -165,7 +186,15 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
       node.root.write('/etc/systemd/system/k0sworker.service', '[Service]\n');
       const before = node.snapshot();
       const dropin = '/etc/k0s/containerd.d/test-setup.toml';
-      const env = { STANDIN_ON_RESTART: `mkdir -p ${node.root.resolve('/run/k0s')}; cat ${node.root.resolve('/etc/k0s/containerd.d')}/*.toml > ${node.root.resolve('/run/k0s/containerd-cri.toml')} 2>/dev/null || :` };
+      // k0s generates the CRI plugin's whole config (runc included) with the drop-ins merged in.
+      const generated = node.root.resolve('/run/k0s/containerd-cri.toml');
+      const env = {
+        STANDIN_ON_RESTART: `mkdir -p ${node.root.resolve('/run/k0s')}; { printf 'version = 2\\n[plugins."io.containerd.grpc.v1.cri".containerd]\\n  default_runtime_name = "runc"\\n'; `
+          + 'printf \'[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\\n  runtime_type = "io.containerd.runc.v2"\\n\'; '
+          + `cat ${node.root.resolve('/etc/k0s/containerd.d')}/*.toml 2>/dev/null | grep -v '^version'; } > ${generated}`,
+        STANDIN_CONFIG: '/etc/k0s/containerd.toml',
+        STANDIN_SOCKET: '/run/k0s/containerd.sock',
+      };
       const r = node.install({ env });
       expect(r.stderr).toContain('distribution: k0s (detected)');
       expect(r.status).toBe(0);
@@ -199,13 +228,18 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
       node = new TestNode(testSpec({ handlers: [KATA_QEMU], distribution: 'crio' }));
       node.root.write('/etc/crio/crio.conf', corpus('crio.conf'));
       const before = node.snapshot();
-      expect(node.install().status).toBe(0);
+      const env = {
+        STANDIN_RUNTIME: 'fake-cri',
+        STANDIN_SOCKET: '/run/crio/crio.sock',
+        STANDIN_HANDLERS: `python3 ${FAKE_HANDLERS} ${node.root.path} /etc/crio/crio.conf '/etc/crio/crio.conf.d/*.conf'`,
+      };
+      expect(node.install({ env }).status).toBe(0);
       expect(node.restarts()).toEqual(['systemctl restart crio']);
       const parsed: any = parseToml(node.root.read('/etc/crio/crio.conf.d/50-cdk8s-runtimeclass-test-setup.conf'));
       expect(parsed.crio.runtime.runtimes['kata-qemu']).toEqual({
         runtime_path: '/opt/kata/bin/containerd-shim-kata-v2', runtime_type: 'vm', privileged_without_host_devices: true,
       });
-      expect(node.uninstall().status).toBe(0);
+      expect(node.uninstall({ env }).status).toBe(0);
       expect(node.snapshot()).toEqual(before);
     });
 
@@ -321,7 +355,8 @@ describeIfContainerd('installer on other distributions and containerd 2.x', () =
     });
 
     test('a drop-in that containerd 2 cannot parse: refused, the drop-in rolled back', () => {
-      node = new TestNode(testSpec(), { 'containerd-v3.toml': 'version = 3\n[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.runc-test]\nruntime_type = \n' });
+      // The node runs runc with SystemdCgroup = true: the agent reads the systemd variant.
+      node = new TestNode(testSpec(), { 'containerd-v3.systemd.toml': 'version = 3\n[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.runc-test]\nruntime_type = \n' });
       node.root.write(CONFIG, corpus('v3-no-imports.toml'));
       const before = node.snapshot();
       expect(node.install({ env: fakeContainerd2(node) }).status).toBe(1);

@@ -1,24 +1,24 @@
 /**
- * End to end: the installer adds a runc-based handler with its own name (its BinaryName is a
+ * End to end: the node agent adds a runc-based handler with its own name (its BinaryName is a
  * wrapper around runc that records each call); containerd started on the result runs a pod
  * sandbox through that handler over the CRI, and the wrapper proves it was the one used.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { testSpec, TestNode } from './helpers';
-import { HandlerConfig } from '../../../src/containerd/handler-config';
+import { HandlerConfig } from '../../src/containerd/handler-config';
 import {
   assertContainerdAvailable, CRI_PLUGIN_V1, describeIfContainerd, mergedConfig, startContainerd, testCriConfig, writeRuncWrapper,
-} from '../../support/containerd';
-import { CriClient } from '../../support/cri-client';
-import { buildPauseImageTar, importImage, PAUSE_IMAGE } from '../../support/pause-image';
+} from '../support/containerd';
+import { CriClient } from '../support/cri-client';
+import { buildPauseImageTar, importImage, PAUSE_IMAGE } from '../support/pause-image';
 
 const CONFIG = '/etc/containerd/config.toml';
 
-describeIfContainerd('installer end to end (real containerd, CRI RunPodSandbox)', () => {
+describeIfContainerd('node agent end to end (real containerd, CRI RunPodSandbox; recording kubectl stand-in)', () => {
   beforeAll(() => assertContainerdAvailable());
 
-  test('a handler added by the installer runs a pod sandbox through its own binary', async () => {
+  test('a handler added by the agent runs a pod sandbox through its own binary', async () => {
     const node = new TestNode(testSpec({ handlers: [] }));
     const marker = path.join(node.dir, 'wrapper-calls.log');
     const wrapper = writeRuncWrapper(path.join(node.dir, 'bin'), marker, 'runc-e2e');
@@ -51,7 +51,7 @@ describeIfContainerd('installer end to end (real containerd, CRI RunPodSandbox)'
         expect(calls).toMatch(/\bcreate\b/);
         expect(calls).toMatch(/\bstart\b/);
 
-        // A handler the installer did not add fails the way a real node does.
+        // A handler the agent did not add fails the way a real node does.
         await expect(cri.runPodSandbox({ name: 'unknown', handler: 'kata-fc' }))
           .rejects.toThrow('no runtime for "kata-fc" is configured');
         await cri.removeAll();
@@ -64,7 +64,7 @@ describeIfContainerd('installer end to end (real containerd, CRI RunPodSandbox)'
       expect(node.uninstall().status).toBe(0);
       expect(node.root.read(CONFIG)).toBe(testCriConfig());
     } finally {
-      node.cleanup();
+      await node.cleanup();
     }
   });
 });

@@ -1,22 +1,25 @@
 /**
- * Runs the node-setup installer (`src/node-setup/installer.sh`) the way the DaemonSet does, but
- * against a fake host root (`createHostRoot()`: the real containerd runs under `chroot`), with a
- * recording stand-in for KUBECTL and HOST_SYSTEMCTL (`stand-in.sh`) and `ONESHOT=1`, so that the
- * script exits once installed instead of waiting for SIGTERM.
+ * Runs the node agent the way the DaemonSet does (`node <ConfigMap dir>/agent.js`, the files
+ * being what the NodeSetup's ConfigMap holds), against a fake host root (`createHostRoot()`:
+ * the real containerd runs under `chroot`), with a recording stand-in for KUBECTL and
+ * HOST_SYSTEMCTL (`stand-in.sh`: its `systemctl restart` really restarts a containerd on the
+ * node's configuration, so the agent's CRI check talks to a real daemon) and `ONESHOT=1`, so
+ * that the agent exits once installed instead of waiting for SIGTERM.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { HandlerConfig } from '../../../src/containerd/handler-config';
-import { renderInstallerFiles } from '../../../src/node-setup/installer-files';
-import { InstallerSpec } from '../../../src/node-setup/installer-spec';
-import { createHostRoot, HostRoot } from '../../support/host-root';
+import { HandlerConfig } from '../../src/containerd/handler-config';
+import { InstallerSpec } from '../../src/node-agent/setup-spec';
+import { renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
+import { stopDaemonAt } from '../support/containerd';
+import { createHostRoot, HostRoot } from '../support/host-root';
 
 export const STAND_IN = path.join(__dirname, 'stand-in.sh');
 export const FAKE_CONTAINERD2 = path.join(__dirname, 'fake-containerd2.sh');
+export const FAKE_HANDLERS = path.join(__dirname, 'fake-handlers.py');
 export const CORPUS = path.join(__dirname, 'corpus');
-export const INSTALLER_SH = path.join(__dirname, '..', '..', '..', 'src', 'node-setup', 'installer.sh');
 
 /** A runc-based handler with its own name: takes the node's SystemdCgroup. */
 export const RUNC_TEST: HandlerConfig = {
@@ -61,8 +64,6 @@ export function testSpec(overrides: Partial<InstallerSpec> = {}): InstallerSpec 
 export interface RunOptions {
   /** `install` (default) or `uninstall`. */
   readonly action?: 'install' | 'uninstall';
-  /** The shell: `dash` (default) or `busybox` (`busybox sh`). */
-  readonly shell?: 'dash' | 'busybox';
   /** Extra or overriding environment (`undefined` removes a variable). */
   readonly env?: { [key: string]: string | undefined };
   /** Timeout in ms. Default 60 s. */
@@ -82,12 +83,14 @@ export interface RunResult {
 /** A fake node: host root, ConfigMap dir, pod-local state dir and the stand-in's log. */
 export class TestNode {
   readonly root: HostRoot;
-  /** Temp dir outside the root: `cm/` (the ConfigMap), `state/` (STATE_DIR), `calls.log`, `artifacts/`. */
+  /** Temp dir outside the root: `cm/` (the ConfigMap), `state/` (STATE_DIR), `calls.log`, `artifacts/`, `standin/`. */
   readonly dir: string;
   readonly cmDir: string;
   readonly stateDir: string;
   readonly artifactsDir: string;
   readonly logPath: string;
+  /** The stand-in's state: the container runtime it runs (pid, log, root). */
+  readonly standInDir: string;
 
   constructor(spec: InstallerSpec = testSpec(), files: { [key: string]: string | undefined } = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'installer-test-'));
@@ -95,7 +98,9 @@ export class TestNode {
     this.stateDir = path.join(this.dir, 'state');
     this.artifactsDir = path.join(this.dir, 'artifacts');
     this.logPath = path.join(this.dir, 'calls.log');
+    this.standInDir = path.join(this.dir, 'standin');
     fs.mkdirSync(this.artifactsDir);
+    fs.mkdirSync(this.standInDir);
     this.writeConfigMap(spec, files);
     this.root = createHostRoot();
   }
@@ -107,7 +112,7 @@ export class TestNode {
   writeConfigMap(spec: InstallerSpec, files: { [key: string]: string | undefined } = {}, dir = this.cmDir): string {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    const data: { [key: string]: string | undefined } = { ...renderInstallerFiles(spec), ...files };
+    const data: { [key: string]: string | undefined } = { ...renderNodeAgentFiles(spec), ...files };
     for (const [key, content] of Object.entries(data)) {
       if (content !== undefined) fs.writeFileSync(path.join(dir, key), content, { mode: 0o444 });
     }
@@ -120,16 +125,18 @@ export class TestNode {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       HOST_ROOT: this.root.path,
       ACTION: opts.action ?? 'install',
-      HOST_SYSTEMCTL: `sh ${STAND_IN} systemctl`,
+      HOST_SYSTEMCTL: `/bin/sh ${STAND_IN} systemctl`,
       HOST_CONTAINERD: `chroot ${this.root.path} containerd`,
-      KUBECTL: `sh ${STAND_IN} kubectl`,
+      KUBECTL: `/bin/sh ${STAND_IN} kubectl`,
       NODE_NAME,
       POD_NAMESPACE,
       STATE_DIR: this.stateDir,
       ARTIFACTS_DIR: this.artifactsDir,
       ONESHOT: '1',
-      VERIFY_TIMEOUT: '5',
+      VERIFY_TIMEOUT: '10',
       STANDIN_LOG: this.logPath,
+      STANDIN_DIR: this.standInDir,
+      STANDIN_ROOT: this.root.path,
       ...opts.env,
     };
     const out: { [key: string]: string } = {};
@@ -138,8 +145,7 @@ export class TestNode {
   }
 
   private argv(opts: RunOptions): [string, string[]] {
-    const script = path.join(opts.cmDir ?? this.cmDir, 'install.sh');
-    return opts.shell === 'busybox' ? ['busybox', ['sh', script]] : ['dash', [script]];
+    return [process.execPath, [path.join(opts.cmDir ?? this.cmDir, 'agent.js')]];
   }
 
   /** Run the installer to completion. */
@@ -239,28 +245,40 @@ export class TestNode {
     return out;
   }
 
-  cleanup(): void {
+  /** The PID of the container runtime the stand-in runs, if it runs. */
+  runtimePid(): number | undefined {
+    try {
+      const pid = Number(fs.readFileSync(path.join(this.standInDir, 'runtime.pid'), 'utf8'));
+      return fs.existsSync(`/proc/${pid}`) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stops the stand-in's runtime, unmounts and deletes the host root and the temp dir. */
+  async cleanup(): Promise<void> {
+    const socket = path.join(this.standInDir, 'runtime.socket');
+    await stopDaemonAt(this.runtimePid(), fs.existsSync(socket) ? fs.readFileSync(socket, 'utf8') : undefined, this.standInDir);
     this.root.cleanup();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-let busyboxBinDir: string | undefined;
+let minimalBinDir: string | undefined;
 
 /**
- * A directory holding only busybox applets (as links to busybox): used as PATH, it proves the
- * installer needs nothing but a busybox userland (Debian's build has no `flock` applet, so the
- * installer falls back to its mkdir lock).
+ * A directory holding only `node` and `chroot`: used as PATH, it proves the agent needs
+ * nothing else from its image (flock(1) is then the host's, run through chroot).
  */
-export function busyboxOnlyPath(): string {
-  if (busyboxBinDir) return busyboxBinDir;
-  const busybox = ['/bin/busybox', '/usr/bin/busybox'].find(p => fs.existsSync(p));
-  if (!busybox) throw new Error('busybox not found (apt-get install -y busybox-static)');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'busybox-bin-'));
-  const applets = spawnSync(busybox, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-  for (const applet of new Set([...applets, 'busybox'])) fs.symlinkSync(busybox, path.join(dir, applet));
+export function minimalPath(): string {
+  if (minimalBinDir) return minimalBinDir;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-bin-'));
+  fs.symlinkSync(process.execPath, path.join(dir, 'node'));
+  const chroot = ['/usr/sbin/chroot', '/usr/bin/chroot', '/sbin/chroot'].find((p) => fs.existsSync(p));
+  if (!chroot) throw new Error('chroot not found');
+  fs.symlinkSync(chroot, path.join(dir, 'chroot'));
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  busyboxBinDir = dir;
+  minimalBinDir = dir;
   return dir;
 }
 

@@ -1,0 +1,122 @@
+// Node agent timings on one fake node, with Debian's real containerd validating every change and
+// restarted by the systemctl stand-in (numbers, not pass/fail). Needs root and containerd, like the
+// node-agent tests.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { corpus, TestNode } from '../test/node-agent/helpers';
+
+const RUNS = 5;
+const CONFIG = '/etc/containerd/config.toml';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function timed(run: () => { status: number | null; stderr: string }, what: string): number {
+  const start = process.hrtime.bigint();
+  const r = run();
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`agent ${what} failed (${r.status}): ${r.stderr}`);
+  return ms;
+}
+
+/** Every file and directory under the node's root and the agent's state, with what identifies a write. */
+function fingerprint(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const name of fs.readdirSync(dir)) {
+      const file = path.join(dir, name);
+      const st = fs.lstatSync(file);
+      out.set(file, `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`);
+      if (st.isDirectory() && !st.isSymbolicLink()) walk(file);
+    }
+  };
+  for (const d of ['etc', 'opt', 'var/lib', 'run']) walk(path.join(root, d));
+  return out;
+}
+
+/** The stand-in's restart durations so far (ms each). */
+function restartTimes(node: TestNode): number[] {
+  const file = path.join(node.standInDir, 'restart-ms');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number) : [];
+}
+
+export interface NodeAgentTimings {
+  /** Wall time of an install that adds two handlers to a kubeadm-style containerd 1.6 config. */
+  readonly installMs: number;
+  /** Of which the containerd restart (the stand-in stopping and starting Debian's containerd). */
+  readonly restartMs: number;
+  /** A re-run that finds everything in place. */
+  readonly noopMs: number;
+  /** Paths the no-op re-run created, changed or removed (0 expected), and the restarts it made. */
+  readonly noopChangedPaths: number;
+  readonly noopRestarts: number;
+  readonly uninstallMs: number;
+  /** `node -e ''`: the part of every run that is Node starting. */
+  readonly nodeStartMs: number;
+}
+
+/** Medians over `RUNS` install / no-op / uninstall cycles on one node. */
+export async function benchmarkNodeAgent(): Promise<NodeAgentTimings> {
+  const node = new TestNode();
+  try {
+    const original = corpus('kubeadm-systemd-cgroup.toml');
+    const install: number[] = [];
+    const restart: number[] = [];
+    const noop: number[] = [];
+    const uninstall: number[] = [];
+    let noopChangedPaths = 0;
+    let noopRestarts = 0;
+    for (let i = 0; i < RUNS; i++) {
+      node.root.write(CONFIG, original);
+      const before = restartTimes(node).length;
+      install.push(timed(() => node.install(), 'install'));
+      restart.push(restartTimes(node).slice(before).reduce((a, b) => a + b, 0));
+      const prints = fingerprint(node.root.path);
+      const restarts = restartTimes(node).length;
+      noop.push(timed(() => node.install(), 'no-op re-run'));
+      const after = fingerprint(node.root.path);
+      noopChangedPaths += [...new Set([...prints.keys(), ...after.keys()])].filter((k) => prints.get(k) !== after.get(k)).length;
+      noopRestarts += restartTimes(node).length - restarts;
+      uninstall.push(timed(() => node.uninstall(), 'uninstall'));
+      if (node.root.read(CONFIG) !== original) throw new Error('uninstall did not restore the config');
+    }
+    const nodeStart: number[] = [];
+    for (let i = 0; i < RUNS; i++) nodeStart.push(timed(() => { execFileSync(process.execPath, ['-e', '']); return { status: 0, stderr: '' }; }, 'node start'));
+    return {
+      installMs: median(install),
+      restartMs: median(restart),
+      noopMs: median(noop),
+      noopChangedPaths,
+      noopRestarts,
+      uninstallMs: median(uninstall),
+      nodeStartMs: median(nodeStart),
+    };
+  } finally {
+    await node.cleanup();
+  }
+}
+
+/** The lines `npx projen benchmark` prints. */
+export function describeNodeAgentTimings(r: NodeAgentTimings): string[] {
+  return [
+    `node agent on one node (kubeadm-style containerd 1.6 config, real containerd), median of ${RUNS}:`,
+    `  install       ${r.installMs.toFixed(0)} ms (of which the containerd restart ${r.restartMs.toFixed(0)} ms; the agent ${(r.installMs - r.restartMs).toFixed(0)} ms)`,
+    `  no-op re-run  ${r.noopMs.toFixed(0)} ms, ${r.noopChangedPaths} paths written, ${r.noopRestarts} restarts (over ${RUNS} re-runs)`,
+    `  uninstall     ${r.uninstallMs.toFixed(0)} ms`,
+    `  Node start    ${r.nodeStartMs.toFixed(0)} ms (in every run above)`,
+  ];
+}
+
+if (require.main === module) {
+  benchmarkNodeAgent().then((r) => {
+    // eslint-disable-next-line no-console
+    for (const line of describeNodeAgentTimings(r)) console.log(line);
+  }).catch((e) => {
+    // eslint-disable-next-line no-console
+    console.error(e);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * The cdk8s-runtimeclass node agent: run by the node-setup DaemonSet on every selected node,
+ * it installs runtimes, adds their handlers to the container runtime's configuration, and
+ * labels the node ready for them; on uninstall it gives everything back.
+ *
+ * The transaction, and why a SIGKILL at any instant is safe:
+ * 1. Every step runs under the node lock, a flock(2) that the kernel drops when the agent dies.
+ * 2. Before a host file changes, its original bytes and "restart pending" are made durable in
+ *    one atomically replaced state file; the new bytes are recomputed from the node on every run.
+ * 3. Each file is replaced atomically (temp file, fsync, rename, fsync the directory).
+ * 4. The runtime is restarted while a restart is pending or it does not serve what the disk
+ *    says; "pending" is cleared only once the running runtime answers over CRI as expected.
+ * 5. The ready label is set last and removed first; the state goes by tombstone (rename, delete).
+ *
+ * It reaches the host and the cluster only through its environment (DESIGN.md, "The node
+ * agent contract"): HOST_ROOT, ACTION, HOST_SYSTEMCTL, HOST_CONTAINERD, KUBECTL, NODE_NAME,
+ * POD_NAMESPACE, STATE_DIR, ARTIFACTS_DIR, ONESHOT, CONTAINERD_CONFIG, RESTART_UNIT,
+ * CRI_SOCKET, VERIFY_TIMEOUT, LOCK_TIMEOUT (and SERVICE_ACCOUNT_DIR for the API server's
+ * token). It imports only Node's built-ins and its own folder: the NodeSetup ships this folder
+ * in its ConfigMap with `spec.json` and the rendered configuration fragments.
+ *
+ * Exit status: 0 done; 1 refused or failed (the reason is logged and in STATE_DIR/not-ready);
+ * 2 (ONESHOT only) this node cannot run these runtimes (no /dev/kvm, no artifact for its CPU).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Kube, kubeFromEnvironment } from './kube';
+import { Lifecycle, Settings } from './lifecycle';
+import { Log, Readiness, Refusal } from './log';
+import { splitCommand } from './process';
+import { InstallerSpec, parseSpec, SPEC_FILE } from './setup-spec';
+
+function settingsFrom(env: NodeJS.ProcessEnv): Settings {
+  const hostRoot = (env.HOST_ROOT || '/host').replace(/\/+$/, '') || '/';
+  const seconds = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < 0) throw new Refusal(`${name} must be a whole number of seconds, got '${env[name]}'`);
+    return value;
+  };
+  return {
+    hostRoot,
+    configDir: __dirname,
+    stateDir: env.STATE_DIR || '/run/runtimeclass-setup',
+    artifactsDir: env.ARTIFACTS_DIR || '/artifacts',
+    workDir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-runtimeclass-')),
+    systemctl: splitCommand(env.HOST_SYSTEMCTL || `chroot ${hostRoot} systemctl`),
+    containerd: env.HOST_CONTAINERD ? splitCommand(env.HOST_CONTAINERD) : undefined,
+    containerdConfig: env.CONTAINERD_CONFIG || '/etc/containerd/config.toml',
+    criSocket: env.CRI_SOCKET || undefined,
+    restartUnit: env.RESTART_UNIT || undefined,
+    nodeName: env.NODE_NAME || undefined,
+    podNamespace: env.POD_NAMESPACE || undefined,
+    verifyTimeoutSeconds: seconds('VERIFY_TIMEOUT', 120),
+    lockTimeoutSeconds: seconds('LOCK_TIMEOUT', 600),
+  };
+}
+
+/** Whether the DaemonSet no longer wants this node: uninstall only on evidence, never on doubt. */
+async function daemonSetLetGo(spec: InstallerSpec, settings: Settings, kube: Kube, log: Log): Promise<boolean> {
+  if (!spec.daemonSetName || !settings.podNamespace) {
+    log.info('DAEMONSET_NAME or POD_NAMESPACE unknown: cannot tell whether the DaemonSet still wants this node');
+    return false;
+  }
+  const where = `${settings.podNamespace}/${spec.daemonSetName}`;
+  try {
+    const found = await kube.daemonSet(settings.podNamespace, spec.daemonSetName);
+    if (!found.exists) {
+      log.info(`DaemonSet ${where} no longer exists`);
+      return true;
+    }
+    if (found.deleting) {
+      log.info(`DaemonSet ${where} is being deleted (${found.deleting})`);
+      return true;
+    }
+  } catch (e: any) {
+    log.info(`cannot read DaemonSet ${where} (${e.message}): keeping the runtimes installed`);
+    return false;
+  }
+  const selector = spec.nodeSelector ?? {};
+  if (Object.keys(selector).length === 0 || !settings.nodeName) return false;
+  try {
+    const labels = await kube.nodeLabels(settings.nodeName);
+    const missing = Object.keys(selector).sort().find((k) => labels[k] !== selector[k]);
+    if (missing === undefined) return false;
+    log.info(`node ${settings.nodeName} no longer matches the DaemonSet's node selector ${Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(',')} (no label ${missing}=${selector[missing]})`);
+    return true;
+  } catch (e: any) {
+    log.info(`cannot read node ${settings.nodeName} (${e.message}): keeping the runtimes installed`);
+    return false;
+  }
+}
+
+/**
+ * SIGTERM (and SIGINT): noted at any time, acted on only between changes: a signal that
+ * arrives during an install waits until the install is complete.
+ */
+class Termination {
+  private received = false;
+  private wake: (() => void) | undefined;
+
+  public constructor() {
+    const note = () => {
+      this.received = true;
+      this.wake?.();
+    };
+    process.on('SIGTERM', note);
+    process.on('SIGINT', note);
+  }
+
+  /** Resolves once a signal has arrived (at once if one came while the agent was busy). */
+  public wait(): Promise<void> {
+    if (this.received) return Promise.resolve();
+    const keepAlive = setInterval(() => undefined, 2 ** 30);
+    return new Promise((resolve) => {
+      this.wake = () => {
+        clearInterval(keepAlive);
+        resolve();
+      };
+    });
+  }
+}
+
+/** Runs `work`; a refusal or failure is logged and becomes the not-ready reason (exit 1). */
+async function guarded(log: Log, readiness: Readiness, work: () => Promise<number>): Promise<number> {
+  try {
+    return await work();
+  } catch (e: any) {
+    const message = e instanceof Refusal ? e.message : `unexpected error: ${e?.stack ?? e}`;
+    log.info(`${e instanceof Refusal && e.exitCode === 2 ? 'NOT READY' : 'ERROR'}: ${message}`);
+    readiness.notReady(message);
+    return e instanceof Refusal ? e.exitCode : 1;
+  }
+}
+
+async function main(): Promise<number> {
+  const termination = new Termination();
+  const specPath = path.join(__dirname, SPEC_FILE);
+  const spec = parseSpec(fs.readFileSync(specPath, 'utf8'), specPath);
+  const env = process.env;
+  const log = new Log(spec.setupName);
+  const readiness = new Readiness(env.STATE_DIR || '/run/runtimeclass-setup');
+  let settings: Settings;
+  try {
+    settings = settingsFrom(env);
+  } catch (e: any) {
+    return guarded(log, readiness, () => Promise.reject(e));
+  }
+  const kube = kubeFromEnvironment(env);
+  const lifecycle = new Lifecycle(spec, settings, kube, log, readiness);
+  const action = env.ACTION || 'install';
+  if (action === 'uninstall') return guarded(log, readiness, async () => { await lifecycle.uninstall(); return 0; });
+  if (action !== 'install') return guarded(log, readiness, () => Promise.reject(new Refusal(`ACTION must be install or uninstall, got '${action}'`)));
+
+  const status = await guarded(log, readiness, async () => { await lifecycle.install(); return 0; });
+  if (status === 1) return 1;
+  if (status === 2) {
+    // The node cannot run these runtimes: never labelled; the reason shows as not-ready.
+    await lifecycle.removeLabels(Object.values(spec.readyLabels)).catch(() => undefined);
+  }
+  if (env.ONESHOT === '1') return status;
+  log.info(status === 0 ? 'installed; waiting for SIGTERM' : 'not ready on this node; waiting for SIGTERM');
+  await termination.wait();
+  log.info('SIGTERM');
+  return guarded(log, readiness, async () => {
+    if (await daemonSetLetGo(spec, settings, kube, log)) await lifecycle.uninstall();
+    else log.info('the DaemonSet still wants this node (pod restart or rollout): leaving the runtimes installed');
+    return 0;
+  });
+}
+
+main().then(
+  (status) => process.exit(status),
+  (e) => {
+    process.stderr.write(`cdk8s-runtimeclass node agent: ${e?.stack ?? e}\n`);
+    process.exit(1);
+  },
+);

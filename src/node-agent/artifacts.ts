@@ -1,0 +1,216 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as https from 'https';
+import * as os from 'os';
+import * as path from 'path';
+import { destinationProblem } from './destinations';
+import { CHUNK, HostFs, isOurTemp } from './host-fs';
+import { Log, Refusal } from './log';
+import type { InstallerArtifact, InstallerSpec } from './setup-spec';
+import { PathRecord } from './state';
+import { Change } from './transaction';
+
+/** The node's CPU architecture as artifacts name it. */
+export function nodeArchitecture(machine: string = os.machine()): string {
+  if (machine === 'x64' || machine === 'x86_64' || machine === 'amd64') return 'amd64';
+  if (machine === 'arm64' || machine === 'aarch64') return 'arm64';
+  return machine;
+}
+
+/** Where an artifact ends up (its destination, or the preinstalled path it checks). */
+function targetOf(artifact: InstallerArtifact): string {
+  return artifact.destination ?? artifact.location;
+}
+
+/** The artifacts for this architecture; refuses (exit 2) when a target has none. */
+export function artifactsFor(spec: InstallerSpec, arch: string): InstallerArtifact[] {
+  const targets = [...new Set(spec.artifacts.map(targetOf))];
+  const chosen = spec.artifacts.filter((a) => a.arch === arch || a.arch === 'any');
+  const missing = targets.filter((t) => !chosen.some((a) => targetOf(a) === t));
+  if (missing.length > 0) {
+    throw new Refusal(`no artifact for this node's CPU architecture (${arch}, uname -m: ${os.machine()}) for: ${missing.join(' ')}. The node is not labelled ready and nothing was installed. Fix: add an artifact for ${arch} to the runtime, or keep the node setup off ${arch} nodes (nodeSelector kubernetes.io/arch)`, 2);
+  }
+  return chosen;
+}
+
+/**
+ * Downloads (to the pod's temporary directory) every URL artifact and checks its sha512, before
+ * the node lock is taken: nothing on the host changes for a bad download.
+ */
+export async function download(artifacts: InstallerArtifact[], workDir: string, log: Log): Promise<Map<InstallerArtifact, string>> {
+  const files = new Map<InstallerArtifact, string>();
+  for (const [i, artifact] of artifacts.entries()) {
+    if (artifact.source !== 'url') continue;
+    const file = path.join(workDir, `download-${i}`);
+    log.info(`downloading ${artifact.location}`);
+    try {
+      await fetchTo(artifact.location, file);
+    } catch (e: any) {
+      throw new Refusal(`could not download ${artifact.location} (for ${artifact.destination}): ${e.message}. Check the URL and that the node can reach it (proxy, egress rules)`);
+    }
+    const got = sha512File(file);
+    const want = (artifact.sha512 ?? '').toLowerCase();
+    if (got !== want) {
+      fs.rmSync(file, { force: true });
+      throw new Refusal(`sha512 mismatch for ${artifact.location}: expected ${want}, got ${got}. Nothing was installed from it. Fix: correct the URL or the sha512 given to RuntimeArtifacts.fromUrl`);
+    }
+    files.set(artifact, file);
+  }
+  return files;
+}
+
+/** What installing the artifacts and host files takes (computed before any change). */
+export function planArtifacts(opts: {
+  spec: InstallerSpec;
+  artifacts: InstallerArtifact[];
+  downloads: Map<InstallerArtifact, string>;
+  artifactsDir: string;
+  host: HostFs;
+  records: readonly PathRecord[];
+}): Change[] {
+  const changes: Change[] = [];
+  for (const artifact of opts.artifacts) {
+    if (artifact.source === 'preinstalled') {
+      if (opts.host.entry(artifact.location, true).type === 'absent') {
+        throw new Refusal(`preinstalled artifact ${artifact.location} is missing on this node: install it on the node (or use RuntimeArtifacts.fromImage / fromUrl)`);
+      }
+      continue;
+    }
+    const destination = artifact.destination!;
+    if (artifact.source === 'url') {
+      refuseDestination(destination, false);
+      changes.push(fileChange(destination, { localPath: opts.downloads.get(artifact)! }, 0o755, 'artifact'));
+      continue;
+    }
+    const source = path.join(opts.artifactsDir, artifact.location.replace(/^\/+/, ''));
+    const found = lstatOrUndefined(source);
+    if (found?.isDirectory()) {
+      refuseDestination(destination, true);
+      changes.push(...planTree(source, destination, opts.host, opts.records));
+    } else if (found?.isFile()) {
+      refuseDestination(destination, false);
+      changes.push(fileChange(destination, { localPath: source }, found.mode % 0o10000, 'artifact'));
+    } else {
+      throw new Refusal(`artifact ${artifact.location} is missing from ${opts.artifactsDir}: the init container that copies it out of its image did not put it there (check the artifact's path in RuntimeArtifacts.fromImage)`);
+    }
+  }
+  for (const hostPath of Object.keys(opts.spec.hostFiles).sort()) {
+    refuseDestination(hostPath, false);
+    changes.push(fileChange(hostPath, Buffer.from(opts.spec.hostFiles[hostPath]), 0o644, 'host-file'));
+  }
+  return changes;
+}
+
+function fileChange(hostPath: string, data: Buffer | { localPath: string }, mode: number, kind: 'artifact' | 'host-file', tree?: string): Change {
+  return { path: hostPath, kind, content: { type: 'file', data, mode }, followLast: false, restart: false, tree };
+}
+
+function refuseDestination(destination: string, tree: boolean): void {
+  const problem = destinationProblem(destination, tree);
+  if (problem) throw new Refusal(`refusing to install to ${destination}: it ${problem}`);
+}
+
+/**
+ * A directory artifact owns its destination: it may only hold what this setup put there. Every
+ * entry of the source becomes a change; entries installed earlier but gone from the source are
+ * removed. Nothing under the destination is reached through a link.
+ */
+function planTree(source: string, destination: string, host: HostFs, records: readonly PathRecord[]): Change[] {
+  const ours = new Set(records.filter((r) => r.tree === destination || r.path === destination).map((r) => r.path));
+  const top = host.entry(destination);
+  if (top.type === 'link' || (top.type !== 'absent' && top.type !== 'dir')) {
+    throw new Refusal(`refusing to install to ${destination}: it is a ${top.type === 'link' ? 'symbolic link' : 'file'} on the node, and a directory artifact needs a directory of its own`);
+  }
+  const foreign = walkHost(host, destination).filter((p) => !ours.has(p));
+  if (foreign.length > 0) {
+    throw new Refusal(`refusing to install to ${destination}: it holds files this node setup did not put there (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''}). A directory artifact owns its destination and uninstall removes it: give it a directory of its own such as /opt/<runtime>, or empty this one`);
+  }
+  const changes: Change[] = [{ path: destination, kind: 'dir', content: { type: 'dir' }, followLast: false, restart: false, tree: destination }];
+  const wanted = new Set<string>([destination]);
+  const visit = (dir: string, hostDir: string) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const local = path.join(dir, name);
+      const hostPath = `${hostDir}/${name}`;
+      const stat = fs.lstatSync(local);
+      wanted.add(hostPath);
+      if (stat.isDirectory()) {
+        changes.push({ path: hostPath, kind: 'dir', content: { type: 'dir' }, followLast: false, restart: false, tree: destination });
+        visit(local, hostPath);
+      } else if (stat.isSymbolicLink()) {
+        changes.push({ path: hostPath, kind: 'artifact', content: { type: 'link', target: fs.readlinkSync(local) }, followLast: false, restart: false, tree: destination });
+      } else if (stat.isFile()) {
+        changes.push(fileChange(hostPath, { localPath: local }, stat.mode % 0o10000, 'artifact', destination));
+      }
+    }
+  };
+  visit(source, destination);
+  // Entries an earlier version of the artifact had: deepest first, so directories empty out.
+  for (const stale of [...ours].filter((p) => !wanted.has(p)).sort().reverse()) {
+    changes.push({ path: stale, kind: 'artifact', content: { type: 'absent' }, followLast: false, restart: false, tree: destination });
+  }
+  return changes;
+}
+
+/** Every path under a host directory, links not followed. */
+function walkHost(host: HostFs, hostDir: string): string[] {
+  const out: string[] = [];
+  if (host.entry(hostDir).type !== 'dir') return out;
+  host.removeStaleTemps(hostDir);
+  for (const name of host.list(hostDir).filter((n) => !isOurTemp(n))) {
+    const hostPath = `${hostDir}/${name}`;
+    out.push(hostPath);
+    if (host.entry(hostPath).type === 'dir') out.push(...walkHost(host, hostPath));
+  }
+  return out;
+}
+
+function lstatOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function sha512File(file: string): string {
+  const hash = createHash('sha512');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(CHUNK);
+    for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** Downloads `url` to `file` (https, following redirects; file:// and absolute paths are copied, for air gaps and tests). */
+function fetchTo(url: string, file: string, redirects = 5): Promise<void> {
+  if (url.startsWith('file://') || url.startsWith('/')) {
+    fs.copyFileSync(url.replace(/^file:\/\//, ''), file);
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const client = url.startsWith('http://') ? http : https;
+    const request = client.get(url, { timeout: 60_000 }, (response) => {
+      const status = response.statusCode ?? 0;
+      if (status >= 300 && status < 400 && response.headers.location && redirects > 0) {
+        response.resume();
+        fetchTo(new URL(response.headers.location, url).toString(), file, redirects - 1).then(resolve, reject);
+        return;
+      }
+      if (status !== 200) {
+        response.resume();
+        reject(new Error(`HTTP ${status}`));
+        return;
+      }
+      const out = fs.createWriteStream(file);
+      response.pipe(out);
+      out.on('finish', () => out.close(() => resolve()));
+      out.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer within 60s')));
+    request.on('error', reject);
+  });
+}

@@ -1,0 +1,323 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { artifactsFor, download, nodeArchitecture, planArtifacts } from './artifacts';
+import { HostContainerd } from './containerd';
+import { detectDistribution, detectUnit, DistributionFacts } from './distributions';
+import { HostFs } from './host-fs';
+import { Kube } from './kube';
+import { LOCK_FILE, NodeLock } from './lock';
+import { Log, Readiness, Refusal } from './log';
+import { ContainerRuntime, Served } from './runtime';
+import { planRuntimeConfig } from './runtime-config';
+import { InstallerSpec } from './setup-spec';
+import { STATE_ROOT, StateStore } from './state';
+import { step } from './steps';
+import { markers } from './toml-text';
+import { Change, Transaction } from './transaction';
+
+/** How the agent reaches the host and the cluster (from the environment; see agent.ts). */
+export interface Settings {
+  readonly hostRoot: string;
+  readonly configDir: string;
+  readonly stateDir: string;
+  readonly artifactsDir: string;
+  readonly workDir: string;
+  readonly systemctl: string[];
+  readonly containerd?: string[];
+  readonly containerdConfig: string;
+  readonly criSocket?: string;
+  readonly restartUnit?: string;
+  readonly nodeName?: string;
+  readonly podNamespace?: string;
+  readonly verifyTimeoutSeconds: number;
+  readonly lockTimeoutSeconds: number;
+}
+
+/** Directories where a killed run may have left temporary files of ours. */
+const RUNTIME_CONFIG_DIRS = [
+  '/etc/containerd', '/etc/containerd/conf.d', '/etc/crio/crio.conf.d', '/etc/k0s', '/etc/k0s/containerd.d',
+  '/var/lib/rancher/k3s/agent/etc/containerd', '/var/lib/rancher/rke2/agent/etc/containerd', '/var/snap/microk8s/current/args',
+];
+
+/** One node setup's install and uninstall on this node. */
+export class Lifecycle {
+  private readonly host: HostFs;
+  private readonly handlers: string[];
+  private distribution: DistributionFacts | undefined;
+
+  public constructor(
+    private readonly spec: InstallerSpec,
+    private readonly settings: Settings,
+    private readonly kube: Kube,
+    private readonly log: Log,
+    private readonly readiness: Readiness,
+  ) {
+    this.host = new HostFs(settings.hostRoot);
+    this.handlers = spec.handlers.map((h) => h.handler);
+  }
+
+  // ---- install ------------------------------------------------------------------------------
+
+  /** Installs, restarts once if needed, verifies over CRI, then labels. */
+  public async install(): Promise<void> {
+    this.readiness.notReady('installing');
+    const offered = this.offeredHandlers();
+    const artifacts = artifactsFor(this.spec, nodeArchitecture());
+    const downloads = await download(artifacts, this.settings.workDir, this.log);
+    await this.underLock(async () => {
+      const { tx, distribution } = await this.open();
+      const runtime = await this.runtimeOf(distribution, tx.state.unit);
+      this.distribution = distribution;
+      const containerd = distribution.name === 'crio' ? undefined : await this.probeContainerd(distribution);
+      this.removeStaleTemps(artifacts.map((a) => a.destination ?? a.location));
+      const changes: Change[] = [
+        ...planArtifacts({
+          spec: this.spec, artifacts, downloads, artifactsDir: this.settings.artifactsDir, host: this.host, records: tx.state.records,
+        }),
+        ...(await planRuntimeConfig({
+          setupName: this.spec.setupName,
+          handlers: this.spec.handlers,
+          host: this.host,
+          configDir: this.settings.configDir,
+          distribution,
+          containerd,
+          containerdConfig: this.settings.containerdConfig,
+          log: this.log,
+        })).map((c): Change => ({
+          path: c.path,
+          kind: c.kind,
+          followLast: true,
+          restart: true,
+          skeleton: c.skeleton,
+          importPath: c.importPath,
+          content: c.bytes === undefined ? { type: 'absent' } : { type: 'file', data: c.bytes },
+        })),
+      ];
+      const changed = tx.apply(changes, { unit: runtime.unit });
+      for (const hostPath of changed) this.log.info(`wrote ${hostPath}`);
+      await this.converge(tx, runtime, changed.length > 0);
+      await this.label(tx, offered);
+      tx.save({ ...tx.state, phase: 'installed' });
+    });
+    this.readiness.ready(this.handlers.join(' '));
+    this.log.info(`ready: runtime handler(s) ${this.handlers.join(' ') || 'none'} installed on ${this.settings.nodeName ?? 'this node'}`);
+  }
+
+  /**
+   * The handlers this node can offer: VM handlers need /dev/kvm. With none left the node cannot
+   * run this setup at all (exit 2); otherwise the others are installed and labelled.
+   */
+  private offeredHandlers(): string[] {
+    const needKvm = this.spec.kvmHandlers;
+    if (needKvm.length === 0 || this.hasKvm()) return this.handlers;
+    const offered = this.handlers.filter((h) => !needKvm.includes(h));
+    if (offered.length === 0) {
+      throw new Refusal(`this node has no /dev/kvm: the runtime handler(s) ${needKvm.join(' ')} run virtual machines and need hardware virtualization. The node is not labelled ready and nothing was installed. Fix: run these pods on nodes with KVM (bare metal, or VMs with nested virtualization enabled), e.g. select nodes labelled feature.node.kubernetes.io/cpu-cpuid.VMX or .SVM by node-feature-discovery`, 2);
+    }
+    this.readiness.unavailable(`this node has no /dev/kvm: runtime handler(s) ${needKvm.join(' ')} are installed but not labelled ready here (they run virtual machines)`);
+    this.log.warn(`this node has no /dev/kvm: runtime handler(s) ${needKvm.join(' ')} will not be labelled ready here`);
+    return offered;
+  }
+
+  private hasKvm(): boolean {
+    try {
+      return fs.statSync(this.host.resolve('/dev/kvm', true)).isCharacterDevice();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Restarts the runtime while a restart is pending or the running runtime does not serve the
+   * handlers on disk, then proves over CRI that it serves them. On failure our configuration
+   * is taken out again and the runtime restarted on it.
+   */
+  private async converge(tx: Transaction, runtime: ContainerRuntime, changedNow: boolean): Promise<void> {
+    if (this.handlers.length === 0) return;
+    if (!tx.state.restartPending) {
+      const served = await runtime.served();
+      if ('handlers' in served && this.handlers.every((h) => served.handlers.includes(h))) {
+        this.log.info(`nothing changed: no restart (${runtime.unit} serves ${this.handlers.join(' ')}, per ${served.source})`);
+        return;
+      }
+      this.log.info(`${runtime.unit} does not serve ${this.handlers.join(' ')} (${describe(served)}): restarting it`);
+      tx.save({ ...tx.state, restartPending: true });
+    } else if (!changedNow) {
+      this.log.info('a previous run changed the configuration but did not finish its restart: restarting now');
+    } else {
+      this.log.info(`restarting ${runtime.unit} (once, to load the new configuration)`);
+    }
+    const restarted = await runtime.restart();
+    const verified = restarted ? await runtime.waitServes(this.handlers, true) : undefined;
+    if (verified?.ok) {
+      step('verified');
+      tx.save({ ...tx.state, restartPending: false });
+      this.log.info(`${runtime.unit} serves runtime handler(s) ${this.handlers.join(' ')} (per ${'source' in verified.last ? verified.last.source : 'CRI'})`);
+      return;
+    }
+    const rendered = this.distribution?.renderedConfig;
+    const unrendered = rendered !== undefined && !(this.host.read(rendered)?.toString('utf8') ?? '').includes(markers(this.spec.setupName).begin);
+    let reason = `${runtime.unit} did not come back active within ${this.settings.verifyTimeoutSeconds}s after the restart`;
+    if (restarted && unrendered) reason = `${runtime.unit} did not render our runtime tables into ${rendered} within ${this.settings.verifyTimeoutSeconds}s`;
+    else if (restarted) reason = `${runtime.unit} came back but does not serve runtime handler(s) ${this.handlers.join(' ')} within ${this.settings.verifyTimeoutSeconds}s (${describe(verified!.last)})`;
+    this.log.info(`ERROR: ${reason}: rolling back`);
+    await this.rollBack(tx, runtime);
+    throw new Refusal(`${reason}; the previous configuration was restored and ${runtime.unit} restarted again. Check '${runtime.unit}' logs on the node (journalctl -u ${runtime.unit})`);
+  }
+
+  /** Takes our runtime configuration out again and restarts on it ("restart pending" stays until that restart is verified). */
+  private async rollBack(tx: Transaction, runtime: ContainerRuntime): Promise<void> {
+    for (const change of tx.undo((r) => r.kind === 'config' || r.kind === 'runtime-config')) {
+      if (tx.differs(change)) {
+        step(`rollback:${change.path}`);
+        tx.write(change);
+        this.log.info(`rolled back ${change.path}`);
+      }
+    }
+    if ((await runtime.restart()) && 'handlers' in (await runtime.served())) tx.save({ ...tx.state, restartPending: false });
+  }
+
+  /** Sets the ready labels (recorded first), and removes those of handlers not offered here. */
+  private async label(tx: Transaction, offered: string[]): Promise<void> {
+    const node = this.nodeName();
+    const wanted = offered.filter((h) => this.spec.readyLabels[h] !== undefined).map((h) => this.spec.readyLabels[h]);
+    const others = [...Object.values(this.spec.readyLabels), ...tx.state.labels].filter((k, i, all) => !wanted.includes(k) && all.indexOf(k) === i);
+    tx.save({ ...tx.state, labels: [...new Set([...tx.state.labels, ...wanted])] });
+    for (const key of wanted) {
+      step(`label:${key}`);
+      try {
+        await this.kube.setLabel(node, key, 'ready');
+      } catch (e: any) {
+        throw new Refusal(`could not label node ${node} with ${key}=ready: ${e.message} (check the node setup's RBAC: nodes get/patch)`);
+      }
+      this.log.info(`labelled node ${node} ${key}=ready`);
+    }
+    for (const key of others.filter((k) => tx.state.labels.includes(k) || Object.values(this.spec.readyLabels).includes(k))) {
+      step(`unlabel:${key}`);
+      await this.kube.setLabel(node, key, undefined).catch((e) => { throw new Refusal(`could not remove label ${key} from node ${node}: ${e.message}`); });
+      this.log.info(`removed label ${key} (its handler is not offered on this node)`);
+    }
+    tx.save({ ...tx.state, labels: wanted });
+  }
+
+  // ---- uninstall ----------------------------------------------------------------------------
+
+  /** Removes the labels first, gives back every recorded path, restarts last, then deletes the state. */
+  public async uninstall(): Promise<void> {
+    this.readiness.notReady('uninstalling');
+    this.log.info('uninstalling: removing the ready labels first');
+    await this.underLock(async () => {
+      const store = this.store();
+      const state = store.exists() ? store.load() : undefined;
+      await this.removeLabels([...Object.values(this.spec.readyLabels), ...(state?.labels ?? [])]);
+      if (store.hasTombstone()) {
+        this.log.info('finishing the removal of this setup\'s state that an earlier uninstall started');
+        store.removeTombstone();
+      }
+      if (state === undefined) {
+        this.log.info(`nothing recorded in ${STATE_ROOT}/${this.spec.setupName}: nothing to undo`);
+        return;
+      }
+      const tx = new Transaction(this.host, store, state, this.log);
+      const undo = tx.undo(() => true).filter((c) => tx.differs(c));
+      const restart = state.restartPending || undo.some((c) => c.restart);
+      tx.save({ ...state, phase: 'uninstalling', labels: [], restartPending: restart });
+      for (const change of undo) {
+        tx.write(change);
+        this.log.info(`${change.content.type === 'absent' ? 'removed' : 'restored'} ${change.path}`);
+      }
+      if (restart) await this.restartAfterUninstall(tx);
+      else this.log.info('no runtime configuration changed: no restart');
+      store.remove();
+    });
+    this.readiness.notReady('uninstalled');
+    this.log.info('uninstalled');
+  }
+
+  private async restartAfterUninstall(tx: Transaction): Promise<void> {
+    const { facts } = detectDistribution(this.host, this.spec.distribution);
+    const runtime = await this.runtimeOf(facts, tx.state.unit);
+    this.log.info(`restarting ${runtime.unit} (last step of the uninstall)`);
+    const back = (await runtime.restart()) ? await runtime.waitServes(this.handlers, false) : undefined;
+    if (!back?.ok) {
+      const why = back ? `still serves runtime handler(s) ${this.handlers.join(' ')} or does not answer (${describe(back.last)})` : 'did not come back after the restart';
+      throw new Refusal(`the configuration was restored, but ${runtime.unit} ${why}: check 'journalctl -u ${runtime.unit}' on the node; a re-run restarts it again`);
+    }
+    step('verified');
+    tx.save({ ...tx.state, restartPending: false });
+  }
+
+  /** Removes this setup's ready labels (refusing to go on when one cannot be removed). */
+  public async removeLabels(keys: string[]): Promise<void> {
+    const unique = [...new Set(keys)];
+    if (unique.length === 0) return;
+    const node = this.nodeName();
+    for (const key of unique) {
+      step(`unlabel:${key}`);
+      try {
+        await this.kube.setLabel(node, key, undefined);
+      } catch (e: any) {
+        throw new Refusal(`could not remove label ${key} from node ${node}: ${e.message} - not uninstalling, so that no pod lands on a node being unconfigured. Retry with ACTION=uninstall`);
+      }
+      this.log.info(`removed label ${key} from node ${node}`);
+    }
+  }
+
+  // ---- shared -------------------------------------------------------------------------------
+
+  private nodeName(): string {
+    if (!this.settings.nodeName) throw new Refusal('NODE_NAME is not set: the DaemonSet passes it from the downward API (spec.nodeName)');
+    return this.settings.nodeName;
+  }
+
+  private store(): StateStore {
+    return new StateStore(this.host.resolve(STATE_ROOT, true), this.spec.setupName);
+  }
+
+  private async underLock(work: () => Promise<void>): Promise<void> {
+    const hostFlock = ['/usr/bin/flock', '/bin/flock', '/usr/sbin/flock', '/sbin/flock', '/usr/local/bin/flock'].find((p) => this.host.entry(p, true).type === 'file');
+    const lock = new NodeLock(this.host.resolve(LOCK_FILE, true), this.settings.hostRoot, hostFlock, this.log);
+    await lock.acquire(this.settings.lockTimeoutSeconds);
+    try {
+      await work();
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** The state (a tombstone finished first) and the distribution. */
+  private async open(): Promise<{ tx: Transaction; distribution: DistributionFacts }> {
+    const store = this.store();
+    if (store.hasLegacyJournal()) {
+      throw new Refusal(`${STATE_ROOT}/${this.spec.setupName} holds state of the shell installer of an earlier release: uninstall with that release first (ACTION=uninstall), then install this one`);
+    }
+    if (store.hasTombstone()) store.removeTombstone();
+    const { facts, detected } = detectDistribution(this.host, this.spec.distribution);
+    this.log.info(`distribution: ${facts.name}${detected ? ' (detected)' : ''}`);
+    return { tx: new Transaction(this.host, store, store.load(), this.log), distribution: facts };
+  }
+
+  private async runtimeOf(distribution: DistributionFacts, recordedUnit: string | undefined): Promise<ContainerRuntime> {
+    const unit = recordedUnit ?? await detectUnit(this.host, distribution.name, this.settings.systemctl, this.settings.restartUnit);
+    const socket = this.host.resolve(this.settings.criSocket ?? distribution.criSocket, true);
+    return new ContainerRuntime(this.settings.systemctl, unit, socket, distribution.name === 'crio', this.settings.verifyTimeoutSeconds, this.log);
+  }
+
+  private async probeContainerd(distribution: DistributionFacts): Promise<HostContainerd> {
+    const command = this.settings.containerd ?? ['chroot', this.settings.hostRoot, distribution.containerdBinary!];
+    const containerd = await HostContainerd.probe(command);
+    if (containerd.runs) this.log.info(`host containerd ${containerd.version} (${containerd.commandLine})`);
+    else this.log.info(`cannot run the host's containerd ('${containerd.commandLine} --version' failed)`);
+    return containerd;
+  }
+
+  private removeStaleTemps(paths: string[]): void {
+    const written = [this.settings.containerdConfig, ...paths, ...Object.keys(this.spec.hostFiles)];
+    const dirs = new Set([...RUNTIME_CONFIG_DIRS, ...written.map((p) => path.posix.dirname(p))]);
+    for (const dir of dirs) this.host.removeStaleTemps(dir);
+  }
+}
+
+function describe(served: Served): string {
+  return 'handlers' in served ? `it serves ${served.handlers.join(' ') || 'no handlers'}, per ${served.source}` : served.error;
+}

@@ -1,0 +1,412 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CRI_V1, CRI_V2, HostContainerd } from './containerd';
+import { DistributionFacts } from './distributions';
+import { HostFs } from './host-fs';
+import { Log, Refusal } from './log';
+import { CRIO_FRAGMENT, FragmentName, fragmentKey } from './setup-spec';
+import {
+  addImport, extractBlock, importCovers, importsOf, markers, rootVersion, runtimeHandlers, snapshotterPool,
+  stripBlock, systemdCgroupOf, tableLine, withFinalNewline,
+} from './toml-text';
+import type { HandlerConfig } from '../containerd/handler-config';
+
+/** A change to the runtime's configuration, computed and checked before anything is written. */
+export interface ConfigChange {
+  readonly path: string;
+  /** `config`: a file we edit in place; `runtime-config`: a whole file of ours. */
+  readonly kind: 'config' | 'runtime-config';
+  /** The new bytes, or undefined to remove the file. */
+  readonly bytes: Buffer | undefined;
+  /** For a `config` that does not exist yet: what it is created from (removed again on uninstall when unchanged). */
+  readonly skeleton?: Buffer;
+  /** For a containerd 2.x main file: the drop-in its `imports` gained. */
+  readonly importPath?: string;
+}
+
+/** What planning needs to know. */
+export interface ConfigContext {
+  readonly setupName: string;
+  readonly handlers: readonly HandlerConfig[];
+  readonly host: HostFs;
+  /** The ConfigMap directory holding the rendered fragments. */
+  readonly configDir: string;
+  readonly distribution: DistributionFacts;
+  readonly containerd?: HostContainerd;
+  /** CONTAINERD_CONFIG: containerd's main file on the host. */
+  readonly containerdConfig: string;
+  readonly log: Log;
+}
+
+const HEADER = (setupName: string, handlers: string) => [
+  `# Managed by the cdk8s-runtimeclass node setup '${setupName}' (runtime handlers: ${handlers}).`,
+  '# Rewritten on every install and removed on uninstall: do not edit between these markers.',
+];
+
+const DROPIN_HEADER = (setupName: string, handlers: string) => [
+  `# Written by the cdk8s-runtimeclass node setup '${setupName}' (runtime handlers: ${handlers}).`,
+  '# Rewritten on every install and removed on uninstall: do not edit.',
+];
+
+/** The configuration changes that add this setup's handlers on this node (none when they are in place). */
+export async function planRuntimeConfig(ctx: ConfigContext): Promise<ConfigChange[]> {
+  if (ctx.handlers.length === 0) return [];
+  const planner = new Planner(ctx);
+  switch (ctx.distribution.name) {
+    case 'containerd': return planner.containerd();
+    case 'k3s':
+    case 'rke2': return planner.rancher();
+    case 'microk8s': return planner.microk8s();
+    case 'k0s': return planner.k0s();
+    case 'crio': return planner.crio();
+  }
+}
+
+class Planner {
+  private readonly names: string[];
+  private readonly handlerList: string;
+
+  public constructor(private readonly ctx: ConfigContext) {
+    this.names = ctx.handlers.map((h) => h.handler);
+    this.handlerList = this.names.join(' ');
+  }
+
+  // ---- plain containerd -------------------------------------------------------------------
+
+  public async containerd(): Promise<ConfigChange[]> {
+    const ctr = this.runnableContainerd();
+    // A per-handler snapshotter arrived in containerd 1.7; 1.6 accepts the key and drops it.
+    if (ctr.major === 1 && (ctr.minor ?? 0) <= 6 && this.ctx.handlers.some((h) => h.snapshotter)) {
+      throw new Refusal(`refusing to change anything: runtime handler(s) ${this.handlerList} need a per-handler snapshotter, which containerd ${ctr.version} ignores (it arrived in 1.7). Fix: upgrade containerd to 1.7 or later on this node, or keep this runtime off it with a nodeSelector`);
+    }
+    const main = this.ctx.containerdConfig;
+    const current = this.ctx.host.read(main);
+    if (current === undefined) {
+      if ((ctr.major ?? 1) >= 2) {
+        this.ctx.log.info(`${main} does not exist: creating it (config version 3) to import our drop-in`);
+        return this.containerdDropIn(ctr);
+      }
+      this.ctx.log.info(`${main} does not exist: creating a version 2 config that keeps containerd's runc default`);
+      return this.inPlace({ target: main, fragment: 'containerd-v2', mode: 'direct', plugin: CRI_V1, skeleton: Buffer.from(this.v2Skeleton(main)) });
+    }
+    const schema = rootVersion(current.toString('utf8'));
+    if (schema === undefined) {
+      throw new Refusal(`refusing to change anything: ${main} has an unreadable root 'version' line`);
+    }
+    this.ctx.log.info(`${main}: config version ${schema}`);
+    if (schema >= 3) {
+      if ((ctr.major ?? 1) < 2) {
+        throw new Refusal(`refusing to change anything: ${main} is config version ${schema}, but this node runs containerd ${ctr.version}, which loads such a file and silently ignores every io.containerd.cri.v1.* setting in it. Fix: use a version 2 config with containerd 1.x (containerd config default), or upgrade containerd to 2.x`);
+      }
+      return this.containerdDropIn(ctr);
+    }
+    // Versions 1 and 2: tables appended between markers (containerd 1.x imports replace a
+    // plugin's whole table, so a drop-in holding only our runtimes would drop runc).
+    return this.inPlace({ target: main, fragment: schema === 1 ? 'containerd-v1' : 'containerd-v2', mode: 'direct', plugin: ctr.criPlugin });
+  }
+
+  private v2Skeleton(main: string): string {
+    return [
+      `# Written by the cdk8s-runtimeclass node setup '${this.ctx.setupName}': ${main} did not exist.`,
+      '# containerd\'s defaults (runc as the default runtime) plus the runtimes between the markers below.',
+      '# Removed on uninstall.',
+      'version = 2', '',
+      '[plugins."io.containerd.grpc.v1.cri".containerd]', '  default_runtime_name = "runc"', '',
+      '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]', '  runtime_type = "io.containerd.runc.v2"', '', '',
+    ].join('\n');
+  }
+
+  private runnableContainerd(): HostContainerd {
+    const ctr = this.ctx.containerd;
+    if (!ctr?.runs) {
+      throw new Refusal(`cannot run the host's containerd ('${ctr?.commandLine ?? 'containerd'} --version' failed); every change is validated with it. Fix: make sure containerd is installed on the node, or set HOST_CONTAINERD to a command that runs it`);
+    }
+    return ctr;
+  }
+
+  /** containerd 2.x (or a main file of version 3/4): our drop-in, imported by the main file. */
+  private async containerdDropIn(ctr: HostContainerd): Promise<ConfigChange[]> {
+    const main = this.ctx.containerdConfig;
+    const mainDir = path.posix.dirname(main);
+    // containerd 2.2+ also imports conf.d/*.toml by default; older 2.x need the main file to import it.
+    const dropIn = `${mainDir}/conf.d/${this.ctx.setupName}.toml`;
+    const current = this.ctx.host.read(main);
+    let old: string[] = [];
+    let systemd = false;
+    if (current !== undefined) {
+      const before = await this.dump(main, `refusing to change anything: containerd cannot read ${main} as it is now`, 'Fix the file on the node, then restart this pod');
+      const ownDropIn = this.ctx.host.read(dropIn) !== undefined;
+      for (const handler of runtimeHandlers(before, CRI_V2)) {
+        if (!this.names.includes(handler)) old.push(handler);
+        else if (!ownDropIn) this.refuseConflict(`${main} (or a file it imports)`, handler, undefined);
+      }
+      systemd = systemdCgroupOf(before, CRI_V2);
+      this.refuseTextConflicts(current.toString('utf8'), main);
+    }
+    for (const name of this.ctx.host.list(`${mainDir}/conf.d`).filter((n) => n.endsWith('.toml'))) {
+      const other = `${mainDir}/conf.d/${name}`;
+      if (other !== dropIn) this.refuseTextConflicts(this.ctx.host.read(other)?.toString('utf8') ?? '', other);
+    }
+    const dropInBytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), this.fragment('containerd-v3', systemd)].join('\n'));
+    const skeleton = current === undefined
+      ? Buffer.from(`# Written by the cdk8s-runtimeclass node setup '${this.ctx.setupName}': ${main} did not exist. Removed on uninstall.\nversion = 3\n`)
+      : undefined;
+    const base = (current ?? skeleton!).toString('utf8');
+    const covered = importsOf(base).some((pattern) => importCovers(pattern, dropIn, mainDir));
+    const candidate = covered ? base : addImport(base, dropIn);
+    // Check the candidate as containerd will read it: the main file importing the new drop-in.
+    const after = await this.withCheckFile(dropIn, dropInBytes, (checkDropIn) =>
+      this.withCheckFile(main, Buffer.from(addImport(base, checkDropIn)), (checkMain) =>
+        this.dump(checkMain, 'containerd rejects the configuration with our drop-in imported', 'Nothing was changed')));
+    this.checkHandlers(after, CRI_V2, old, main, ctr);
+    const changes: ConfigChange[] = [];
+    if (!this.ctx.host.read(dropIn)?.equals(dropInBytes)) changes.push({ path: dropIn, kind: 'runtime-config', bytes: dropInBytes });
+    if (current === undefined || candidate !== base) {
+      changes.push({ path: main, kind: 'config', bytes: Buffer.from(candidate), skeleton, importPath: candidate !== base ? dropIn : undefined });
+    }
+    return changes;
+  }
+
+  // ---- k3s, rke2, microk8s, k0s, CRI-O ------------------------------------------------------
+
+  /**
+   * k3s / rke2: their containerd config template, rendered into config.toml when they start
+   * (k3s pkg/agent/containerd/config.go: config-v3.toml.tmpl, else config.toml.tmpl; both may
+   * start with `{{ template "base" . }}` to extend the built-in template).
+   */
+  public async rancher(): Promise<ConfigChange[]> {
+    const dir = `/var/lib/rancher/${this.ctx.distribution.name}/agent/etc/containerd`;
+    const rendered = `${dir}/config.toml`;
+    const renderedText = this.ctx.host.read(rendered)?.toString('utf8');
+    if (renderedText === undefined) {
+      throw new Refusal(`${rendered} does not exist: ${this.ctx.distribution.name} has not configured containerd on this node yet. This pod retries when restarted`);
+    }
+    const renderedVersion = rootVersion(renderedText) ?? 2;
+    let template: string;
+    let schema: number;
+    if (this.ctx.host.read(`${dir}/config-v3.toml.tmpl`) !== undefined) [template, schema] = [`${dir}/config-v3.toml.tmpl`, 3];
+    else if (this.ctx.host.read(`${dir}/config.toml.tmpl`) !== undefined) [template, schema] = [`${dir}/config.toml.tmpl`, renderedVersion];
+    else if (renderedVersion >= 3) [template, schema] = [`${dir}/config-v3.toml.tmpl`, 3];
+    else [template, schema] = [`${dir}/config.toml.tmpl`, 2];
+    const fragment: FragmentName = schema >= 3 ? 'containerd-v3-tables' : schema === 1 ? 'containerd-v1' : 'containerd-v2';
+    if (this.fragment(fragment, false).includes('{{')) {
+      throw new Refusal(`the runtime tables contain '{{', which ${this.ctx.distribution.name}'s template engine would interpret`);
+    }
+    if (!this.ctx.containerd?.runs) this.ctx.log.warn(`cannot run ${this.ctx.distribution.name}'s containerd: checking ${rendered} as text only`);
+    return this.inPlace({
+      target: template,
+      fragment,
+      mode: 'rendered',
+      rendered,
+      plugin: this.pluginFor(schema),
+      skeleton: Buffer.from('{{ template "base" . }}\n'),
+    });
+  }
+
+  /**
+   * microk8s: args/containerd-template.toml, which the snap renders into args/containerd.toml
+   * (filling in ${SNAP}, ${SNAP_DATA}, ${RUNTIME}) each time its containerd starts.
+   */
+  public async microk8s(): Promise<ConfigChange[]> {
+    const template = '/var/snap/microk8s/current/args/containerd-template.toml';
+    const schema = rootVersion(this.ctx.host.read(template)?.toString('utf8') ?? '') ?? 2;
+    if (!this.ctx.containerd?.runs) this.ctx.log.warn(`cannot run microk8s' containerd: checking ${template} as text only`);
+    return this.inPlace({
+      target: template, fragment: schema >= 3 ? 'containerd-v3-tables' : schema === 1 ? 'containerd-v1' : 'containerd-v2', mode: 'microk8s', plugin: this.pluginFor(schema),
+    });
+  }
+
+  /**
+   * k0s: a drop-in in /etc/k0s/containerd.d, which k0s merges into the CRI config it generates
+   * (/run/k0s/containerd-cri.toml) as long as /etc/k0s/containerd.toml is k0s-managed.
+   */
+  public async k0s(): Promise<ConfigChange[]> {
+    const main = '/etc/k0s/containerd.toml';
+    const dropIn = `/etc/k0s/containerd.d/${this.ctx.setupName}.toml`;
+    const mainText = this.ctx.host.read(main)?.toString('utf8');
+    if (mainText !== undefined && mainText.split('\n')[0].replace(/\r$/, '') !== '# k0s_managed=true') {
+      throw new Refusal(`refusing to change anything: ${main} is not managed by k0s (its first line is not '# k0s_managed=true'), so k0s ignores /etc/k0s/containerd.d. Fix: restore the k0s-managed file, or set the node setup's distribution to containerd with CONTAINERD_CONFIG=${main}`);
+    }
+    for (const name of this.ctx.host.list('/etc/k0s/containerd.d').filter((n) => n.endsWith('.toml'))) {
+      const other = `/etc/k0s/containerd.d/${name}`;
+      if (other !== dropIn) this.refuseTextConflicts(this.ctx.host.read(other)?.toString('utf8') ?? '', other);
+    }
+    // The drop-in's schema follows k0s' containerd: 1.x reads version 2, 2.x version 3.
+    const v2 = (this.ctx.containerd?.major ?? 1) >= 2;
+    const plugin = v2 ? CRI_V2 : CRI_V1;
+    const generated = this.ctx.host.read('/run/k0s/containerd-cri.toml')?.toString('utf8');
+    const systemd = generated !== undefined && systemdCgroupOf(generated, plugin);
+    const body = v2 ? this.fragment('containerd-v3', systemd) : `version = 2\n\n${this.fragment('containerd-v2', systemd)}`;
+    const bytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), body].join('\n'));
+    if (this.ctx.containerd?.runs) {
+      const after = await this.withCheckFile(dropIn, bytes, (check) => this.dump(check, 'containerd rejects our drop-in', 'Nothing was changed'));
+      this.checkHandlers(after, plugin, [], dropIn, this.ctx.containerd);
+    }
+    return this.ctx.host.read(dropIn)?.equals(bytes) ? [] : [{ path: dropIn, kind: 'runtime-config', bytes }];
+  }
+
+  /** CRI-O: a drop-in in /etc/crio/crio.conf.d (crio.conf(5)); CRI-O reads it on restart. */
+  public async crio(): Promise<ConfigChange[]> {
+    const dropIn = `/etc/crio/crio.conf.d/50-cdk8s-runtimeclass-${this.ctx.setupName}.conf`;
+    const missing = this.ctx.handlers.filter((h) => !h.crio).map((h) => h.handler);
+    if (missing.length === this.ctx.handlers.length) {
+      throw new Refusal(`this node runs CRI-O, but none of the runtime handler(s) ${this.handlerList} of node setup '${this.ctx.setupName}' has a CRI-O configuration. Fix: keep this node setup off CRI-O nodes, or use runtimes that support CRI-O`);
+    }
+    if (missing.length > 0) {
+      throw new Refusal(`this node runs CRI-O, but runtime handler(s) ${missing.join(' ')} of node setup '${this.ctx.setupName}' have no CRI-O configuration (containerd only). Nothing was changed. Fix: keep this node setup off CRI-O nodes, or move those runtimes to their own node setup`);
+    }
+    this.refuseTextConflicts(this.ctx.host.read('/etc/crio/crio.conf')?.toString('utf8') ?? '', '/etc/crio/crio.conf');
+    for (const name of this.ctx.host.list('/etc/crio/crio.conf.d')) {
+      const other = `/etc/crio/crio.conf.d/${name}`;
+      if (other !== dropIn) this.refuseTextConflicts(this.ctx.host.read(other)?.toString('utf8') ?? '', other);
+    }
+    const bytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), this.configMapFile(CRIO_FRAGMENT)].join('\n'));
+    return this.ctx.host.read(dropIn)?.equals(bytes) ? [] : [{ path: dropIn, kind: 'runtime-config', bytes }];
+  }
+
+  /**
+   * The CRI plugin that holds runtimes in what the check reads: containerd's dump when it runs
+   * (1.x shows version 1 files under io.containerd.grpc.v1.cri too), else the file's own tables.
+   */
+  private pluginFor(schema: number): string {
+    if (this.ctx.containerd?.runs) return this.ctx.containerd.criPlugin;
+    if (schema === 1) return 'cri';
+    return schema >= 3 ? CRI_V2 : CRI_V1;
+  }
+
+  // ---- in-place edits -----------------------------------------------------------------------
+
+  /**
+   * A containerd 1.x-style edit of `target` (a config or template): our tables appended between
+   * marker comments, nothing outside them touched.
+   */
+  private async inPlace(edit: InPlaceEdit): Promise<ConfigChange[]> {
+    const current = this.ctx.host.read(edit.target);
+    const stripped = stripBlock((current ?? edit.skeleton ?? Buffer.alloc(0)).toString('utf8'), this.ctx.setupName);
+    if (!stripped.paired) {
+      const { begin, end } = markers(this.ctx.setupName);
+      throw new Refusal(`refusing to change anything: ${edit.target} has a '${begin}' line without its '${end}' line (or the other way round). Fix: delete the broken block by hand, then restart this pod`);
+    }
+    const base = stripped.text;
+    // 1. The node as it is, without our block: must parse, must not define our handlers.
+    const before = await this.checkRendered(edit, base, `refusing to change anything: containerd cannot read ${edit.target} as it is now`, 'Fix the file on the node, then restart this pod');
+    const old = runtimeHandlers(before, edit.plugin);
+    for (const handler of this.names.filter((h) => old.includes(h))) {
+      const line = tableLine(base, handler);
+      if (line === undefined && edit.rendered) {
+        const rendered = stripBlock(this.ctx.host.read(edit.rendered)?.toString('utf8') ?? '', this.ctx.setupName).text;
+        this.refuseConflict(edit.rendered, handler, tableLine(rendered, handler));
+      }
+      this.refuseConflict(edit.target, handler, line);
+    }
+    this.refuseTextConflicts(base, edit.target);
+    const systemd = systemdCgroupOf(before, edit.plugin);
+    // 2. The candidate: the same bytes, then our block.
+    const block = [markers(this.ctx.setupName).begin, ...HEADER(this.ctx.setupName, this.handlerList), this.fragment(edit.fragment, systemd) + markers(this.ctx.setupName).end, ''].join('\n');
+    const candidate = Buffer.from(withFinalNewline(base) + block);
+    const after = await this.checkRendered(edit, candidate.toString('utf8'), 'containerd rejects the configuration with our runtimes added', `${edit.target} was not changed`);
+    this.checkHandlers(after, edit.plugin, old, edit.target, this.ctx.containerd);
+    if (current?.equals(candidate)) {
+      this.ctx.log.info(`${edit.target} already has runtime handler(s) ${this.handlerList} (SystemdCgroup = ${systemd})`);
+      return [];
+    }
+    return [{ path: edit.target, kind: 'config', bytes: candidate, skeleton: current === undefined ? edit.skeleton : undefined }];
+  }
+
+  /** `config dump` of what containerd would read for `text` as the edited file (or the text itself when containerd cannot run). */
+  private async checkRendered(edit: InPlaceEdit, text: string, failure: string, fix: string): Promise<string> {
+    let checked = text;
+    if (edit.mode === 'microk8s') {
+      checked = text.replace(/\$\{SNAP_DATA\}/g, '/var/snap/microk8s/current').replace(/\$\{SNAP\}/g, '/snap/microk8s/current');
+    } else if (edit.mode === 'rendered') {
+      const rendered = stripBlock(this.ctx.host.read(edit.rendered!)?.toString('utf8') ?? '', this.ctx.setupName);
+      if (!rendered.paired) throw new Refusal(`${edit.rendered} has unpaired '${markers(this.ctx.setupName).begin}' / '${markers(this.ctx.setupName).end}' lines: remove them by hand`);
+      checked = rendered.text + extractBlock(text, this.ctx.setupName);
+    }
+    if (!this.ctx.containerd?.runs) return checked;
+    const near = edit.mode === 'rendered' ? edit.rendered! : edit.target;
+    return this.withCheckFile(near, Buffer.from(checked), (check) => this.dump(check, failure, fix));
+  }
+
+  // ---- checks -------------------------------------------------------------------------------
+
+  private async dump(hostPath: string, failure: string, fix: string): Promise<string> {
+    const result = await this.ctx.containerd!.dump(hostPath);
+    if (!result.ok) throw new Refusal(`${failure}: ${result.error}. ${fix}`);
+    return result.text;
+  }
+
+  /** Every old and new handler is in containerd's merged view, each with the snapshotter it needs. */
+  private checkHandlers(dump: string, plugin: string, old: string[], file: string, ctr: HostContainerd | undefined): void {
+    const have = runtimeHandlers(dump, plugin);
+    const missing = [...old, ...this.names].filter((h) => !have.includes(h));
+    if (missing.length > 0) {
+      const hint = plugin === CRI_V1 && ctr?.major === 1
+        ? ` (containerd ${ctr.version} silently ignores io.containerd.cri.v1.* tables and version 3 or 4 files, and a file it imports that sets the CRI plugin replaces the plugin's whole table)`
+        : '';
+      throw new Refusal(`with the change, containerd's merged configuration for ${file} would not list runtime handler(s) ${missing.join(' ')} under plugins."${plugin}".containerd.runtimes${hint}. ${file} was not changed`);
+    }
+    if (!ctr?.runs) return;
+    for (const snapshotter of [...new Set(this.ctx.handlers.map((h) => h.snapshotter).filter((s): s is string => !!s))]) {
+      const pool = snapshotterPool(dump, snapshotter);
+      if (pool === undefined || (snapshotter === 'devmapper' && pool === '')) {
+        throw new Refusal(`runtime handler(s) ${this.handlerList} need the ${snapshotter} snapshotter, which containerd's merged configuration for ${file} does not set up (plugins."io.containerd.snapshotter.v1.${snapshotter}"${snapshotter === 'devmapper' ? ' has no pool_name' : ''}): their pods would fail at sandbox creation. Fix: configure the ${snapshotter} snapshotter on this node (for devmapper: a thin pool and its pool_name), or keep this runtime off it with a nodeSelector. ${file} was not changed`);
+      }
+    }
+  }
+
+  private refuseTextConflicts(text: string, file: string): void {
+    for (const handler of this.names) {
+      const line = tableLine(text, handler);
+      if (line !== undefined) this.refuseConflict(file, handler, line);
+    }
+  }
+
+  private refuseConflict(file: string, handler: string, line: string | undefined): never {
+    const hint = ['k3s', 'rke2'].includes(this.ctx.distribution.name)
+      ? ` (${this.ctx.distribution.name} adds runtimes it finds installed, e.g. crun, nvidia and wasm shims, to the config it renders)`
+      : '';
+    throw new Refusal(`refusing to change anything: ${file} already defines the runtime handler '${handler}'${line ? ` (line ${line})` : ''} and it was not written by the cdk8s-runtimeclass node setup '${this.ctx.setupName}'${hint}. Fix: remove or rename that table on the node, or give the RuntimeClass another handler name; then restart this pod`);
+  }
+
+  // ---- files --------------------------------------------------------------------------------
+
+  private fragment(name: FragmentName, systemdCgroup: boolean): string {
+    const systemdKey = fragmentKey(name, true);
+    return this.configMapFile(systemdCgroup && fs.existsSync(path.join(this.ctx.configDir, systemdKey)) ? systemdKey : fragmentKey(name, false));
+  }
+
+  private configMapFile(key: string): string {
+    try {
+      return fs.readFileSync(path.join(this.ctx.configDir, key), 'utf8');
+    } catch {
+      throw new Refusal(`the ConfigMap has no ${key}: re-synthesize the node setup with this library version`);
+    }
+  }
+
+  /**
+   * Runs `check` with `bytes` in a temporary file next to `near` (so relative imports resolve
+   * alike), removed afterwards; a killed run's leftover is removed by the next one.
+   */
+  private async withCheckFile<T>(near: string, bytes: Buffer, check: (hostPath: string) => Promise<T>): Promise<T> {
+    const dir = this.ctx.host.nearestDirectory(path.posix.dirname(near));
+    const hostPath = `${dir.replace(/\/$/, '')}/.${path.posix.basename(near)}.cdk8s-tmp-check-${process.pid}`;
+    const real = this.ctx.host.resolve(hostPath, false);
+    fs.writeFileSync(real, bytes);
+    try {
+      return await check(hostPath);
+    } finally {
+      fs.rmSync(real, { force: true });
+    }
+  }
+}
+
+interface InPlaceEdit {
+  readonly target: string;
+  readonly fragment: FragmentName;
+  /** direct: the file itself; rendered: a template whose rendering is `rendered`; microk8s: its template. */
+  readonly mode: 'direct' | 'rendered' | 'microk8s';
+  readonly rendered?: string;
+  readonly plugin: string;
+  readonly skeleton?: Buffer;
+}

@@ -1,0 +1,189 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CHUNK, entryAt, syncDirectory } from './host-fs';
+import { step } from './steps';
+
+/** Where each setup keeps its state on the host, under HOST_ROOT. */
+export const STATE_ROOT = '/var/lib/cdk8s-runtimeclass';
+
+/** What a host path held before this setup first changed it. */
+export type Original =
+  | { readonly type: 'absent' }
+  | { readonly type: 'file'; readonly blob: string; readonly mode: number }
+  | { readonly type: 'link'; readonly target: string }
+  | { readonly type: 'dir' };
+
+/**
+ * How a recorded path is given back on uninstall:
+ * - `config`: a file we edit (a marker block, one `imports` entry): our edits are taken out;
+ * - `runtime-config`: a whole file of ours that the container runtime reads (a drop-in);
+ * - `artifact`, `host-file`: a file of ours; the original comes back (or the file goes);
+ * - `dir`: a directory we created, removed when empty.
+ */
+export type RecordKind = 'config' | 'runtime-config' | 'artifact' | 'host-file' | 'dir';
+
+/** One host path this setup changed, with what it held before. */
+export interface PathRecord {
+  readonly path: string;
+  readonly kind: RecordKind;
+  readonly original: Original;
+  /** For a `config` we created: the bytes we created it from (removed again if unchanged). */
+  readonly skeletonBlob?: string;
+  /** For an artifact inside a tree destination: that destination. */
+  readonly tree?: string;
+}
+
+/** The whole state of one setup on one node; replaced atomically, never edited in place. */
+export interface SetupState {
+  readonly format: 1;
+  /** `installing` from the first change until labelled; `uninstalling` from the first removal. */
+  readonly phase: 'installing' | 'installed' | 'uninstalling';
+  /** The unit restarted for this setup (uninstall restarts the same one). */
+  readonly unit?: string;
+  /** Set before any change the runtime must load; cleared only after a verified restart. */
+  readonly restartPending: boolean;
+  /** Paths in the order they were first changed. */
+  readonly records: PathRecord[];
+  /** The `imports` entry added to a containerd 2.x main file, if any. */
+  readonly importPath?: string;
+  /** Ready labels this setup set on the node. */
+  readonly labels: string[];
+}
+
+export const EMPTY_STATE: SetupState = { format: 1, phase: 'installing', restartPending: false, records: [], labels: [] };
+
+/**
+ * A setup's state directory: `state.json` plus content-addressed `blobs/<sha256>`. A blob is
+ * written (and flushed) before the state that names it; the state is replaced atomically; the
+ * whole directory is removed by renaming it to a tombstone first, so it is never half deleted.
+ */
+export class StateStore {
+  private readonly dir: string;
+  private readonly tombstone: string;
+
+  /** @param stateRoot the real path of STATE_ROOT (resolved inside HOST_ROOT) */
+  public constructor(stateRoot: string, public readonly setupName: string) {
+    this.dir = path.join(stateRoot, setupName);
+    this.tombstone = path.join(stateRoot, `.${setupName}.tombstone`);
+  }
+
+  /** True when a previous uninstall renamed the state away but did not finish deleting it. */
+  public hasTombstone(): boolean {
+    return entryAt(this.tombstone).type !== 'absent';
+  }
+
+  public exists(): boolean {
+    return fs.existsSync(path.join(this.dir, 'state.json'));
+  }
+
+  /** True when state from the shell installer of earlier releases is here. */
+  public hasLegacyJournal(): boolean {
+    return fs.existsSync(path.join(this.dir, 'journal')) && !this.exists();
+  }
+
+  public load(): SetupState {
+    const file = path.join(this.dir, 'state.json');
+    if (!fs.existsSync(file)) return EMPTY_STATE;
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (parsed?.format !== 1) throw new Error(`${file} has format ${JSON.stringify(parsed?.format)}, which this agent does not read`);
+    return parsed as SetupState;
+  }
+
+  public save(state: SetupState): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const file = path.join(this.dir, 'state.json');
+    const temp = `${file}.new`;
+    step('state');
+    fs.writeFileSync(temp, `${JSON.stringify(state, undefined, 2)}\n`);
+    flush(temp);
+    fs.renameSync(temp, file);
+    syncDirectory(this.dir);
+  }
+
+  /** Stores `bytes` (flushed to disk) and returns their name. */
+  public putBlob(bytes: Buffer): string {
+    const name = createHash('sha256').update(bytes).digest('hex');
+    const blobs = path.join(this.dir, 'blobs');
+    const file = path.join(blobs, name);
+    if (fs.existsSync(file)) return name;
+    fs.mkdirSync(blobs, { recursive: true });
+    step('blob');
+    fs.writeFileSync(`${file}.new`, bytes);
+    flush(`${file}.new`);
+    fs.renameSync(`${file}.new`, file);
+    syncDirectory(blobs);
+    return name;
+  }
+
+  /** Stores a copy of the real file `real` (read in chunks) and returns its name. */
+  public putBlobFile(real: string): string {
+    const hash = createHash('sha256');
+    const fd = fs.openSync(real, 'r');
+    try {
+      const chunk = Buffer.alloc(CHUNK);
+      for (let n = fs.readSync(fd, chunk); n > 0; n = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+    const name = hash.digest('hex');
+    const blobs = path.join(this.dir, 'blobs');
+    const file = path.join(blobs, name);
+    if (fs.existsSync(file)) return name;
+    fs.mkdirSync(blobs, { recursive: true });
+    step('blob');
+    fs.copyFileSync(real, `${file}.new`);
+    flush(`${file}.new`);
+    fs.renameSync(`${file}.new`, file);
+    syncDirectory(blobs);
+    return name;
+  }
+
+  /** The real path of a blob, for copying it back. */
+  public blobPath(name: string): string {
+    return path.join(this.dir, 'blobs', name);
+  }
+
+  /** A blob's bytes, or undefined when it is missing (a damaged state). */
+  public blob(name: string): Buffer | undefined {
+    try {
+      const bytes = fs.readFileSync(path.join(this.dir, 'blobs', name));
+      return createHash('sha256').update(bytes).digest('hex') === name ? bytes : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Removes the state: renamed to a tombstone (atomic), then deleted. */
+  public remove(): void {
+    if (entryAt(this.dir).type !== 'absent') {
+      step('tombstone');
+      fs.rmSync(this.tombstone, { recursive: true, force: true });
+      fs.renameSync(this.dir, this.tombstone);
+      syncDirectory(path.dirname(this.dir));
+    }
+    this.removeTombstone();
+  }
+
+  /** Deletes a tombstone left by an uninstall that was killed while deleting it. */
+  public removeTombstone(): void {
+    if (!this.hasTombstone()) return;
+    step('tombstone-delete');
+    fs.rmSync(this.tombstone, { recursive: true, force: true });
+    const parent = path.dirname(this.dir);
+    try {
+      fs.rmdirSync(parent); // the last setup's state leaves no empty directory behind
+    } catch {
+      // other setups still have state here
+    }
+  }
+}
+
+function flush(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
