@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { ApiObject, Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { validationErrors } from './support';
 import { PodOverhead, RuntimeClass, RuntimeClassProps, TaintEffect, TolerationOperator } from '../../src/core';
@@ -387,11 +387,32 @@ describe('RuntimeClass.fromName', () => {
     expect(() => RuntimeClass.fromName(name)).toThrow(message);
   });
 
+  test('a nodeAllocatable value that is no quantity throws at once: it could not be checked later', () => {
+    expect(() => RuntimeClass.fromName('kata', { limits: { nodeAllocatable: { memory: Size.kibibytes(0.0001) } } })).toThrow(
+      'RuntimeClass.fromName("kata"): limits.nodeAllocatable.memory: a Size of 0.1024 bytes is not a whole number of bytes of 0 or more: give a whole number of bytes (e.g. Size.mebibytes(320)), or a quantity string',
+    );
+  });
+
   test('a reference does not count as a duplicate of a class in the app', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'test');
     new RuntimeClass(chart, 'rc', { handler: 'gvisor' });
     RuntimeClass.fromName('gvisor').pin(new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] }));
     expect(validationErrors(app)).toEqual([]);
+  });
+});
+
+describe('cdk8s-plus values for overhead and nodeAllocatable', () => {
+  test('a Cpu and a Size overhead render as podFixed quantities', () => {
+    const [manifest] = synthOf({ handler: 'kata-qemu', overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(320) }) });
+    expect(manifest.overhead).toEqual({ podFixed: { cpu: '250m', memory: '320Mi' } });
+  });
+
+  test('limits.nodeAllocatable takes them too, and reports a bad one under its own name', () => {
+    expect(errorsOf({ handler: 'kata-qemu', limits: { nodeAllocatable: { cpu: kplus.Cpu.units(2), memory: Size.gibibytes(4) } } })).toEqual([]);
+    expect(errorsOf({ handler: 'kata-qemu', limits: { nodeAllocatable: { memory: Size.kibibytes(0.0001), cpu: '2 cores' } } })).toEqual([
+      '[test/rc] RuntimeClass "kata-qemu": limits.nodeAllocatable.memory: a Size of 0.1024 bytes is not a whole number of bytes of 0 or more: give a whole number of bytes (e.g. Size.mebibytes(320)), or a quantity string',
+      `[test/rc] RuntimeClass "kata-qemu": limits.nodeAllocatable.cpu: "2 cores" ${NOT_A_QUANTITY}`,
+    ]);
   });
 });
