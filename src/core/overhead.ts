@@ -2,7 +2,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Quantity } from './quantity';
 import { byteQuantityText, cpuQuantityText, QuantityText } from './quantity-input';
-import { isExtendedResource, resourceNameProblem, ResourceList } from './resources';
+import { isExtendedResource, notAQuantity, resourceNameProblem, ResourceList } from './resources';
 
 /**
  * Amounts of resources for one pod: cdk8s-plus values (`Cpu.millis(250)`, `Size.mebibytes(320)`)
@@ -46,6 +46,8 @@ export class PodOverhead {
   /** Ephemeral-storage overhead as a quantity string. */
   public readonly ephemeralStorage?: string;
   private readonly entries: { [name: string]: string };
+  /** The prop each entry was given with (`ephemeralStorage`, `resources["hugepages-2Mi"]`), for messages. */
+  private readonly props: { [name: string]: string };
   private readonly duplicated: string[];
   /** Values that are no quantity at all, by the prop that holds them. */
   private readonly inputProblems: Array<{ readonly prop: string; readonly problem: string }>;
@@ -65,13 +67,21 @@ export class PodOverhead {
       'ephemeral-storage': this.ephemeralStorage,
     };
     this.entries = {};
+    this.props = {};
     this.duplicated = [];
     for (const [name, value] of Object.entries(named)) {
-      if (value !== undefined) this.entries[name] = value;
+      if (value !== undefined) {
+        this.entries[name] = value;
+        this.props[name] = fieldOf(name);
+      }
     }
     for (const [name, value] of Object.entries(props.resources ?? {})) {
-      if (name in named && (named[name] !== undefined || this.inputProblems.some((p) => p.prop === fieldOf(name)))) this.duplicated.push(name);
-      else this.entries[name] = value;
+      if (name in named && (named[name] !== undefined || this.inputProblems.some((p) => p.prop === fieldOf(name)))) {
+        this.duplicated.push(name);
+      } else {
+        this.entries[name] = value;
+        this.props[name] = `resources["${name}"]`;
+      }
     }
   }
 
@@ -116,21 +126,23 @@ export class PodOverhead {
       const nameProblem = resourceNameProblem(name);
       if (nameProblem) problems.push(`${resource} "${name}" ${nameProblem}`);
     }
-    const { list, problems: parseProblems } = ResourceList.parse(this.entries);
-    problems.push(...parseProblems.map(at));
+    const { list } = ResourceList.parse(this.entries);
+    for (const name of Object.keys(this.entries)) {
+      if (!list.get(name)) problems.push(`${at(this.props[name])}: ${notAQuantity(this.entries[name])}`);
+    }
     for (const name of list.names) {
       const quantity = list.get(name)!;
       if (quantity.isNegative) {
-        problems.push(`${at(name)}: "${quantity}" is negative: ${what} must be zero or more`);
+        problems.push(`${at(this.props[name])}: "${quantity}" is negative: ${what} must be zero or more`);
       } else if (isExtendedResource(name) && !quantity.isInteger) {
-        problems.push(`${at(name)}: "${quantity}" is not a whole number: extended resources are counted in whole units`);
+        problems.push(`${at(this.props[name])}: "${quantity}" is not a whole number: extended resources are counted in whole units`);
       }
     }
     for (const name of list.names.filter((n) => n.startsWith('hugepages-'))) {
       const pageSize = Quantity.parse(name.slice('hugepages-'.length));
       const amount = list.get(name)!;
       if (pageSize && pageSize.nanos > 0n && amount.nanos % pageSize.nanos !== 0n) {
-        problems.push(`${at(name)}: "${amount}" is not a multiple of the ${name.slice('hugepages-'.length)} page size: use a whole number of pages`);
+        problems.push(`${at(this.props[name])}: "${amount}" is not a multiple of the ${name.slice('hugepages-'.length)} page size: use a whole number of pages`);
       }
     }
     return problems;

@@ -103,6 +103,11 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
    * preset takes it as `nodeAllocatable`). @internal
    */
   public _nodeAllocatableField: string = 'limits.nodeAllocatable';
+  /**
+   * Where the handler comes from when the user did not set it as `handler` (a renamed gVisor
+   * class takes its name), for messages. @internal
+   */
+  public _handlerSource?: string;
   private schedulingState: RuntimeScheduling;
   private readonly schedulingConflicts: string[] = [];
 
@@ -139,7 +144,7 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
           problems.push(`metadata.namespace "${metadata.namespace}" is set, but a RuntimeClass is cluster-scoped: remove the namespace`);
         }
         const handlerProblem = dns1123LabelProblem(this.handler);
-        if (handlerProblem) problems.push(`handler "${this.handler}" ${handlerProblem}`);
+        if (handlerProblem) problems.push(`handler "${this.handler}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
         problems.push(...(this.overhead?.validate() ?? []));
         problems.push(...schedulingProblems(this.schedulingState));
         problems.push(...this.schedulingConflicts);

@@ -89,7 +89,7 @@ describe('PodOverhead', () => {
     expect(PodOverhead.of({ cpu: 'abc', memory: '-1Mi', resources: { 'gpu': '1', 'example.com/foo': '0.5' } }).validate()).toEqual([
       `overhead resource "gpu" ${NOT_A_CONTAINER_RESOURCE}`,
       'overhead.cpu: "abc" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)',
-      'overhead.example.com/foo: "0.5" is not a whole number: extended resources are counted in whole units',
+      'overhead.resources["example.com/foo"]: "0.5" is not a whole number: extended resources are counted in whole units',
       'overhead.memory: "-1Mi" is negative: overhead must be zero or more',
     ]);
   });

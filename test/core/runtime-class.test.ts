@@ -184,13 +184,13 @@ describe('RuntimeClass validation', () => {
     ['cpu "abc"', { handler: 'kata', overhead: PodOverhead.of({ cpu: 'abc' }) },
       [`RuntimeClass "kata": overhead.cpu: "abc" ${NOT_A_QUANTITY}`]],
     ['ephemeral storage ""', { handler: 'kata', overhead: PodOverhead.of({ ephemeralStorage: '' }) },
-      [`RuntimeClass "kata": overhead.ephemeral-storage: "" ${NOT_A_QUANTITY}`]],
+      [`RuntimeClass "kata": overhead.ephemeralStorage: "" ${NOT_A_QUANTITY}`]],
     ['cpu "-1"', { handler: 'kata', overhead: PodOverhead.of({ cpu: '-1' }) },
       ['RuntimeClass "kata": overhead.cpu: "-1" is negative: overhead must be zero or more']],
     ['extended resource "1.5"', { handler: 'kata', overhead: PodOverhead.of({ resources: { 'example.com/foo': '1.5' } }) },
-      ['RuntimeClass "kata": overhead.example.com/foo: "1.5" is not a whole number: extended resources are counted in whole units']],
+      ['RuntimeClass "kata": overhead.resources["example.com/foo"]: "1.5" is not a whole number: extended resources are counted in whole units']],
     ['extended resource "500m"', { handler: 'kata', overhead: PodOverhead.of({ resources: { 'example.com/foo': '500m' } }) },
-      ['RuntimeClass "kata": overhead.example.com/foo: "500m" is not a whole number: extended resources are counted in whole units']],
+      ['RuntimeClass "kata": overhead.resources["example.com/foo"]: "500m" is not a whole number: extended resources are counted in whole units']],
     ['hugepages without cpu or memory', { handler: 'kata', overhead: PodOverhead.of({ resources: { 'hugepages-2Mi': '4Mi' } }) },
       ['RuntimeClass "kata": overhead sets hugepages without cpu or memory: the API server rejects it ("HugePages require cpu or memory"); add a cpu or memory overhead']],
     ['cpu twice', { handler: 'kata', overhead: PodOverhead.of({ cpu: '250m', resources: { cpu: '500m' } }) },
@@ -232,7 +232,7 @@ describe('RuntimeClass validation', () => {
           { key: 'k', value: 'v', effect: TaintEffect.NO_SCHEDULE },
         ],
       },
-    }, ['RuntimeClass "kata": scheduling.tolerations[2] duplicates scheduling.tolerations[1] (same key, operator, value and effect): remove one']],
+    }, ['RuntimeClass "kata": scheduling.tolerations[2] duplicates the toleration at index 1 (same key, operator, value and effect): remove one']],
   ])('%s', (_title, props, messages) => {
     expect(errorsOf(props)).toEqual(messages.map((m) => `[test/rc] ${m}`));
   });

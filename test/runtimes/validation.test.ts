@@ -235,6 +235,17 @@ describe('gVisor runscFlags', () => {
     ]);
   });
 
+  test('a renamed class whose name cannot be a handler names the prop the user set', () => {
+    const { app, chart } = newApp();
+    new GvisorRuntime(chart, 'byName', { name: 'gvisor.kvm' });
+    new GvisorRuntime(chart, 'byMetadata', { metadata: { name: 'gvisor.ptrace' } });
+    const rule = 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, no dots';
+    expect(validationErrors(app)).toEqual([
+      `[test/byName/Default] RuntimeClass "gvisor.kvm": handler "gvisor.kvm" ${rule} (it comes from name: a renamed gVisor class uses its name as its handler; choose a name without dots)`,
+      `[test/byMetadata/Default] RuntimeClass "gvisor.ptrace": handler "gvisor.ptrace" ${rule} (it comes from metadata.name: a renamed gVisor class uses its name as its handler; choose a name without dots)`,
+    ]);
+  });
+
   test('a flag with leading dashes is an error', () => {
     const { app, chart } = newApp();
     new GvisorRuntime(chart, 'gvisor', { runscFlags: { '--debug': 'true' } });
