@@ -404,8 +404,24 @@ describe('RuntimeClass.fromName', () => {
 
 describe('cdk8s-plus values for overhead and nodeAllocatable', () => {
   test('a Cpu and a Size overhead render as podFixed quantities', () => {
-    const [manifest] = synthOf({ handler: 'kata-qemu', overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(320) }) });
-    expect(manifest.overhead).toEqual({ podFixed: { cpu: '250m', memory: '320Mi' } });
+    const [manifest] = synthOf({
+      handler: 'kata-qemu',
+      overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(320), ephemeralStorage: Size.gibibytes(1.5) }),
+    });
+    expect(manifest.overhead).toEqual({ podFixed: { 'cpu': '250m', 'ephemeral-storage': '1536Mi', 'memory': '320Mi' } });
+  });
+
+  test('a reference\'s ceiling of cdk8s-plus values is checked on pinned workloads', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    const web = new kplus.Deployment(chart, 'web', {
+      containers: [{ image: 'nginx', resources: { cpu: { request: kplus.Cpu.millis(100) }, memory: { request: Size.mebibytes(900) } } }],
+    });
+    RuntimeClass.fromName('kata', { overhead: PodOverhead.of({ memory: Size.mebibytes(160) }), limits: { nodeAllocatable: { memory: Size.gibibytes(1) } } }).pin(web);
+    expect(validationErrors(app)).toEqual([
+      `[test/web/Resource] Deployment "${web.name}" (pinned to RuntimeClass "kata") needs 1060Mi of memory per pod (requests 900Mi + overhead 160Mi), `
+      + 'more than the 1Gi a node of RuntimeClass "kata" can give: lower the requests or raise limits.nodeAllocatable',
+    ]);
   });
 
   test('limits.nodeAllocatable takes them too, and reports a bad one under its own name', () => {

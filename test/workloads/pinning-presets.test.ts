@@ -176,6 +176,15 @@ describe('nodeAllocatable on a preset', () => {
     expect(runtimeClass.overhead).toEqual({ podFixed: { cpu: '500m', memory: '512Mi' } });
   });
 
+  test('a ceiling value that is no quantity is reported under nodeAllocatable', () => {
+    const { app, chart } = newApp();
+    // Half a kibibyte is 512 bytes, a whole number: accepted. A number is no quantity.
+    new RuncRuntime(chart, 'runc', { nodeAllocatable: { memory: Size.kibibytes(0.5), cpu: 2 as any } });
+    expect(validationErrors(app)).toEqual([
+      '[test/runc/Default] RuntimeClass "runc": nodeAllocatable.cpu: number 2 is neither a quantity string (e.g. "250m") nor a cdk8s-plus Cpu (e.g. Cpu.millis(250))',
+    ]);
+  });
+
   test('an invalid ceiling is reported', () => {
     const { app, chart } = newApp();
     const runc = new RuncRuntime(chart, 'runc', { nodeAllocatable: { memory: '1GB' } });
