@@ -13,7 +13,7 @@ export class ServerlessFunctions extends Chart {
     const firecracker = new KataRuntime(this, 'firecracker', {
       hypervisor: KataHypervisor.FIRECRACKER,
       // Function nodes are sized for many small VMs; no single function may exceed 2Gi.
-      nodeAllocatable: { memory: '2Gi', cpu: '2' },
+      nodeAllocatable: { memory: Size.gibibytes(2), cpu: kplus.Cpu.units(2) },
       scheduling: { nodeSelector: { 'workload-class': 'functions' } },
     });
 

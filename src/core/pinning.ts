@@ -152,10 +152,16 @@ export function pinProblems(object: ApiObject): string[] {
     for (const resource of footprint.exceeding(ceiling)) {
       const parts = `requests ${requests.toStrings()[resource] ?? '0'} + overhead ${overhead.toStrings()[resource] ?? '0'}`;
       problems.push(`needs ${footprint.toStrings()[resource]} of ${resource} per pod (${parts}), more than the ${ceiling.toStrings()[resource]} `
-        + `a node of RuntimeClass "${name}" can give: lower the requests or raise limits.nodeAllocatable`);
+        + `a node of RuntimeClass "${name}" can give: lower the requests or raise ${nodeAllocatableFieldOf(runtimeClass)}`);
     }
   }
   return problems.map((p) => `${where} ${p}`);
+}
+
+/** The prop the ceiling was given with: `nodeAllocatable` on a runtime preset, `limits.nodeAllocatable` otherwise. */
+function nodeAllocatableFieldOf(runtimeClass: IRuntimeClass): string {
+  const field = (runtimeClass as { _nodeAllocatableField?: unknown })._nodeAllocatableField;
+  return typeof field === 'string' ? field : 'limits.nodeAllocatable';
 }
 
 /** The class's overhead as amounts; empty when it has none or it is invalid (reported elsewhere). */

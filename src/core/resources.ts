@@ -31,6 +31,11 @@ export function resourceNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** Why `text` is rejected as a quantity, with the fix. */
+export function notAQuantity(text: unknown): string {
+  return `"${text}" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)`;
+}
+
 /** Extended resources (and hugepages page counts aside) must be whole numbers. */
 export function isExtendedResource(name: string): boolean {
   return name.includes('/');
@@ -45,7 +50,7 @@ export class ResourceList {
     for (const [name, text] of Object.entries(amounts ?? {})) {
       const quantity = Quantity.parse(String(text));
       if (!quantity) {
-        problems.push(`${name}: "${text}" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)`);
+        problems.push(`${name}: ${notAQuantity(text)}`);
       } else {
         parsed.set(name, quantity);
       }

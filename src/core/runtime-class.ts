@@ -1,7 +1,7 @@
 import { ApiObject, ApiObjectMetadata, Chart, JsonPatch, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { dns1123LabelProblem, dns1123SubdomainProblem } from './names';
-import { PodOverhead, PodOverheadProps } from './overhead';
+import { PodOverhead, ResourceAmountsProps } from './overhead';
 import { pinWorkload } from './pinning';
 import { mergeScheduling, RuntimeScheduling, RuntimeToleration, schedulingProblems, schedulingToJson } from './scheduling';
 
@@ -19,10 +19,11 @@ export interface RuntimeLimits {
   readonly reason?: string;
   /**
    * The most one pod of this class can be given, overhead included (e.g. the memory of the
-   * nodes or VMs that run it). A pinned workload whose pod footprint exceeds it is an error.
+   * nodes or VMs that run it): `{ memory: Size.gibibytes(2) }`. A pinned workload whose pod
+   * footprint exceeds it is an error.
    * @default - no ceiling
    */
-  readonly nodeAllocatable?: PodOverheadProps;
+  readonly nodeAllocatable?: ResourceAmountsProps;
 }
 
 /**
@@ -97,6 +98,16 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
   public readonly limits: RuntimeLimits;
   /** The underlying `RuntimeClass` object. */
   public readonly apiObject: ApiObject;
+  /**
+   * The prop through which the user gave `limits.nodeAllocatable`, for messages (a runtime
+   * preset takes it as `nodeAllocatable`). @internal
+   */
+  public _nodeAllocatableField: string = 'limits.nodeAllocatable';
+  /**
+   * Where the handler comes from when the user did not set it as `handler` (a renamed gVisor
+   * class takes its name), for messages. @internal
+   */
+  public _handlerSource?: string;
   private schedulingState: RuntimeScheduling;
   private readonly schedulingConflicts: string[] = [];
 
@@ -133,11 +144,11 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
           problems.push(`metadata.namespace "${metadata.namespace}" is set, but a RuntimeClass is cluster-scoped: remove the namespace`);
         }
         const handlerProblem = dns1123LabelProblem(this.handler);
-        if (handlerProblem) problems.push(`handler "${this.handler}" ${handlerProblem}`);
+        if (handlerProblem) problems.push(`handler "${this.handler}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
         problems.push(...(this.overhead?.validate() ?? []));
         problems.push(...schedulingProblems(this.schedulingState));
         problems.push(...this.schedulingConflicts);
-        problems.push(...nodeAllocatableProblems(this.limits));
+        problems.push(...nodeAllocatableProblems(this.limits, this._nodeAllocatableField));
         problems.push(...this.duplicateNameProblems());
         return problems.map((p) => `RuntimeClass "${this.runtimeClassName}": ${p}`);
       },
@@ -182,19 +193,10 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
   }
 }
 
-/** Problems with a declared node allocatable: its resource names and quantities. */
-export function nodeAllocatableProblems(limits: RuntimeLimits): string[] {
-  const allocatable = limits.nodeAllocatable;
-  if (!allocatable) return [];
-  const problems: string[] = [];
-  for (const named of ['cpu', 'memory', 'ephemeral-storage']) {
-    if (allocatable.resources && named in allocatable.resources) {
-      problems.push(`limits.nodeAllocatable.resources["${named}"] repeats a resource that has its own field: set it once`);
-    }
-  }
-  const overhead = PodOverhead.of(allocatable);
-  problems.push(...overhead.validate().map((p) => `limits.nodeAllocatable: ${p.replace(/^overhead[ .]?/, '')}`));
-  return problems;
+/** Problems with a declared node allocatable (its resource names and quantities), under the prop `field`. */
+function nodeAllocatableProblems(limits: RuntimeLimits, field: string): string[] {
+  if (!limits.nodeAllocatable) return [];
+  return PodOverhead.of(limits.nodeAllocatable)._problems(field, field);
 }
 
 /** A class that exists in the cluster already: nothing is synthesized for it. */
@@ -207,6 +209,11 @@ class RuntimeClassReference implements IRuntimeClass {
     const nameProblem = dns1123SubdomainProblem(runtimeClassName);
     if (nameProblem) {
       throw new Error(`RuntimeClass.fromName("${runtimeClassName}"): the name ${nameProblem}`);
+    }
+    // Values that are no quantity would be dropped from the checks of pinned workloads: refuse them now.
+    const inputProblems = options.limits?.nodeAllocatable ? PodOverhead.of(options.limits.nodeAllocatable)._inputProblems('limits.nodeAllocatable') : [];
+    if (inputProblems.length > 0) {
+      throw new Error(`RuntimeClass.fromName("${runtimeClassName}"): ${inputProblems.join('; ')}`);
     }
     this.overhead = options.overhead;
     this.scheduling = options.scheduling ?? {};

@@ -82,7 +82,7 @@ export function schedulingProblems(scheduling: RuntimeScheduling | undefined): s
     const identity = tolerationIdentity(toleration);
     const first = seen.get(identity);
     if (first !== undefined) {
-      problems.push(`${field} duplicates scheduling.tolerations[${first}] (same key, operator, value and effect): remove one`);
+      problems.push(`${field} duplicates the toleration at index ${first} (same key, operator, value and effect): remove one`);
     } else {
       seen.set(identity, index);
     }

@@ -1,7 +1,9 @@
 import { createHash } from 'crypto';
 import { ApiObject, Chart, Duration, JsonPatch, Lazy } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CpuArchitecture, RuntimeArtifacts } from './artifacts';
+import { maxUnavailableProblems, maxUnavailableValue } from './max-unavailable';
 import { AGENT_ENTRY, renderNodeAgentFiles } from './node-agent-files';
 import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
@@ -67,12 +69,13 @@ export interface NodeSetupProps {
    */
   readonly requireVirtualizationFeatureLabels?: boolean;
   /**
-   * How many nodes install at once during a rollout: a percentage or a count. Running
-   * containers survive a containerd restart and the ready label keeps new pods off nodes in
-   * flux, so a large value is safe; the rollout takes about nodes x per-node time / parallelism.
-   * @default "10%"
+   * How many nodes install at once during a rollout: `PercentOrAbsolute.percent(20)`,
+   * `PercentOrAbsolute.absolute(50)`, or a string (`"20%"`, `"50"`). Running containers survive a
+   * containerd restart and the ready label keeps new pods off nodes in flux, so a large value
+   * is safe; the rollout takes about nodes x per-node time / parallelism.
+   * @default PercentOrAbsolute.percent(10)
    */
-  readonly maxUnavailable?: string;
+  readonly maxUnavailable?: string | kplus.PercentOrAbsolute;
   /** Priority class of the node-setup pods. @default "system-node-critical" */
   readonly priorityClassName?: string;
   /** CPU request of the node agent. @default "50m" */
@@ -317,7 +320,7 @@ export class NodeSetup extends Construct {
     const tolerations = this.props.tolerations ?? [{ operator: 'Exists' }];
     return {
       selector: { matchLabels: labels },
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: this.props.maxUnavailable ?? '10%' } },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: maxUnavailableValue(this.props.maxUnavailable) } },
       template: {
         metadata: {
           labels,
@@ -451,10 +454,7 @@ export class NodeSetup extends Construct {
       }
       for (const artifact of r.artifacts) problems.push(...artifact._problems().map((p) => `runtime "${r.displayName}": ${p}`));
     }
-    const maxUnavailable = this.props.maxUnavailable;
-    if (maxUnavailable !== undefined && !/^([1-9]\d*|([1-9]\d?|100)%)$/.test(maxUnavailable)) {
-      problems.push(`maxUnavailable "${maxUnavailable}" must be a positive count ("5") or a percentage from 1% to 100% ("10%")`);
-    }
+    problems.push(...maxUnavailableProblems(this.props.maxUnavailable));
     problems.push(...schedulingProblems({ nodeSelector: this.props.nodeSelector, tolerations: this.props.tolerations })
       .map((p) => p.replace(/^scheduling\./, '')));
     if (problems.length === 0 && !this.registrations.some((r) => r.hasProblems())) {

@@ -24,7 +24,8 @@ export interface NamespaceSelectorRequirement {
  * Which namespaces a policy applies to, by their labels: a Kubernetes label selector. Every
  * label and every requirement must hold. An empty selector would select every namespace,
  * `kube-system` included, and is an error: add a requirement, for example
- * `{ key: 'kubernetes.io/metadata.name', operator: NOT_IN, values: ['kube-system'] }`.
+ * `{ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: NamespaceSelectorOperator.NOT_IN, values: ['kube-system'] }] }`.
+ * The policy constructs also take cdk8s-plus selectors (`kplus.Namespaces.select(...)`).
  */
 export interface NamespaceSelector {
   /** Labels a namespace must carry with exactly these values. @default - none */

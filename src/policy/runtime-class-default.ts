@@ -1,4 +1,5 @@
 import { ApiObject } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   clusterScopedObject,
@@ -15,7 +16,7 @@ import { AdmissionFailurePolicy } from './admission-options';
 import { celString } from './cel';
 import { defaultsFor, markDefault } from './defaults';
 import { NamespaceSelector } from './namespace-selector';
-import { selectorProblems, selectorToJson, selectsEverything } from './selector';
+import { resolveNamespaceSelector, selectorToJson, selectsEverything } from './selector';
 import { dns1123SubdomainProblem } from '../core/names';
 import { IRuntimeClass, RuntimeLimits } from '../core/runtime-class';
 
@@ -37,8 +38,12 @@ export interface RuntimeClassDefaultProps {
   readonly name?: string;
   /** The class to set on pods that name none. */
   readonly runtimeClass: IRuntimeClass;
-  /** The namespaces whose pods get it, by their labels. An empty selector (every namespace) is an error. */
-  readonly namespaceSelector: NamespaceSelector;
+  /**
+   * The namespaces whose pods get it: a label selector, or what cdk8s-plus gives
+   * (`kplus.Namespaces.select(...)`, a `kplus.Namespace`, `kplus.LabelSelector.of(...)`). An
+   * empty selector (every namespace) is an error.
+   */
+  readonly namespaceSelector: NamespaceSelector | kplus.INamespaceSelector | kplus.LabelSelector;
   /** The MutatingAdmissionPolicy API version the cluster serves (it depends on the Kubernetes version). */
   readonly apiVersion: MutatingAdmissionPolicyVersion;
   /** What the API server does when the policy cannot be evaluated: FAIL rejects the pod rather than run it unsandboxed. @default AdmissionFailurePolicy.FAIL */
@@ -71,7 +76,7 @@ export class RuntimeClassDefault extends Construct {
   public readonly policy: ApiObject;
   /** The `MutatingAdmissionPolicyBinding`. */
   public readonly binding: ApiObject;
-  /** The namespaces whose pods get the class. */
+  /** The namespaces whose pods get the class, as a label selector. */
   public readonly namespaceSelector: NamespaceSelector;
 
   public constructor(scope: Construct, id: string, props: RuntimeClassDefaultProps) {
@@ -79,7 +84,8 @@ export class RuntimeClassDefault extends Construct {
     markDefault(this);
     this.name = props.name ?? defaultPolicyName(this);
     this.runtimeClass = props.runtimeClass;
-    this.namespaceSelector = props.namespaceSelector;
+    const selection = resolveNamespaceSelector(props.namespaceSelector, 'namespaceSelector');
+    this.namespaceSelector = selection.selector;
     const className = props.runtimeClass.runtimeClassName;
 
     const matchConditions: MatchCondition[] = [
@@ -102,7 +108,7 @@ export class RuntimeClassDefault extends Construct {
     });
     this.binding = clusterScopedObject(this, 'Binding', props.apiVersion, 'MutatingAdmissionPolicyBinding', this.name, {
       policyName: this.name,
-      matchResources: { matchPolicy: 'Equivalent', namespaceSelector: selectorToJson(props.namespaceSelector) },
+      matchResources: { matchPolicy: 'Equivalent', namespaceSelector: selectorToJson(this.namespaceSelector) },
     });
     registerAdmissionObjects(this, () => [this.policy, this.binding]);
 
@@ -112,8 +118,8 @@ export class RuntimeClassDefault extends Construct {
         const problems = [
           ...objectNameProblems([this.name]),
           ...(classProblem ? [`runtimeClass "${className}" ${classProblem}: fix the RuntimeClass's name`] : []),
-          ...selectorProblems(props.namespaceSelector, 'namespaceSelector'),
-          ...(selectsEverything(props.namespaceSelector)
+          ...selection.problems,
+          ...(selectsEverything(this.namespaceSelector)
             ? [`namespaceSelector is empty, so every pod of the cluster without a runtimeClassName, kube-system's included, would run with "${className}": select the namespaces by their labels`]
             : []),
           ...this.overlapProblems(),

@@ -1,4 +1,5 @@
 import { ApiObject, Lazy } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   actionProblems,
@@ -19,7 +20,7 @@ import { AdmissionFailurePolicy, PolicyAction } from './admission-options';
 import { celList, celString } from './cel';
 import { defaultsFor } from './defaults';
 import { NamespaceSelector } from './namespace-selector';
-import { selectorProblems, selectorToJson, selectsEverything } from './selector';
+import { EXCLUDE_KUBE_SYSTEM_HINT, resolveNamespaceSelector, selectorToJson, selectsEverything } from './selector';
 import { dns1123SubdomainProblem } from '../core/names';
 import { IRuntimeClass } from '../core/runtime-class';
 
@@ -33,8 +34,13 @@ export interface RuntimeClassPolicyProps {
    * @default - `runtimeclass-` and the construct id, lowercased
    */
   readonly name?: string;
-  /** The namespaces whose pods are held to the allowed classes, by their labels. An empty selector is an error. */
-  readonly namespaceSelector: NamespaceSelector;
+  /**
+   * The namespaces whose pods are held to the allowed classes: a label selector
+   * (`{ matchLabels: { tier: 'tenant' } }`), or what cdk8s-plus gives
+   * (`kplus.Namespaces.select(...)`, a `kplus.Namespace`, `kplus.LabelSelector.of(...)`). An
+   * empty selector is an error.
+   */
+  readonly namespaceSelector: NamespaceSelector | kplus.INamespaceSelector | kplus.LabelSelector;
   /** The runtime classes pods in those namespaces may use. At least one. */
   readonly allowed: IRuntimeClass[];
   /**
@@ -83,7 +89,8 @@ export class RuntimeClassPolicy extends Construct {
     this.actions = [...(props.actions ?? [PolicyAction.DENY])];
     this.allowedClasses = [...props.allowed];
     this.requireRuntimeClass = props.requireRuntimeClass ?? true;
-    this.namespaceSelector = props.namespaceSelector;
+    const selection = resolveNamespaceSelector(props.namespaceSelector, 'namespaceSelector');
+    this.namespaceSelector = selection.selector;
     const checkTemplates = props.workloadTemplates ?? true;
     const failurePolicy = props.failurePolicy ?? AdmissionFailurePolicy.FAIL;
 
@@ -102,7 +109,7 @@ export class RuntimeClassPolicy extends Construct {
       this.bindings.push(clusterScopedObject(holder, 'Binding', API_VERSION, 'ValidatingAdmissionPolicyBinding', objectName, {
         policyName: objectName,
         validationActions: Lazy.any({ produce: () => [...this.actions] }),
-        matchResources: { matchPolicy: 'Equivalent', namespaceSelector: selectorToJson(props.namespaceSelector) },
+        matchResources: { matchPolicy: 'Equivalent', namespaceSelector: selectorToJson(this.namespaceSelector) },
       }));
     }
     registerAdmissionObjects(this, () => [...this.policies, ...this.bindings]);
@@ -113,9 +120,9 @@ export class RuntimeClassPolicy extends Construct {
           ...objectNameProblems(this.policies.map((p) => p.name)),
           ...this.allowedProblems(),
           ...actionProblems(this.actions),
-          ...selectorProblems(props.namespaceSelector, 'namespaceSelector'),
-          ...(selectsEverything(props.namespaceSelector)
-            ? ['namespaceSelector is empty, so it selects every namespace, kube-system included, whose pods run with the default runtime: add a label or a requirement, e.g. { key: \'kubernetes.io/metadata.name\', operator: NamespaceSelectorOperator.NOT_IN, values: [\'kube-system\'] }']
+          ...selection.problems,
+          ...(selectsEverything(this.namespaceSelector)
+            ? [`namespaceSelector is empty, so it selects every namespace, kube-system included, whose pods run with the default runtime: add a label or a requirement, e.g. ${EXCLUDE_KUBE_SYSTEM_HINT}`]
             : []),
           ...this.defaultingProblems(checkTemplates),
           ...duplicateObjectProblems(this),

@@ -1,4 +1,5 @@
 import { ApiObject, Lazy } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   actionProblems,
@@ -18,7 +19,7 @@ import {
 import { AdmissionFailurePolicy, PolicyAction } from './admission-options';
 import { celList, celString } from './cel';
 import { NamespaceSelector } from './namespace-selector';
-import { describeSelector, selectorProblems, selectorToCel, selectsEverything } from './selector';
+import { describeSelector, resolveNamespaceSelector, selectorToCel, selectsEverything } from './selector';
 import { dns1123SubdomainProblem } from '../core/names';
 import { IRuntimeClass } from '../core/runtime-class';
 
@@ -34,8 +35,12 @@ export interface RuntimeClassRestrictionProps {
   readonly name?: string;
   /** The runtime classes to reserve. At least one. */
   readonly runtimeClasses: IRuntimeClass[];
-  /** The namespaces that may use them, by their labels. An empty selector (every namespace) is an error. */
-  readonly namespaceSelector: NamespaceSelector;
+  /**
+   * The namespaces that may use them: a label selector, or what cdk8s-plus gives
+   * (`kplus.Namespaces.select(...)`, a `kplus.Namespace`, `kplus.LabelSelector.of(...)`). An
+   * empty selector (every namespace) is an error.
+   */
+  readonly namespaceSelector: NamespaceSelector | kplus.INamespaceSelector | kplus.LabelSelector;
   /** What the API server does with a pod or workload outside those namespaces that names a reserved class. @default [PolicyAction.DENY] */
   readonly actions?: PolicyAction[];
   /** Also check the pod templates of workloads and CronJobs (see `RuntimeClassPolicyProps.workloadTemplates`). @default true */
@@ -71,7 +76,8 @@ export class RuntimeClassRestriction extends Construct {
     this.runtimeClasses = [...props.runtimeClasses];
     const checkTemplates = props.workloadTemplates ?? true;
     const failurePolicy = props.failurePolicy ?? AdmissionFailurePolicy.FAIL;
-    const selector = props.namespaceSelector;
+    const selection = resolveNamespaceSelector(props.namespaceSelector, 'namespaceSelector');
+    const selector = selection.selector;
 
     const shapes = checkTemplates ? [POD_SHAPE, TEMPLATE_SHAPE, CRON_JOB_SHAPE] : [POD_SHAPE];
     for (const s of shapes) {
@@ -101,7 +107,7 @@ export class RuntimeClassRestriction extends Construct {
           ...objectNameProblems(this.policies.map((p) => p.name)),
           ...this.classProblems(),
           ...actionProblems(this.actions),
-          ...selectorProblems(selector, 'namespaceSelector'),
+          ...selection.problems,
           ...(selectsEverything(selector)
             ? ['namespaceSelector is empty, so every namespace may use the classes and the restriction does nothing: select the namespaces that may use them by their labels']
             : []),

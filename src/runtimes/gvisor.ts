@@ -121,6 +121,9 @@ export class GvisorRuntime extends SandboxedRuntime {
         reason: 'gVisor gives each pod its own network stack unless the runtime is set up with hostNetworking: true',
       },
     });
+    if (name !== GVISOR.handler) {
+      this.runtimeClass._handlerSource = `${props.name !== undefined ? 'name' : 'metadata.name'}: a renamed gVisor class uses its name as its handler; choose a name without dots`;
+    }
     this.platform = platform;
     this.configPath = configPath;
     this.runscPath = runscPath;

@@ -1,7 +1,7 @@
 import { ApiObjectMetadata } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { CrioHandlerConfig, HandlerConfig } from '../containerd/handler-config';
-import { PodOverhead } from '../core/overhead';
+import { PodOverhead, ResourceAmountsProps } from '../core/overhead';
 import { IRuntimeClass, RuntimeClass, RuntimeLimits } from '../core/runtime-class';
 import { RuntimeScheduling } from '../core/scheduling';
 import { RuntimeArtifacts } from '../node-setup/artifacts';
@@ -68,8 +68,13 @@ export interface RuntimePresetOptions {
   readonly allowOverheadBelowMinimum?: boolean;
   /** Extra scheduling, merged with the preset's; a conflicting node selector value is an error. @default - none */
   readonly scheduling?: RuntimeScheduling;
-  /** The most one pod of this class can be given, overhead included. @default - no ceiling */
-  readonly nodeAllocatable?: RuntimeLimits['nodeAllocatable'];
+  /**
+   * The most one pod of this class can be given, overhead included (e.g. the memory of the
+   * nodes or VMs that run it): `{ memory: Size.gibibytes(2) }`. A pinned workload whose pod
+   * footprint exceeds it is an error.
+   * @default - no ceiling
+   */
+  readonly nodeAllocatable?: ResourceAmountsProps;
   /** Labels and annotations for the RuntimeClass. @default - none */
   readonly metadata?: ApiObjectMetadata;
   /**
@@ -138,6 +143,7 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
       metadata: props.metadata,
       limits,
     });
+    if (props.nodeAllocatable !== undefined) this.runtimeClass._nodeAllocatableField = 'nodeAllocatable';
 
     this.nodeSetup = this.attachNodeSetup(props);
 
@@ -148,6 +154,9 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
     this.node.addValidation({
       validate: () => {
         const problemsFound = checkHandlerOptions ? this.handlerOptionProblems() : [];
+        if (props.nodeAllocatable !== undefined && props.limits?.nodeAllocatable !== undefined) {
+          problemsFound.push('nodeAllocatable and limits.nodeAllocatable are both set: set the ceiling once, with nodeAllocatable');
+        }
         if (minimum && !allowBelow && this.overhead) problemsFound.push(...belowMinimum(this.overhead, minimum, this.displayName));
         return problemsFound.map((p) => `${this.displayName} runtime "${this.runtimeClassName}": ${p}`);
       },

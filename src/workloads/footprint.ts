@@ -1,6 +1,7 @@
 import { IConstruct } from 'constructs';
 import { overheadOf, pinsOf, workloadObjectsOf } from '../core/pinning';
 import { describeManifest, effectiveRequests, podSpecOf, replicasOf } from '../core/pod-spec';
+import { ResourceAmounts } from '../core/resource-amounts';
 import { ResourceList } from '../core/resources';
 import { IRuntimeClass } from '../core/runtime-class';
 
@@ -8,6 +9,10 @@ import { IRuntimeClass } from '../core/runtime-class';
  * What a workload costs the cluster: per-pod requests, the RuntimeClass overhead, the
  * effective footprint the scheduler reserves per pod, and the total over its replicas.
  * Computed from the final manifest, as the scheduler would.
+ *
+ * Each figure comes twice: as Kubernetes quantity strings (`perPod`: `{ cpu: '500m', memory:
+ * '512Mi' }`) and as `ResourceAmounts` values to add up and compare (`perPodAmounts.cpuMillis`,
+ * `totalAmounts.plus(...)`, `totalAmounts.fitsWithin(budget)`).
  */
 export class WorkloadFootprint {
   /**
@@ -41,21 +46,40 @@ export class WorkloadFootprint {
   public readonly replicas?: number;
   /** perPod × replicas; undefined for a DaemonSet (use `forPods`). */
   public readonly total?: { [resource: string]: string };
-  private readonly perPodList: ResourceList;
+  /** `podRequests` as values. */
+  public readonly podRequestAmounts: ResourceAmounts;
+  /** `overhead` as values. */
+  public readonly overheadAmounts: ResourceAmounts;
+  /** `perPod` as values: what the scheduler reserves per pod. */
+  public readonly perPodAmounts: ResourceAmounts;
+  /** `total` as values; undefined for a DaemonSet (use `amountsForPods`). */
+  public readonly totalAmounts?: ResourceAmounts;
 
   private constructor(runtimeClassName: string | undefined, requests: ResourceList, overhead: ResourceList, replicas: number | undefined) {
     this.runtimeClassName = runtimeClassName;
-    this.perPodList = requests.plus(overhead);
-    this.podRequests = requests.toStrings();
-    this.overhead = overhead.toStrings();
-    this.perPod = this.perPodList.toStrings();
+    this.podRequestAmounts = ResourceAmounts._fromList(requests);
+    this.overheadAmounts = ResourceAmounts._fromList(overhead);
+    this.perPodAmounts = ResourceAmounts._fromList(requests.plus(overhead));
+    this.totalAmounts = replicas === undefined ? undefined : this.perPodAmounts.times(replicas);
+    this.podRequests = this.podRequestAmounts.quantities;
+    this.overhead = this.overheadAmounts.quantities;
+    this.perPod = this.perPodAmounts.quantities;
     this.replicas = replicas;
-    this.total = replicas === undefined ? undefined : this.perPodList.times(replicas).toStrings();
+    this.total = this.totalAmounts?.quantities;
   }
 
-  /** The footprint of `pods` pods (e.g. a DaemonSet on that many nodes). */
+  /** The footprint of `pods` pods (e.g. a DaemonSet on that many nodes), as quantity strings. */
   public forPods(pods: number): { [resource: string]: string } {
-    if (!Number.isInteger(pods) || pods < 0) throw new Error(`WorkloadFootprint.forPods(${pods}): give a whole number of pods, 0 or more`);
-    return this.perPodList.times(pods).toStrings();
+    return this.perPodAmounts.times(checkedPods('forPods', pods)).quantities;
   }
+
+  /** The footprint of `pods` pods (e.g. a DaemonSet on that many nodes), as values. */
+  public amountsForPods(pods: number): ResourceAmounts {
+    return this.perPodAmounts.times(checkedPods('amountsForPods', pods));
+  }
+}
+
+function checkedPods(method: string, pods: number): number {
+  if (!Number.isSafeInteger(pods) || pods < 0) throw new Error(`WorkloadFootprint.${method}(${pods}): give a whole number of pods, 0 or more`);
+  return pods;
 }

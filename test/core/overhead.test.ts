@@ -1,3 +1,5 @@
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { PodOverhead } from '../../src/core';
 import { isExtendedResource, resourceNameProblem, ResourceList } from '../../src/core/resources';
 
@@ -87,7 +89,7 @@ describe('PodOverhead', () => {
     expect(PodOverhead.of({ cpu: 'abc', memory: '-1Mi', resources: { 'gpu': '1', 'example.com/foo': '0.5' } }).validate()).toEqual([
       `overhead resource "gpu" ${NOT_A_CONTAINER_RESOURCE}`,
       'overhead.cpu: "abc" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)',
-      'overhead.example.com/foo: "0.5" is not a whole number: extended resources are counted in whole units',
+      'overhead.resources["example.com/foo"]: "0.5" is not a whole number: extended resources are counted in whole units',
       'overhead.memory: "-1Mi" is negative: overhead must be zero or more',
     ]);
   });
@@ -120,6 +122,64 @@ describe('PodOverhead', () => {
   test('a hugepages amount that is not a multiple of the page size is rejected', () => {
     expect(PodOverhead.of({ memory: '1Gi', resources: { 'hugepages-2Mi': '1Mi' } }).validate()).toEqual([
       expect.stringMatching(/hugepages-2Mi.*"1Mi".*multiple.*2Mi/),
+    ]);
+  });
+});
+
+describe('PodOverhead from cdk8s-plus values', () => {
+  test.each<[string, kplus.Cpu, string]>([
+    ['Cpu.millis(250)', kplus.Cpu.millis(250), '250m'],
+    ['Cpu.units(2)', kplus.Cpu.units(2), '2'],
+    ['Cpu.units(0.5)', kplus.Cpu.units(0.5), '0.5'],
+  ])('cpu %s is the quantity %p', (_what, cpu, quantity) => {
+    const overhead = PodOverhead.of({ cpu });
+    expect(overhead.cpu).toBe(quantity);
+    expect(overhead._toPodFixed()).toEqual({ cpu: quantity });
+    expect(overhead.validate()).toEqual([]);
+  });
+
+  test.each<[string, Size, string]>([
+    ['Size.mebibytes(320)', Size.mebibytes(320), '320Mi'],
+    ['Size.gibibytes(1)', Size.gibibytes(1), '1Gi'],
+    ['Size.gibibytes(1.5)', Size.gibibytes(1.5), '1536Mi'],
+    ['Size.kibibytes(0.5)', Size.kibibytes(0.5), '512'],
+    ['Size.tebibytes(2)', Size.tebibytes(2), '2Ti'],
+  ])('memory and ephemeral storage %s are the quantity %p', (_what, size, quantity) => {
+    const overhead = PodOverhead.of({ memory: size, ephemeralStorage: size });
+    expect([overhead.memory, overhead.ephemeralStorage]).toEqual([quantity, quantity]);
+    expect(overhead._toPodFixed()).toEqual({ 'ephemeral-storage': quantity, 'memory': quantity });
+    expect(overhead.validate()).toEqual([]);
+  });
+
+  test('values and strings mix; strings stay exactly as written', () => {
+    const overhead = PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: '1.5Gi', resources: { 'hugepages-2Mi': '4Mi' } });
+    expect(overhead.amounts).toEqual({ 'cpu': '250m', 'hugepages-2Mi': '4Mi', 'memory': '1.5Gi' });
+    expect(overhead.validate()).toEqual([]);
+  });
+
+  test('a negative Cpu is reported like a negative string', () => {
+    expect(PodOverhead.of({ cpu: kplus.Cpu.millis(-5) }).validate()).toEqual(['overhead.cpu: "-5m" is negative: overhead must be zero or more']);
+  });
+
+  test('a Size that is no whole number of bytes is reported, naming the prop', () => {
+    expect(PodOverhead.of({ memory: Size.kibibytes(0.0001) }).validate()).toEqual([
+      'overhead.memory: a Size of 0.1024 bytes is not a whole number of bytes of 0 or more: give a whole number of bytes (e.g. Size.mebibytes(320)), or a quantity string',
+    ]);
+  });
+
+  test('values of other types are reported, not dropped or turned into strings', () => {
+    const overhead = PodOverhead.of({ cpu: 0.25 as any, memory: {} as any, ephemeralStorage: 1024 as any });
+    expect(overhead.validate()).toEqual([
+      'overhead.cpu: number 0.25 is neither a quantity string (e.g. "250m") nor a cdk8s-plus Cpu (e.g. Cpu.millis(250))',
+      'overhead.memory: an object (Object) is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))',
+      'overhead.ephemeralStorage: number 1024 is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))',
+    ]);
+    expect(overhead.isEmpty).toBe(false);
+  });
+
+  test('a standard resource given as a value and in `resources` is reported', () => {
+    expect(PodOverhead.of({ memory: Size.mebibytes(320), resources: { memory: '320Mi' } }).validate()).toEqual([
+      'overhead.resources["memory"] repeats a resource that has its own field: set it once, with the `memory` field',
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { ApiObject, Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { validationErrors } from './support';
 import { PodOverhead, RuntimeClass, RuntimeClassProps, TaintEffect, TolerationOperator } from '../../src/core';
@@ -184,13 +184,13 @@ describe('RuntimeClass validation', () => {
     ['cpu "abc"', { handler: 'kata', overhead: PodOverhead.of({ cpu: 'abc' }) },
       [`RuntimeClass "kata": overhead.cpu: "abc" ${NOT_A_QUANTITY}`]],
     ['ephemeral storage ""', { handler: 'kata', overhead: PodOverhead.of({ ephemeralStorage: '' }) },
-      [`RuntimeClass "kata": overhead.ephemeral-storage: "" ${NOT_A_QUANTITY}`]],
+      [`RuntimeClass "kata": overhead.ephemeralStorage: "" ${NOT_A_QUANTITY}`]],
     ['cpu "-1"', { handler: 'kata', overhead: PodOverhead.of({ cpu: '-1' }) },
       ['RuntimeClass "kata": overhead.cpu: "-1" is negative: overhead must be zero or more']],
     ['extended resource "1.5"', { handler: 'kata', overhead: PodOverhead.of({ resources: { 'example.com/foo': '1.5' } }) },
-      ['RuntimeClass "kata": overhead.example.com/foo: "1.5" is not a whole number: extended resources are counted in whole units']],
+      ['RuntimeClass "kata": overhead.resources["example.com/foo"]: "1.5" is not a whole number: extended resources are counted in whole units']],
     ['extended resource "500m"', { handler: 'kata', overhead: PodOverhead.of({ resources: { 'example.com/foo': '500m' } }) },
-      ['RuntimeClass "kata": overhead.example.com/foo: "500m" is not a whole number: extended resources are counted in whole units']],
+      ['RuntimeClass "kata": overhead.resources["example.com/foo"]: "500m" is not a whole number: extended resources are counted in whole units']],
     ['hugepages without cpu or memory', { handler: 'kata', overhead: PodOverhead.of({ resources: { 'hugepages-2Mi': '4Mi' } }) },
       ['RuntimeClass "kata": overhead sets hugepages without cpu or memory: the API server rejects it ("HugePages require cpu or memory"); add a cpu or memory overhead']],
     ['cpu twice', { handler: 'kata', overhead: PodOverhead.of({ cpu: '250m', resources: { cpu: '500m' } }) },
@@ -232,7 +232,7 @@ describe('RuntimeClass validation', () => {
           { key: 'k', value: 'v', effect: TaintEffect.NO_SCHEDULE },
         ],
       },
-    }, ['RuntimeClass "kata": scheduling.tolerations[2] duplicates scheduling.tolerations[1] (same key, operator, value and effect): remove one']],
+    }, ['RuntimeClass "kata": scheduling.tolerations[2] duplicates the toleration at index 1 (same key, operator, value and effect): remove one']],
   ])('%s', (_title, props, messages) => {
     expect(errorsOf(props)).toEqual(messages.map((m) => `[test/rc] ${m}`));
   });
@@ -387,11 +387,48 @@ describe('RuntimeClass.fromName', () => {
     expect(() => RuntimeClass.fromName(name)).toThrow(message);
   });
 
+  test('a nodeAllocatable value that is no quantity throws at once: it could not be checked later', () => {
+    expect(() => RuntimeClass.fromName('kata', { limits: { nodeAllocatable: { memory: Size.kibibytes(0.0001) } } })).toThrow(
+      'RuntimeClass.fromName("kata"): limits.nodeAllocatable.memory: a Size of 0.1024 bytes is not a whole number of bytes of 0 or more: give a whole number of bytes (e.g. Size.mebibytes(320)), or a quantity string',
+    );
+  });
+
   test('a reference does not count as a duplicate of a class in the app', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'test');
     new RuntimeClass(chart, 'rc', { handler: 'gvisor' });
     RuntimeClass.fromName('gvisor').pin(new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] }));
     expect(validationErrors(app)).toEqual([]);
+  });
+});
+
+describe('cdk8s-plus values for overhead and nodeAllocatable', () => {
+  test('a Cpu and a Size overhead render as podFixed quantities', () => {
+    const [manifest] = synthOf({
+      handler: 'kata-qemu',
+      overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(320), ephemeralStorage: Size.gibibytes(1.5) }),
+    });
+    expect(manifest.overhead).toEqual({ podFixed: { 'cpu': '250m', 'ephemeral-storage': '1536Mi', 'memory': '320Mi' } });
+  });
+
+  test('a reference\'s ceiling of cdk8s-plus values is checked on pinned workloads', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    const web = new kplus.Deployment(chart, 'web', {
+      containers: [{ image: 'nginx', resources: { cpu: { request: kplus.Cpu.millis(100) }, memory: { request: Size.mebibytes(900) } } }],
+    });
+    RuntimeClass.fromName('kata', { overhead: PodOverhead.of({ memory: Size.mebibytes(160) }), limits: { nodeAllocatable: { memory: Size.gibibytes(1) } } }).pin(web);
+    expect(validationErrors(app)).toEqual([
+      `[test/web/Resource] Deployment "${web.name}" (pinned to RuntimeClass "kata") needs 1060Mi of memory per pod (requests 900Mi + overhead 160Mi), `
+      + 'more than the 1Gi a node of RuntimeClass "kata" can give: lower the requests or raise limits.nodeAllocatable',
+    ]);
+  });
+
+  test('limits.nodeAllocatable takes them too, and reports a bad one under its own name', () => {
+    expect(errorsOf({ handler: 'kata-qemu', limits: { nodeAllocatable: { cpu: kplus.Cpu.units(2), memory: Size.gibibytes(4) } } })).toEqual([]);
+    expect(errorsOf({ handler: 'kata-qemu', limits: { nodeAllocatable: { memory: Size.kibibytes(0.0001), cpu: '2 cores' } } })).toEqual([
+      '[test/rc] RuntimeClass "kata-qemu": limits.nodeAllocatable.memory: a Size of 0.1024 bytes is not a whole number of bytes of 0 or more: give a whole number of bytes (e.g. Size.mebibytes(320)), or a quantity string',
+      `[test/rc] RuntimeClass "kata-qemu": limits.nodeAllocatable.cpu: "2 cores" ${NOT_A_QUANTITY}`,
+    ]);
   });
 });

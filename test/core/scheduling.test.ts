@@ -33,7 +33,7 @@ describe('schedulingProblems', () => {
         { key: 'k', effect: TaintEffect.NO_EXECUTE, tolerationSeconds: 60 },
       ],
     })).toEqual([
-      'scheduling.tolerations[1] duplicates scheduling.tolerations[0] (same key, operator, value and effect): remove one',
+      'scheduling.tolerations[1] duplicates the toleration at index 0 (same key, operator, value and effect): remove one',
     ]);
   });
 

@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import { EXAMPLES } from '../../examples';
 import { ServerlessFunctions } from '../../examples/serverless-functions';
@@ -48,6 +50,19 @@ function allPodSpecs(manifests: any[]): Array<{ kind: string; name: string; spec
 const PROVIDED_BY_THE_CLUSTER: { [example: string]: string[] } = {
   'managed-gke-sandbox': ['gvisor'],
 };
+
+/** Files of examples/ that are not apps: the registry and the script that synthesizes them all. */
+const NOT_EXAMPLES = ['index.ts', 'synth-all.ts'];
+
+test('every app in examples/ is registered in EXAMPLES under its file name, and so synthesized below', () => {
+  const files = fs.readdirSync(path.join(__dirname, '..', '..', 'examples')).filter((f) => f.endsWith('.ts') && !NOT_EXAMPLES.includes(f));
+  expect(files.map((f) => f.replace(/\.ts$/, '')).sort()).toEqual(Object.keys(EXAMPLES).sort());
+  for (const file of files) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const example = require(path.join(__dirname, '..', '..', 'examples', file));
+    expect(example.build).toBe(EXAMPLES[file.replace(/\.ts$/, '')]);
+  }
+});
 
 describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
   test('synthesizes without validation errors and matches its snapshot', () => {

@@ -1,4 +1,5 @@
 import { ApiObject, App, Chart, Duration, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { parse as parseToml } from 'smol-toml';
 import {
   CpuArchitecture,
@@ -340,11 +341,17 @@ describe('the DaemonSet', () => {
     ]);
   });
 
-  test.each([
+  // The API server reads maxUnavailable as an IntOrString whose string form must be a
+  // percentage: a count is rendered as an integer, whichever way it was given.
+  test.each<[string, string | kplus.PercentOrAbsolute | undefined, string | number]>([
     ['default', undefined, '10%'],
     ['a percentage', '25%', '25%'],
-    ['a count', '5', '5'],
+    ['a count', '5', 5],
     ['100%', '100%', '100%'],
+    ['PercentOrAbsolute.percent(20)', kplus.PercentOrAbsolute.percent(20), '20%'],
+    ['PercentOrAbsolute.percent(100)', kplus.PercentOrAbsolute.percent(100), '100%'],
+    ['PercentOrAbsolute.absolute(5)', kplus.PercentOrAbsolute.absolute(5), 5],
+    ['PercentOrAbsolute.absolute(500)', kplus.PercentOrAbsolute.absolute(500), 500],
   ])('maxUnavailable: %s', (_what, maxUnavailable, expected) => {
     const { app, chart } = newApp();
     setupWithCrun(chart, { maxUnavailable });
@@ -868,11 +875,24 @@ describe('validation messages', () => {
     expect(Object.keys((parseToml(dataOf(chart)['crio.conf']) as any).crio.runtime.runtimes)).toEqual(['runsc', 'kata-qemu', 'crun']);
   });
 
-  test.each(['0', '110%', 'abc', '0%', '-1', '10 %'])('maxUnavailable "%s"', (maxUnavailable) => {
+  test.each<[string | kplus.PercentOrAbsolute, string]>([
+    ['0', '"0"'],
+    ['110%', '"110%"'],
+    ['abc', '"abc"'],
+    ['0%', '"0%"'],
+    ['-1', '"-1"'],
+    ['10 %', '"10 %"'],
+    [kplus.PercentOrAbsolute.percent(0), 'PercentOrAbsolute.percent(0)'],
+    [kplus.PercentOrAbsolute.percent(110), 'PercentOrAbsolute.percent(110)'],
+    [kplus.PercentOrAbsolute.percent(12.5), 'PercentOrAbsolute.percent(12.5)'],
+    [kplus.PercentOrAbsolute.absolute(0), 'PercentOrAbsolute.absolute(0)'],
+    [kplus.PercentOrAbsolute.absolute(-3), 'PercentOrAbsolute.absolute(-3)'],
+    [kplus.PercentOrAbsolute.absolute(2.5), 'PercentOrAbsolute.absolute(2.5)'],
+  ])('maxUnavailable %s', (maxUnavailable, shown) => {
     const { app, chart } = newApp();
     setupWithCrun(chart, { maxUnavailable });
     expect(validationErrors(app)).toEqual([
-      `[test/setup] NodeSetup "runtimeclass-node-setup": maxUnavailable "${maxUnavailable}" must be a positive count ("5") or a percentage from 1% to 100% ("10%")`,
+      `[test/setup] NodeSetup "runtimeclass-node-setup": maxUnavailable ${shown} must be a positive count (PercentOrAbsolute.absolute(5) or "5") or a percentage from 1% to 100% (PercentOrAbsolute.percent(10) or "10%")`,
     ]);
   });
 

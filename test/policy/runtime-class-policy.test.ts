@@ -174,9 +174,13 @@ describe('RuntimeClassPolicy validation', () => {
   });
 
   test('an empty or invalid namespace selector', () => {
+    const hint = "{ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: NamespaceSelectorOperator.NOT_IN, values: ['kube-system'] }] }";
     expect(errorsOf((chart) => new RuntimeClassPolicy(chart, 'p', { namespaceSelector: {}, allowed: [kata] }))).toEqual([
-      '[test/p] RuntimeClassPolicy "runtimeclass-p": namespaceSelector is empty, so it selects every namespace, kube-system included, whose pods run with the default runtime: add a label or a requirement, e.g. { key: \'kubernetes.io/metadata.name\', operator: NamespaceSelectorOperator.NOT_IN, values: [\'kube-system\'] }',
+      `[test/p] RuntimeClassPolicy "runtimeclass-p": namespaceSelector is empty, so it selects every namespace, kube-system included, whose pods run with the default runtime: add a label or a requirement, e.g. ${hint}`,
     ]);
+    // The hint is a selector one can paste as it is.
+    const pasted = new Function('NamespaceSelectorOperator', `return ${hint};`)(NamespaceSelectorOperator);
+    expect(errorsOf((chart) => new RuntimeClassPolicy(chart, 'p', { namespaceSelector: pasted, allowed: [kata] }))).toEqual([]);
     expect(errorsOf((chart) => new RuntimeClassPolicy(chart, 'p', {
       namespaceSelector: { matchExpressions: [{ key: 'tier', operator: NamespaceSelectorOperator.IN }] },
       allowed: [kata],

@@ -1,4 +1,5 @@
-import { App, Chart, Testing } from 'cdk8s';
+import { App, Chart, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import {
   CrunRuntime,
   GvisorPlatform,
@@ -46,6 +47,17 @@ describe('Kata overhead minimum', () => {
     expect(message).toMatch(/^Validation failed with the following errors:\n {2}\[test\/kata\] Kata Containers with QEMU runtime "kata-qemu": overhead\.memory "160Mi" is below the 320Mi/);
     expect(message).toContain('OOM-killed');
     expect(message).toContain('allowOverheadBelowMinimum: true');
+  });
+
+  test('an overhead given as cdk8s-plus values is held to the same minimum', () => {
+    const { app, chart } = newApp();
+    new KataRuntime(chart, 'kata', { overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(160) }) });
+    expect(validationErrors(app)).toEqual([
+      '[test/kata] Kata Containers with QEMU runtime "kata-qemu": overhead.memory "160Mi" is below the 320Mi that '
+      + 'Kata Containers with QEMU needs per pod: the scheduler would under-count each pod and nodes would overcommit '
+      + 'memory until pods are OOM-killed; raise overhead.memory to at least 320Mi, or set allowOverheadBelowMinimum: '
+      + 'true if you measured a smaller guest',
+    ]);
   });
 
   test('CPU below the minimum is reported on its own', () => {
@@ -223,6 +235,17 @@ describe('gVisor runscFlags', () => {
     ]);
   });
 
+  test('a renamed class whose name cannot be a handler names the prop the user set', () => {
+    const { app, chart } = newApp();
+    new GvisorRuntime(chart, 'byName', { name: 'gvisor.kvm' });
+    new GvisorRuntime(chart, 'byMetadata', { metadata: { name: 'gvisor.ptrace' } });
+    const rule = 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit, no dots';
+    expect(validationErrors(app)).toEqual([
+      `[test/byName/Default] RuntimeClass "gvisor.kvm": handler "gvisor.kvm" ${rule} (it comes from name: a renamed gVisor class uses its name as its handler; choose a name without dots)`,
+      `[test/byMetadata/Default] RuntimeClass "gvisor.ptrace": handler "gvisor.ptrace" ${rule} (it comes from metadata.name: a renamed gVisor class uses its name as its handler; choose a name without dots)`,
+    ]);
+  });
+
   test('a flag with leading dashes is an error', () => {
     const { app, chart } = newApp();
     new GvisorRuntime(chart, 'gvisor', { runscFlags: { '--debug': 'true' } });
@@ -310,6 +333,20 @@ describe('binary paths of crun and runc', () => {
 });
 
 describe('SandboxedRuntime handler options', () => {
+  test('the ceiling given both as nodeAllocatable and as limits.nodeAllocatable is an error, not a silent choice', () => {
+    const { app, chart } = newApp();
+    new SandboxedRuntime(chart, 'youki', {
+      handler: 'youki',
+      displayName: 'youki',
+      containerd: { runtimeType: 'io.containerd.runc.v2' },
+      nodeAllocatable: { memory: Size.gibibytes(2) },
+      limits: { nodeAllocatable: { memory: '4Gi' } },
+    });
+    expect(validationErrors(app)).toEqual([
+      '[test/youki] youki runtime "youki": nodeAllocatable and limits.nodeAllocatable are both set: set the ceiling once, with nodeAllocatable',
+    ]);
+  });
+
   test('a generic runtime with valid facts synthesizes its class', () => {
     const { app, chart } = newApp();
     const youki = new SandboxedRuntime(chart, 'youki', {

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ApiObject, Chart, Include, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { GvisorRuntime, KataHypervisor, KataRuntime, PodOverhead, RuntimeClass, SandboxedDaemonSet, WorkloadFootprint } from '../../src';
+import { GvisorRuntime, KataHypervisor, KataRuntime, PodOverhead, ResourceAmounts, RuntimeClass, SandboxedDaemonSet, WorkloadFootprint } from '../../src';
 
 function newChart(): Chart {
   return new Chart(Testing.app(), 'test');
@@ -63,6 +63,25 @@ describe('WorkloadFootprint of a pinned Deployment', () => {
     expect(footprint.forPods(4)).toEqual({ cpu: '2', memory: '2Gi' });
     expect(footprint.forPods(1)).toEqual({ cpu: '500m', memory: '512Mi' });
     expect(footprint.forPods(0)).toEqual({ cpu: '0', memory: '0' });
+  });
+
+  test('every figure also comes as values, whose quantities are the strings', () => {
+    expect([footprint.podRequestAmounts.cpuMillis, footprint.podRequestAmounts.memoryBytes]).toEqual([250, 192 * 2 ** 20]);
+    expect([footprint.overheadAmounts.cpuMillis, footprint.overheadAmounts.memoryBytes]).toEqual([250, 320 * 2 ** 20]);
+    expect([footprint.perPodAmounts.cpuMillis, footprint.perPodAmounts.memoryBytes]).toEqual([500, 512 * 2 ** 20]);
+    expect([footprint.totalAmounts!.cpuMillis, footprint.totalAmounts!.memoryBytes]).toEqual([1500, 1536 * 2 ** 20]);
+    expect(footprint.podRequestAmounts.quantities).toEqual(footprint.podRequests);
+    expect(footprint.overheadAmounts.quantities).toEqual(footprint.overhead);
+    expect(footprint.perPodAmounts.quantities).toEqual(footprint.perPod);
+    expect(footprint.totalAmounts!.quantities).toEqual(footprint.total);
+    expect(footprint.amountsForPods(4).quantities).toEqual(footprint.forPods(4));
+  });
+
+  test('footprints add up and compare with a budget', () => {
+    const two = footprint.totalAmounts!.plus(footprint.totalAmounts!);
+    expect(two.quantities).toEqual({ cpu: '3', memory: '3Gi' });
+    expect(two.fitsWithin(ResourceAmounts.of({ cpu: kplus.Cpu.units(4), memory: Size.gibibytes(3) }))).toBe(true);
+    expect(two.resourcesExceeding(ResourceAmounts.of({ cpu: kplus.Cpu.units(4), memory: Size.gibibytes(2) }))).toEqual(['memory']);
   });
 });
 
@@ -161,6 +180,8 @@ describe('replicas by kind', () => {
     const footprint = WorkloadFootprint.of(agent);
     expect(footprint.replicas).toBeUndefined();
     expect(footprint.total).toBeUndefined();
+    expect(footprint.totalAmounts).toBeUndefined();
+    expect(footprint.amountsForPods(10).memoryBytes).toBe(1940 * 2 ** 20);
     expect(footprint.perPod).toEqual({ cpu: '350m', memory: '194Mi' });
     expect(footprint.forPods(10)).toEqual({ cpu: '3500m', memory: '1940Mi' });
   });
@@ -257,6 +278,10 @@ describe('argument checks', () => {
 
   test('forPods(1.5) throws', () => {
     expect(() => webFootprint.forPods(1.5)).toThrow('WorkloadFootprint.forPods(1.5): give a whole number of pods, 0 or more');
+  });
+
+  test.each([-1, 1.5])('amountsForPods(%p) throws', (pods) => {
+    expect(() => webFootprint.amountsForPods(pods)).toThrow(`WorkloadFootprint.amountsForPods(${pods}): give a whole number of pods, 0 or more`);
   });
 
   describe('an Include', () => {

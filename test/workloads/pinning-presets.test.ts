@@ -1,6 +1,8 @@
 import { ApiObject, App, Chart, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { GvisorRuntime, KataHypervisor, KataRuntime, RuncRuntime } from '../../src';
+import { GvisorRuntime, KataHypervisor, KataRuntime, PodOverhead, RuncRuntime } from '../../src';
+
+const NOT_A_QUANTITY = 'is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)';
 
 /** Every validation message of the app, as `app.synth()` reports them: `[construct path] message`. */
 function validationErrors(app: App): string[] {
@@ -124,14 +126,35 @@ describe('nodeAllocatable on a preset', () => {
     expect(validationErrors(app)).toEqual([
       `[test/web/Resource] Deployment "${web.name}" (pinned to RuntimeClass "kata-qemu") needs 576Mi of memory per pod `
       + '(requests 256Mi + overhead 320Mi), more than the 512Mi a node of RuntimeClass "kata-qemu" can give: lower the '
-      + 'requests or raise limits.nodeAllocatable',
+      + 'requests or raise nodeAllocatable',
     ]);
     expect(kata.limits.nodeAllocatable).toEqual({ cpu: '2', memory: '512Mi' });
+  });
+
+  test('a ceiling of cdk8s-plus values checks the same', () => {
+    const { app, chart } = newApp();
+    const kata = new KataRuntime(chart, 'kata', { nodeAllocatable: { cpu: kplus.Cpu.units(2), memory: Size.mebibytes(512) } });
+    const web = new kplus.Deployment(chart, 'web', {
+      containers: [{ image: 'nginx:1.27', resources: { cpu: { request: kplus.Cpu.millis(1800) }, memory: { request: Size.mebibytes(192) } } }],
+    });
+    kata.pin(web);
+    expect(validationErrors(app)).toEqual([
+      `[test/web/Resource] Deployment "${web.name}" (pinned to RuntimeClass "kata-qemu") needs 2050m of cpu per pod `
+      + '(requests 1800m + overhead 250m), more than the 2 a node of RuntimeClass "kata-qemu" can give: lower the '
+      + 'requests or raise nodeAllocatable',
+    ]);
   });
 
   test('a pod that fits exactly is fine', () => {
     const { app, chart } = newApp();
     const kata = new KataRuntime(chart, 'kata', { nodeAllocatable: { cpu: '350m', memory: '384Mi' } });
+    kata.pin(deployment(chart));
+    expect(validationErrors(app)).toEqual([]);
+  });
+
+  test('a pod that fits a ceiling of cdk8s-plus values exactly is fine', () => {
+    const { app, chart } = newApp();
+    const kata = new KataRuntime(chart, 'kata', { nodeAllocatable: { cpu: kplus.Cpu.millis(350), memory: Size.mebibytes(384) } });
     kata.pin(deployment(chart));
     expect(validationErrors(app)).toEqual([]);
   });
@@ -146,15 +169,30 @@ describe('nodeAllocatable on a preset', () => {
     });
   });
 
+  test('a preset\'s overhead given as cdk8s-plus values is its class\'s podFixed', () => {
+    const { chart } = newApp();
+    new KataRuntime(chart, 'kata', { overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(500), memory: Size.gibibytes(0.5) }) });
+    const runtimeClass = Testing.synth(chart).find((m) => m.kind === 'RuntimeClass');
+    expect(runtimeClass.overhead).toEqual({ podFixed: { cpu: '500m', memory: '512Mi' } });
+  });
+
+  test('a ceiling value that is no quantity is reported under nodeAllocatable', () => {
+    const { app, chart } = newApp();
+    // Half a kibibyte is 512 bytes, a whole number: accepted. A number is no quantity.
+    new RuncRuntime(chart, 'runc', { nodeAllocatable: { memory: Size.kibibytes(0.5), cpu: 2 as any } });
+    expect(validationErrors(app)).toEqual([
+      '[test/runc/Default] RuntimeClass "runc": nodeAllocatable.cpu: number 2 is neither a quantity string (e.g. "250m") nor a cdk8s-plus Cpu (e.g. Cpu.millis(250))',
+    ]);
+  });
+
   test('an invalid ceiling is reported', () => {
     const { app, chart } = newApp();
     const runc = new RuncRuntime(chart, 'runc', { nodeAllocatable: { memory: '1GB' } });
     runc.pin(deployment(chart));
-    const errors = validationErrors(app);
-    expect(errors.length).toBeGreaterThanOrEqual(1);
-    for (const error of errors) {
-      expect(error).toMatch(/RuntimeClass "runc":? limits\.nodeAllocatable[.:] ?memory: "1GB" is not a Kubernetes quantity \(write e\.g\. "250m" for CPU or "160Mi" for memory/);
-    }
+    // A preset takes the ceiling as `nodeAllocatable`: the message names that prop.
+    expect(validationErrors(app)).toEqual([
+      `[test/runc/Default] RuntimeClass "runc": nodeAllocatable.memory: "1GB" ${NOT_A_QUANTITY}`,
+    ]);
   });
 });
 

@@ -248,7 +248,7 @@ describe('containers added after construction', () => {
     expect(validationErrors(app)).toEqual([
       `[test/web/Resource] Deployment "${web.name}" (pinned to RuntimeClass "kata-qemu") needs 576Mi of memory per pod `
       + '(requests 256Mi + overhead 320Mi), more than the 512Mi a node of RuntimeClass "kata-qemu" can give: lower the '
-      + 'requests or raise limits.nodeAllocatable',
+      + 'requests or raise nodeAllocatable',
     ]);
   });
   // Guards against reusing validation's render for the next toJson() (a stale manifest).
