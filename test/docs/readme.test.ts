@@ -321,13 +321,15 @@ const EXPECTATIONS: { [section: string]: (result: Run) => void } = {
     const runtimeClass = named(manifests, 'RuntimeClass', 'gvisor-kvm');
     expect(runtimeClass.handler).toBe('gvisor-kvm');
     expect(runtimeClass.scheduling.nodeSelector).toEqual({ 'runtimeclass.cdk8s.io/gvisor-kvm': 'ready' });
-    const everything = JSON.stringify(manifests);
-    // The class's own runsc.toml with the platform and the flag, and both downloads.
-    expect(everything).toContain('/etc/containerd/runsc-gvisor-kvm.toml');
-    expect(everything).toMatch(/platform = \\"kvm\\"/);
-    expect(everything).toMatch(/overlay2 = \\"root:self\\"/);
-    expect(everything).toContain('https://storage.googleapis.com/gvisor/releases/release/20251110.0/x86_64/runsc');
-    expect(everything).toContain('https://storage.googleapis.com/gvisor/releases/release/20251110.0/x86_64/containerd-shim-runsc-v1');
+    // The class's own runsc.toml with the platform and the flag, and both downloads, in the agent's spec.
+    const spec = JSON.parse(named(manifests, 'ConfigMap', 'gvisor-kvm-node-setup').data['spec.json']);
+    expect(Object.keys(spec.hostFiles)).toEqual(['/etc/containerd/runsc-gvisor-kvm.toml']);
+    expect(spec.hostFiles['/etc/containerd/runsc-gvisor-kvm.toml']).toMatch(/platform = "kvm"/);
+    expect(spec.hostFiles['/etc/containerd/runsc-gvisor-kvm.toml']).toMatch(/overlay2 = "root:self"/);
+    expect(spec.artifacts.map((a: any) => a.location)).toEqual([
+      'https://storage.googleapis.com/gvisor/releases/release/20251110.0/x86_64/runsc',
+      'https://storage.googleapis.com/gvisor/releases/release/20251110.0/x86_64/containerd-shim-runsc-v1',
+    ]);
   },
 
   'Any other runtime': ({ manifests }) => {
