@@ -34,7 +34,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   bumpPackage: 'commit-and-tag-version@^12',
   // Only feat and fix commits (squash-merged PR titles, checked by the pull-request-lint workflow) cut a release.
   releasableCommits: ReleasableCommits.featuresAndFixes(),
-  // No tag yet: the first release is 0.1.0; after it, the commits decide (feat: minor, fix: patch).
+  // No tag yet: the first release is 0.1.0; after it, the commits decide (README, "Releases").
   nextVersionCommand: 'node -e "process.stdout.write(process.env.LATEST_TAG ? \'\' : \'0.1.0\')"',
   publishToPypi: { distName: 'cdk8s-runtimeclass', module: 'cdk8s_runtimeclass' },
   publishToMaven: {
