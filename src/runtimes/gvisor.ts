@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { GVISOR_HANDLERS, GVISOR_HOST_NETWORK_ANNOTATION, familyLimits } from './handler-limits';
 import { preinstalled } from './preinstalled';
 import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 import { renderRunscToml } from '../containerd/runsc-config';
@@ -116,10 +117,11 @@ export class GvisorRuntime extends SandboxedRuntime {
       // CRI-O runs runsc directly and never reads runsc.toml: only runsc's defaults (systrap,
       // its own netstack, no extra flags) can be set up there.
       crio: runscFlagsAreDefault(runscFlags) ? { runtimePath: runscPath, runtimeType: CrioRuntimeType.OCI, runtimeRoot: '/run/runsc' } : undefined,
-      limits: {
-        hostNetwork: props.hostNetworking ?? false,
-        reason: 'gVisor gives each pod its own network stack unless the runtime is set up with hostNetworking: true',
-      },
+      limits: { ...familyLimits(GVISOR_HANDLERS), hostNetwork: props.hostNetworking ?? false },
+      // Tells readers of the YAML (the report) that this class's pods may use the node's network.
+      metadata: props.hostNetworking
+        ? { ...props.metadata, annotations: { ...props.metadata?.annotations, [GVISOR_HOST_NETWORK_ANNOTATION]: 'true' } }
+        : props.metadata,
     });
     if (name !== GVISOR.handler) {
       this.runtimeClass._handlerSource = `${props.name !== undefined ? 'name' : 'metadata.name'}: a renamed gVisor class uses its name as its handler; choose a name without dots`;

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { familyLimits, KATA_HANDLERS } from './handler-limits';
 import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 import { PodOverhead } from '../core/overhead';
 import { RuntimeArtifacts } from '../node-setup/artifacts';
@@ -119,12 +120,7 @@ export class KataRuntime extends SandboxedRuntime {
         runtimeConfigPath: facts.configPath,
         privilegedWithoutHostDevices: true,
       },
-      limits: {
-        hostNetwork: false,
-        hostPid: false,
-        hostIpc: false,
-        reason: `${facts.displayName} runs each pod in its own VM, which cannot join the node's namespaces`,
-      },
+      limits: familyLimits(KATA_HANDLERS, facts.displayName),
     });
     this.hypervisor = hypervisor;
   }

@@ -1,6 +1,8 @@
 // Packs the library with `npm pack`, installs the tarball into a fresh cdk8s app outside the
 // repository (cdk8s, cdk8s-plus-27 and constructs from the registry), synthesizes a
-// quick-start app with plain `node`, and checks the YAML a user would apply.
+// quick-start app with plain `node`, and checks the YAML a user would apply. In a release build
+// (`npx projen release`) package.json holds the bumped version, so this installs the versioned
+// tarball that is published.
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -8,16 +10,19 @@ import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
 
 const repo = path.join(__dirname, '..', '..');
-const peers = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).devDependencies;
+const manifest = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8'));
+const peers = manifest.devDependencies;
 
 function run(command: string, args: string[], cwd: string): string {
   return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' } });
 }
 
-/** True when lib/ is missing or older than some file under src/. */
+/** True when lib/ is missing or older than some file under src/, or the jsii assembly is of another version. */
 function libIsStale(): boolean {
   const lib = path.join(repo, 'lib', 'index.js');
-  if (!fs.existsSync(lib)) return true;
+  const assembly = path.join(repo, '.jsii');
+  if (!fs.existsSync(lib) || !fs.existsSync(assembly)) return true;
+  if (JSON.parse(fs.readFileSync(assembly, 'utf8')).version !== manifest.version) return true;
   const built = fs.statSync(lib).mtimeMs;
   const newest = (dir: string): number => Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => {
     const p = path.join(dir, e.name);
@@ -64,6 +69,14 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
 
   afterAll(() => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the tarball is named after the version in package.json, and installs as that version', () => {
+    expect(fs.readdirSync(work).filter((f) => f.endsWith('.tgz'))).toEqual([`cdk8s-runtimeclass-${manifest.version}.tgz`]);
+    const installed = JSON.parse(fs.readFileSync(path.join(work, 'app', 'node_modules', 'cdk8s-runtimeclass', 'package.json'), 'utf8'));
+    expect(installed.version).toBe(manifest.version);
+    // The jsii assembly carries the same version: it is what the other languages are generated from.
+    expect(JSON.parse(fs.readFileSync(path.join(work, 'app', 'node_modules', 'cdk8s-runtimeclass', '.jsii'), 'utf8')).version).toBe(manifest.version);
   });
 
   test('the tarball ships the compiled library and its jsii manifest, not the sources of tests or examples', () => {
@@ -125,7 +138,7 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
     if (!fs.existsSync(path.join(app, 'dist', 'quickstart.k8s.yaml'))) run('node', ['main.js'], app);
     const output = run('npx', ['--no-install', 'cdk8s-runtimeclass', 'report', '--check', '--format', 'json', 'dist'], app);
     const report = JSON.parse(output);
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(2);
     expect(report.problems).toEqual([]);
     const checkout = report.workloads.find((w: any) => w.runtimeClassName === 'kata-qemu');
     expect([checkout.kind, checkout.replicas, checkout.overhead]).toEqual(['Deployment', 2, { cpu: '250m', memory: '320Mi' }]);

@@ -138,7 +138,7 @@ Notes (1):
   test('json, exactly', () => {
     const result = inProcess(['report', '--format', 'json', path.join(root, 'shop.yaml')]);
     const json = JSON.parse(result.stdout.split(`${root}${path.sep}`).join(''));
-    expect(json.summary).toEqual({ files: 1, documents: 6, workloads: 3, runtimeClasses: 2, problems: 4, notes: 1, errors: 0 });
+    expect(json.summary).toEqual({ files: 1, documents: 6, workloads: 3, runtimeClasses: 2, nodes: 0, problems: 4, notes: 1, errors: 0 });
     expect(json.workloads[1]).toEqual({
       kind: 'Job',
       namespace: 'shop',
@@ -152,6 +152,8 @@ Notes (1):
       overheadKnown: false,
       perPod: { cpu: '1', memory: '1Gi' },
       total: { cpu: '2', memory: '2Gi' },
+      live: false,
+      nodeName: null,
     });
     expect(json.runtimeClasses).toEqual([
       {
@@ -167,6 +169,7 @@ Notes (1):
         daemonSets: 0,
         perNode: {},
         unknownReplicas: 0,
+        nodes: null,
       },
       {
         name: 'kata',
@@ -181,6 +184,7 @@ Notes (1):
         daemonSets: 0,
         perNode: {},
         unknownReplicas: 0,
+        nodes: null,
       },
     ]);
     expect(json.problems.map((p: any) => [p.code, p.source])).toEqual([
@@ -193,7 +197,7 @@ Notes (1):
     const result = cli(['report', '--format', 'json', '--check', '--known-class', 'gvisor', 'shop.yaml', 'clean'], { cwd: root });
     expect(result.status).toBe(EXIT_PROBLEMS);
     const json = JSON.parse(result.stdout);
-    expect(json.summary).toEqual({ files: 2, documents: 9, workloads: 5, runtimeClasses: 3, problems: 3, notes: 1, errors: 0 });
+    expect(json.summary).toEqual({ files: 2, documents: 9, workloads: 5, runtimeClasses: 3, nodes: 0, problems: 3, notes: 1, errors: 0 });
     expect(json.problems.map((p: any) => `${p.source} ${p.code}`)).toEqual(['shop.yaml:15 node-selector-conflict', 'shop.yaml:48 pod-overhead-set', 'shop.yaml:58 duplicate-runtime-class']);
   });
 
@@ -241,8 +245,48 @@ describe('errors', () => {
     expect(result.status).toBe(EXIT_ERROR);
     expect(result.stderr).toBe('cdk8s-runtimeclass report: error: cannot read "missing.yaml": no such file or directory\n'
       + 'cdk8s-runtimeclass report: error: bad.yaml:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]\n');
-    expect(result.stdout).toMatch(/^RuntimeClass footprint report: 2 files, 4 documents, 2 workloads, 1 RuntimeClass defined, 0 problems\n/);
-    expect(result.stdout).toContain('\n  bad.yaml:1: document has no apiVersion and kind, so it is not a Kubernetes object: skipped\n');
+    expect(result.stdout).toBe(`RuntimeClass footprint report: 2 files, 4 documents, 2 workloads, 1 RuntimeClass defined, 0 problems, 2 unreadable inputs
+
+Unreadable input (2): these could not be read or parsed, so everything below leaves them out:
+  cannot read "missing.yaml": no such file or directory
+  bad.yaml:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]
+
+WORKLOAD             CLASS   REPLICAS  REQUESTS PER POD        OVERHEAD  PER POD                 TOTAL
+DaemonSet ops/agent  gvisor  per node  cpu 50m, memory 64Mi    -         cpu 50m, memory 64Mi    -
+Deployment api       (none)  1         cpu 200m, memory 256Mi  -         cpu 200m, memory 256Mi  cpu 200m, memory 256Mi
+
+RUNTIMECLASS  HANDLER  OVERHEAD  WORKLOADS  PODS  TOTAL                   PER NODE (DAEMONSETS)
+gvisor        runsc    -         1          0     -                       cpu 50m, memory 64Mi
+(none)        -        -         1          1     cpu 200m, memory 256Mi  -
+
+No problems found in the input that could be read, but 2 inputs could not be read or parsed (see "Unreadable input" above): this report is incomplete.
+
+Notes (1):
+  bad.yaml:1: document has no apiVersion and kind, so it is not a Kubernetes object: skipped
+`);
+  });
+
+  test('unreadable input is in the markdown and the json too, never a clean "No problems found."; --check exits 2 on it', () => {
+    const root = tempDir({ 'good.yaml': CLEAN_YAML, 'bad.yaml': 'kind: [\n' });
+    const markdown = cli(['report', '--check', '--format', 'markdown', 'good.yaml', 'bad.yaml', 'gone'], { cwd: root });
+    expect(markdown.status).toBe(EXIT_ERROR);
+    expect(markdown.stdout).toMatch(/^### RuntimeClass footprint report\n\n2 files, 3 documents, 2 workloads, 1 RuntimeClass defined, 0 problems, 2 unreadable inputs\.\n\n/);
+    expect(markdown.stdout).toContain('\n#### Unreadable input (2)\n\n**The report is incomplete:** these could not be read or parsed, so everything below leaves them out.\n\n'
+      + '- cannot read "gone": no such file or directory\n- bad.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a \\]\n\n');
+    expect(markdown.stdout).not.toMatch(/^No problems found\.$/m);
+    expect(markdown.stdout).toContain('\nNo problems found in the input that could be read, but 2 inputs could not be read or parsed (see "Unreadable input" above): this report is incomplete.\n');
+
+    const json = cli(['report', '--check', '--format', 'json', 'bad.yaml'], { cwd: root });
+    expect(json.status).toBe(EXIT_ERROR);
+    const report = JSON.parse(json.stdout);
+    expect(report.summary).toMatchObject({ files: 1, documents: 0, problems: 0, errors: 1 });
+    expect(report.errors).toEqual([{ source: 'bad.yaml:2', message: 'bad.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]' }]);
+
+    // Standard input that is not YAML at all.
+    const stdin = cli(['report', '--check', '-'], { cwd: root, input: '\u0000\u0001' });
+    expect(stdin.status).toBe(EXIT_ERROR);
+    expect(stdin.stdout).toContain('\nUnreadable input (1): these could not be read or parsed, so everything below leaves them out:\n  <stdin>: is a binary file, not YAML\n');
+    expect(stdin.stdout).not.toMatch(/^No problems found\.$/m);
   });
 });
 

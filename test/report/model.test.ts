@@ -160,10 +160,11 @@ spec:
     expect(model.notes).toEqual([]);
   });
 
-  test('the items of a List are objects of their own', () => {
+  test('the items of a List are objects of their own, each at its own line', () => {
     const model = modelOf('apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: []}}\n  - 42\n');
     expect(model.workloads.map((w) => w.workload.name)).toEqual(['a']);
-    expect(model.notes).toEqual([{ location: { file: 'f.yaml', line: 1 }, message: 'List items[1] is not a Kubernetes object (a number (42)): skipped' }]);
+    expect(model.workloads[0].workload.location).toEqual({ file: 'f.yaml', line: 4 });
+    expect(model.notes).toEqual([{ location: { file: 'f.yaml', line: 5 }, message: 'List items[1] is not a Kubernetes object (a number (42)): skipped' }]);
   });
 
   test('documents that are not Kubernetes objects are noted and skipped', () => {

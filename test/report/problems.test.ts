@@ -1,9 +1,9 @@
 import { ApiObject, App, Chart, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { CLEAN_YAML, PROBLEMS_YAML } from './fixtures';
-import { KataRuntime, SandboxedDeployment, WorkloadFootprint } from '../../src';
+import { CrunRuntime, GvisorRuntime, KataHypervisor, KataRuntime, RuntimeLimits, SandboxedDeployment, WorkloadFootprint } from '../../src';
 import { buildModel } from '../../src/report/model';
-import { findProblems, ProblemCode, ReportProblem } from '../../src/report/problems';
+import { findProblems, handlerLimits, ProblemCode, ReportProblem } from '../../src/report/problems';
 import { parseYamlDocuments } from '../../src/report/read';
 
 function problemsOf(yaml: string, knownClasses?: string[]): ReportProblem[] {
@@ -111,4 +111,80 @@ test('the report\'s footprints agree with WorkloadFootprint on a synthesized cha
   expect(row.overhead.toStrings()).toEqual(expected.overhead);
   expect(row.perPod.toStrings()).toEqual(expected.perPod);
   expect(row.total?.toStrings()).toEqual(expected.total);
+});
+
+describe('what a class\'s handler cannot give, from the handler table the presets use', () => {
+  const classYaml = (name: string, handler: string, annotations = '{}') => `apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: ${name}, annotations: ${annotations}}\nhandler: ${handler}\n`;
+  const podYaml = (cls: string, fields: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\nspec: {runtimeClassName: ${cls}, ${fields}, containers: [{name: a}]}\n`;
+  const limited = (yaml: string) => problemsOf(yaml).filter((p) => p.code === ProblemCode.HOST_NAMESPACE_NOT_GIVEN).map((p) => p.message.match(/sets (\w+): true/)![1]);
+
+  test('Kata handlers (kata, kata-*) refuse hostNetwork, hostPID and hostIPC', () => {
+    for (const handler of ['kata', 'kata-qemu', 'kata-clh', 'kata-fc', 'kata-dragonball', 'kata-qemu-snp']) {
+      expect(limited(`${classYaml('vm', handler)}---\n${podYaml('vm', 'hostNetwork: true, hostPID: true, hostIPC: true')}`)).toEqual(['hostNetwork', 'hostPID', 'hostIPC']);
+    }
+    const [problem] = problemsOf(`${classYaml('vm', 'kata-fc')}---\n${podYaml('vm', 'hostIPC: true')}`);
+    expect(problem.message).toBe('Pod "n/p" (RuntimeClass "vm", handler "kata-fc") sets hostIPC: true, which RuntimeClass "vm" cannot give (Kata Containers runs each pod '
+      + 'in its own VM, which cannot join the node\'s namespaces): remove hostIPC or run this workload with another runtime');
+  });
+
+  test('gVisor handlers refuse hostNetwork only, unless the class is annotated for host networking', () => {
+    for (const handler of ['runsc', 'runsc-kvm', 'gvisor', 'gvisor-systrap']) {
+      expect(limited(`${classYaml('g', handler)}---\n${podYaml('g', 'hostNetwork: true, hostPID: true, hostIPC: true')}`)).toEqual(['hostNetwork']);
+    }
+    expect(limited(`${classYaml('g', 'runsc', '{runtimeclass.cdk8s.io/host-network: "true"}')}---\n${podYaml('g', 'hostNetwork: true')}`)).toEqual([]);
+  });
+
+  test('other handlers, look-alikes and false values are no problem', () => {
+    for (const handler of ['runc', 'crun', 'nvidia', 'katana', 'runscx', 'kata-']) {
+      expect(limited(`${classYaml('c', handler)}---\n${podYaml('c', 'hostNetwork: true, hostPID: true')}`)).toEqual([]);
+    }
+    expect(limited(`${classYaml('vm', 'kata-qemu')}---\n${podYaml('vm', 'hostNetwork: false, hostPID: "true"')}`)).toEqual([]);
+  });
+
+  test('the presets\' own limits are the table\'s: synthesized classes get the same verdicts from the report as at synth time', () => {
+    const chart = new Chart(new App(), 'c');
+    const runtimes = [
+      ...Object.values(KataHypervisor).map((hypervisor) => new KataRuntime(chart, `kata-${hypervisor}`, { hypervisor })),
+      new GvisorRuntime(chart, 'gvisor'),
+      new GvisorRuntime(chart, 'gvisor-host', { name: 'runsc-host', hostNetworking: true }),
+      new CrunRuntime(chart, 'crun'),
+    ];
+    const yaml = Testing.synth(chart).filter((m) => m.kind === 'RuntimeClass').map((m) => JSON.stringify(m)).join('\n---\n');
+    const { documents } = parseYamlDocuments(yaml, 'c.yaml');
+    const classes = buildModel(documents, 1).runtimeClasses;
+    const hostFields = (limits: RuntimeLimits | undefined) => [limits?.hostNetwork ?? true, limits?.hostPid ?? true, limits?.hostIpc ?? true];
+    for (const runtime of runtimes) {
+      const entry = classes.find((c) => c.name === runtime.runtimeClassName)!;
+      expect([runtime.runtimeClassName, hostFields(handlerLimits(entry))]).toEqual([runtime.runtimeClassName, hostFields(runtime.limits)]);
+    }
+    expect(classes.find((c) => c.name === 'runsc-host')!.annotations).toEqual({ 'runtimeclass.cdk8s.io/host-network': 'true' });
+    expect(classes.find((c) => c.name === 'runsc')!.annotations).toEqual({});
+  });
+});
+
+describe('names the API server rejects', () => {
+  test('a RuntimeClass name, a missing or invalid handler', () => {
+    const problems = problemsOf('apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: Kata_QEMU}\nhandler: kata-qemu\n---\n'
+      + 'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: nohandler}\n---\n'
+      + 'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: dotted}\nhandler: kata.qemu\n');
+    expect(problems.map((p) => [p.code, p.location.line, p.message])).toEqual([
+      [ProblemCode.INVALID_NAME, 1, 'RuntimeClass "Kata_QEMU": metadata.name must be a DNS-1123 subdomain: lowercase letters, digits, "-" and ".", starting and ending '
+        + 'with a letter or digit; the API server rejects the class, so no pod can use it: rename it'],
+      [ProblemCode.INVALID_NAME, 6, 'RuntimeClass "nohandler" has no handler: the API server requires one (handler: Required value); set the handler configured in the '
+        + 'nodes\' container runtime'],
+      [ProblemCode.INVALID_NAME, 10, 'RuntimeClass "dotted": handler "kata.qemu" must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with '
+        + 'a letter or digit, no dots; the API server rejects the class: use the handler\'s name as configured in containerd or CRI-O'],
+    ]);
+  });
+
+  test('a workload\'s runtimeClassName is an invalid name, not an undefined class', () => {
+    const problems = problemsOf('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {runtimeClassName: Kata, containers: []}}}\n', ['Kata']);
+    expect(problems.map((p) => [p.code, p.message])).toEqual([
+      [ProblemCode.INVALID_NAME, 'Deployment "web" has runtimeClassName "Kata", which the API server rejects: a RuntimeClass name must be a DNS-1123 subdomain: '
+        + 'lowercase letters, digits, "-" and ".", starting and ending with a letter or digit; use the name of an existing RuntimeClass'],
+    ]);
+    const tooLong = 'a'.repeat(254);
+    expect(problemsOf(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {runtimeClassName: ${tooLong}, containers: []}\n`)[0].message)
+      .toContain('a RuntimeClass name must be at most 253 characters (it has 254)');
+  });
 });

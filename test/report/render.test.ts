@@ -63,7 +63,7 @@ test('json: the stable schema, every key present', () => {
   const json = JSON.parse(renderReport(ReportFormat.JSON, { ...inputOf(CLEAN_YAML), errors: [{ file: 'gone.yaml', message: 'cannot read "gone.yaml": no such file or directory' }] }));
   expect(json).toEqual({
     schemaVersion: JSON_SCHEMA_VERSION,
-    summary: { files: 1, documents: 3, workloads: 2, runtimeClasses: 1, problems: 0, notes: 0, errors: 1 },
+    summary: { files: 1, documents: 3, workloads: 2, runtimeClasses: 1, nodes: 0, problems: 0, notes: 0, errors: 1 },
     workloads: [
       {
         kind: 'DaemonSet',
@@ -78,6 +78,8 @@ test('json: the stable schema, every key present', () => {
         overheadKnown: true,
         perPod: { cpu: '50m', memory: '64Mi' },
         total: null,
+        live: false,
+        nodeName: null,
       },
       {
         kind: 'Deployment',
@@ -92,6 +94,8 @@ test('json: the stable schema, every key present', () => {
         overheadKnown: true,
         perPod: { cpu: '200m', memory: '256Mi' },
         total: { cpu: '200m', memory: '256Mi' },
+        live: false,
+        nodeName: null,
       },
     ],
     runtimeClasses: [
@@ -108,6 +112,7 @@ test('json: the stable schema, every key present', () => {
         daemonSets: 1,
         perNode: { cpu: '50m', memory: '64Mi' },
         unknownReplicas: 0,
+        nodes: null,
       },
       {
         name: null,
@@ -122,8 +127,10 @@ test('json: the stable schema, every key present', () => {
         daemonSets: 0,
         perNode: {},
         unknownReplicas: 0,
+        nodes: null,
       },
     ],
+    nodes: [],
     problems: [],
     notes: [],
     errors: [{ source: 'gone.yaml', message: 'cannot read "gone.yaml": no such file or directory' }],

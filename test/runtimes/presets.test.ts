@@ -291,6 +291,19 @@ describe('RuntimeClass name', () => {
       annotations: { 'example.com/owner': 'infra' },
     });
   });
+
+  test('gVisor with hostNetworking says so in an annotation (the report reads it), next to the user\'s own', () => {
+    const chart = newChart();
+    new GvisorRuntime(chart, 'gvisor', { hostNetworking: true, metadata: { labels: { team: 'edge' }, annotations: { 'example.com/owner': 'infra' } } });
+    expect(onlyRuntimeClass(chart).metadata).toEqual({
+      name: 'runsc',
+      labels: { team: 'edge' },
+      annotations: { 'example.com/owner': 'infra', 'runtimeclass.cdk8s.io/host-network': 'true' },
+    });
+    const plain = newChart();
+    new GvisorRuntime(plain, 'gvisor', { metadata: { annotations: { 'example.com/owner': 'infra' } } });
+    expect(onlyRuntimeClass(plain).metadata).toEqual({ name: 'runsc', annotations: { 'example.com/owner': 'infra' } });
+  });
 });
 
 describe('cluster scope', () => {
