@@ -300,3 +300,60 @@ export function runtimeHeaders(text: string, plugin: string): string[] {
   }
   return [...out].sort();
 }
+
+/**
+ * The runtime handlers the stand-in's running containerd loaded at its last (re)start (from the
+ * merged config it was started on), or undefined when no runtime runs.
+ */
+export function loadedHandlers(node: TestNode, plugin = 'io.containerd.grpc.v1.cri'): string[] | undefined {
+  const merged = path.join(node.standInDir, 'merged.toml');
+  if (node.runtimePid() === undefined || !fs.existsSync(merged)) return undefined;
+  return runtimeHeaders(fs.readFileSync(merged, 'utf8'), plugin);
+}
+
+/** The agent's state file of `setup` on the node, parsed, or undefined. */
+export function agentState(node: TestNode, setup = 'test-setup'): any {
+  const file = `/var/lib/cdk8s-runtimeclass/${setup}/state.json`;
+  return node.root.exists(file) ? JSON.parse(node.root.read(file)) : undefined;
+}
+
+/** Our temporary files anywhere under the node's writable directories (none may survive a re-run). */
+export function leftoverTemps(node: TestNode): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.name.includes('.cdk8s-tmp-') || e.name.endsWith('.new')) found.push(p.slice(node.root.path.length));
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  for (const d of ['etc', 'opt', 'var/lib']) walk(node.root.resolve(d));
+  return found;
+}
+
+/** Stops the stand-in's runtime (as if the node had just booted it down), keeping everything else. */
+export function stopRuntime(node: TestNode): void {
+  const pid = node.runtimePid();
+  if (pid !== undefined) {
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); i++) {
+      spawnSync('sleep', ['0.02']);
+    }
+  }
+  fs.rmSync(path.join(node.standInDir, 'runtime.pid'), { force: true });
+}
+
+/** The steps (AGENT_TRACE) of one run, in order, and its result. */
+export function traced(node: TestNode, opts: RunOptions): { steps: string[]; result: RunResult } {
+  const file = path.join(node.dir, `trace-${Date.now()}-${Math.random().toString(16).slice(2)}`);
+  const result = node.run({ ...opts, env: { ...opts.env, AGENT_TRACE: file } });
+  const steps = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  fs.rmSync(file, { force: true });
+  return { steps, result };
+}
