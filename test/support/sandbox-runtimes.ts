@@ -49,6 +49,13 @@ export function gvisorUnavailableReason(): string | undefined {
   return undefined;
 }
 
+/** Why runsc cannot be run here (it needs root), or `undefined`. */
+export function runscUnavailableReason(): string | undefined {
+  if (!executable(RUNSC)) return `${RUNSC} is missing (apt-get install -y runsc)`;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not running as root (runsc do needs root)';
+  return undefined;
+}
+
 /** Why crun pods cannot run here, or `undefined`. */
 export function crunUnavailableReason(): string | undefined {
   return containerdUnavailableReason() ?? (onPath('crun') ? undefined : 'crun is missing (apt-get install -y crun)');
