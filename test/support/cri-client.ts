@@ -214,8 +214,8 @@ export class CriClient {
   }
 
   /** `ContainerStatus`: `{ status: { state, exit_code, reason, log_path, ... } }`. */
-  containerStatus(id: string): Promise<any> {
-    return this.call('ContainerStatus', { container_id: id });
+  containerStatus(id: string, verbose = false): Promise<any> {
+    return this.call('ContainerStatus', { container_id: id, verbose });
   }
 
   stopContainer(id: string, timeoutSeconds = 0): Promise<void> {

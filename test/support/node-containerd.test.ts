@@ -160,9 +160,13 @@ describeIfContainerd('node containerd in a fake host root', () => {
 
       test('a pod with two busybox containers runs in one gVisor kernel; stop and remove work', async () => {
         const id = await cri.runPodSandbox({ name: 'gvisor', handler: 'runsc' });
-        const status = (await cri.podSandboxStatus(id, true)).status;
+        const sandbox = await cri.podSandboxStatus(id, true);
+        const status = sandbox.status;
         expect(status.state).toBe('SANDBOX_READY');
         expect(status.runtime_handler).toBe('runsc');
+        // What `crictl inspectp` prints: the handler, and containerd's runtime type behind it.
+        const sandboxInfo = JSON.parse(sandbox.info.info);
+        expect([sandboxInfo.runtimeHandler, sandboxInfo.runtimeType]).toEqual(['runsc', 'io.containerd.runsc.v1']);
 
         const script = 'uname -r; dmesg; sleep 3600';
         const containers: string[] = [];
@@ -173,7 +177,12 @@ describeIfContainerd('node containerd in a fake host root', () => {
         }
         const outputs: string[] = [];
         for (const cid of containers) {
-          expect((await cri.containerStatus(cid)).status.state).toBe('CONTAINER_RUNNING');
+          const containerStatus = await cri.containerStatus(cid, true);
+          expect(containerStatus.status.state).toBe('CONTAINER_RUNNING');
+          // What `crictl inspect` prints: the container's runtime type and options.
+          const info = JSON.parse(containerStatus.info.info);
+          expect(info.runtimeType).toBe('io.containerd.runsc.v1');
+          expect(info.runtimeOptions).toEqual(expect.objectContaining({ config_path: RUNSC_TOML }));
           let log = '';
           for (let i = 0; i < 100 && !/Ready!/.test(log); i++) {
             await new Promise(resolve => setTimeout(resolve, 100));
