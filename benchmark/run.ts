@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { benchmarkGvisorOverhead, formatGvisorOverhead } from './gvisor-overhead';
 import { KataRuntime } from '../src';
 
 const DEPLOYMENTS = 1000;
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
     console.log(`  no-op re-run  ${result.noopMs.toFixed(0)} ms`);
     console.log(`  uninstall     ${result.uninstallMs.toFixed(0)} ms`);
   }
+
+  for (const line of formatGvisorOverhead(await benchmarkGvisorOverhead())) console.log(line);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
