@@ -6,6 +6,8 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { GvisorPlatform, GvisorRuntime, GvisorRuntimeProps } from '../../src';
 import { runscProblem, SYSTRAP_FIRST_RELEASE } from '../../src/node-agent/runsc';
@@ -47,14 +49,15 @@ describeIfAvailable('runscProblem against the real runsc', runscUnavailableReaso
 
   test('a runsc that predates systrap is refused from its version alone, and by its own answer', async () => {
     // Step 3 alone (a version runsc does not print as a date) reaches the same verdict.
-    const versionless = '/tmp/runsc-versionless';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runsc-versionless-'));
+    const versionless = path.join(dir, 'runsc');
     fs.writeFileSync(versionless, `#!/bin/sh\nfor a in "$@"; do [ "$a" = --version ] && { echo "runsc version custom-build"; exit 0; }; done\nexec ${RUNSC} "$@"\n`, { mode: 0o755 });
     try {
       const problem = await runscProblem([versionless], { platform: 'systrap' });
       if (knowsSystrap) expect(problem).toBeUndefined();
       else expect(problem).toMatch(/^runsc custom-build on this node does not know platform "systrap" .*GvisorPlatform\.PTRACE/);
     } finally {
-      fs.rmSync(versionless);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
