@@ -113,7 +113,7 @@ project.addTask('examples', {
 });
 
 project.addTask('benchmark', {
-  description: 'Print synth and require timings (numbers, not pass/fail)',
+  description: 'Print synth, require and installer timings and gVisor\'s measured per-pod overhead (numbers, not pass/fail)',
   exec: 'ts-node --project benchmark/tsconfig.json benchmark/run.ts',
 });
 

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { benchmarkGvisorOverhead, formatGvisorOverhead } from './gvisor-overhead';
 import { KataRuntime } from '../src';
 
 const DEPLOYMENTS = 1000;
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
     const { benchmarkNodeAgent, describeNodeAgentTimings } = require('./node-agent');
     for (const line of describeNodeAgentTimings(await benchmarkNodeAgent())) console.log(line);
   }
+
+  for (const line of formatGvisorOverhead(await benchmarkGvisorOverhead())) console.log(line);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -3,15 +3,16 @@ import { GVISOR_HANDLERS, GVISOR_HOST_NETWORK_ANNOTATION, familyLimits } from '.
 import { preinstalled } from './preinstalled';
 import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 import { renderRunscToml } from '../containerd/runsc-config';
+import { PodOverhead } from '../core/overhead';
 import { CpuArchitecture, RuntimeArtifacts } from '../node-setup/artifacts';
 
 /** How gVisor's Sentry intercepts system calls. */
 export enum GvisorPlatform {
-  /** seccomp-based; the default since 2023, works on any node (VMs included). */
+  /** seccomp-based; gVisor's default since release-20230621.0, works on any node (VMs included); runsc knows it from release-20230227.0 on. */
   SYSTRAP = 'systrap',
   /** Hardware virtualization; needs `/dev/kvm` (bare metal or nested virtualization). */
   KVM = 'kvm',
-  /** ptrace-based; the slowest, for nodes where neither of the others works. */
+  /** ptrace-based; the slowest, for nodes whose runsc predates systrap (e.g. Debian 12's) and have no KVM. */
   PTRACE = 'ptrace',
 }
 
@@ -36,6 +37,14 @@ const GVISOR = {
   runscPath: '/usr/local/bin/runsc',
   /** containerd finds the shim on its PATH from the runtime type's name. */
   shimPath: '/usr/local/bin/containerd-shim-runsc-v1',
+  /**
+   * Per-pod overhead, also the least accepted without `allowOverheadBelowMinimum`. Measured by
+   * benchmark/gvisor-overhead.ts (README, gVisor): a pod took at most 19.8 MiB (p95) over what its
+   * one container uses under runc, 25.9 MiB with a second, idle container, and under 1 millicore
+   * idle. The memory keeps 2.5x margin for what was not measured (gVisor's own network stack,
+   * systrap, more containers); the CPU is a floor for scheduling.
+   */
+  overhead: { cpu: '10m', memory: '64Mi' },
 } as const;
 
 /** Properties of a gVisor runtime. */
@@ -85,6 +94,11 @@ export class GvisorRuntime extends SandboxedRuntime {
     return artifacts;
   }
 
+  /** The default overhead, measured with real gVisor pods (see the README), and the least this library accepts without an opt-out. */
+  public static defaultOverhead(): PodOverhead {
+    return PodOverhead.of(GVISOR.overhead);
+  }
+
   /** The platform. */
   public readonly platform: GvisorPlatform;
   /** The runsc flags written to `runsc.toml` (typed options and `runscFlags`), keys sorted. */
@@ -107,6 +121,7 @@ export class GvisorRuntime extends SandboxedRuntime {
       displayName: `gVisor (${platform})`,
       // The handler carries the class's own runsc.toml, so a renamed class gets its own handler.
       handler: name,
+      minimumOverhead: GvisorRuntime.defaultOverhead(),
       requiresKvm: platform === GvisorPlatform.KVM,
       artifacts: presetArtifacts(props, () => preinstalled(runscPath, GVISOR.shimPath)),
       hostFiles: runscTomlFor(configPath, runscPath, runscFlags),

@@ -130,10 +130,10 @@ describe('handler names', () => {
   });
 
   test.each([
-    ['gVisor', 'runsc', (c: Chart) => new GvisorRuntime(c, 'r')],
-    ['crun', 'crun', (c: Chart) => new CrunRuntime(c, 'r')],
-    ['runc with handler runc-audit', 'runc-audit', (c: Chart) => new RuncRuntime(c, 'r', { handler: 'runc-audit' })],
-  ])('%s has handler and class name %s, and selects the node setup\'s ready label', (_what, handler, make: (c: Chart) => SandboxedRuntime) => {
+    ['gVisor', 'runsc', (c: Chart) => new GvisorRuntime(c, 'r'), { overhead: { podFixed: { cpu: '10m', memory: '64Mi' } } }],
+    ['crun', 'crun', (c: Chart) => new CrunRuntime(c, 'r'), {}],
+    ['runc with handler runc-audit', 'runc-audit', (c: Chart) => new RuncRuntime(c, 'r', { handler: 'runc-audit' }), {}],
+  ])('%s has handler and class name %s, and selects the node setup\'s ready label', (_what, handler, make: (c: Chart) => SandboxedRuntime, overhead) => {
     const chart = newChart();
     const runtime = make(chart);
     expect(runtime.handler).toBe(handler);
@@ -146,6 +146,7 @@ describe('handler names', () => {
       kind: 'RuntimeClass',
       metadata: { name: handler },
       handler,
+      ...overhead,
       scheduling: { nodeSelector: { [`runtimeclass.cdk8s.io/${handler}`]: 'ready' } },
     });
   });
@@ -182,8 +183,17 @@ describe('default overhead', () => {
       expect(KataRuntime.defaultOverhead(hypervisor).amounts).toEqual({ cpu: '250m', memory: '130Mi' });
     });
 
+  test('gVisor: the measured 64Mi of memory and 10m of CPU, for every platform', () => {
+    for (const platform of [GvisorPlatform.SYSTRAP, GvisorPlatform.KVM, GvisorPlatform.PTRACE]) {
+      const chart = newChart();
+      const gvisor = new GvisorRuntime(chart, 'gvisor', { platform });
+      expect(onlyRuntimeClass(chart).overhead).toEqual({ podFixed: { cpu: '10m', memory: '64Mi' } });
+      expect(gvisor.overhead?.amounts).toEqual({ cpu: '10m', memory: '64Mi' });
+    }
+    expect(GvisorRuntime.defaultOverhead().amounts).toEqual({ cpu: '10m', memory: '64Mi' });
+  });
+
   test.each([
-    ['gVisor', (c: Chart) => new GvisorRuntime(c, 'r')],
     ['crun', (c: Chart) => new CrunRuntime(c, 'r')],
     ['runc', (c: Chart) => new RuncRuntime(c, 'r')],
   ])('%s has no overhead by default', (_what, make: (c: Chart) => SandboxedRuntime) => {
@@ -202,8 +212,9 @@ describe('default overhead', () => {
 
   test('an overhead given to gVisor is rendered', () => {
     const chart = newChart();
-    new GvisorRuntime(chart, 'gvisor', { overhead: PodOverhead.of({ memory: '64Mi' }) });
-    expect(onlyRuntimeClass(chart).overhead).toEqual({ podFixed: { memory: '64Mi' } });
+    new GvisorRuntime(chart, 'gvisor', { overhead: PodOverhead.of({ cpu: '100m', memory: '96Mi' }) });
+    expect(onlyRuntimeClass(chart).overhead).toEqual({ podFixed: { cpu: '100m', memory: '96Mi' } });
+    expect(validationErrors(chart)).toEqual([]);
   });
 });
 

@@ -130,9 +130,32 @@ describe('Kata overhead minimum', () => {
 
   test('runtimes without a minimum accept any valid overhead', () => {
     const { app, chart } = newApp();
-    new GvisorRuntime(chart, 'gvisor', { overhead: PodOverhead.of({ memory: '1Mi' }) });
     new CrunRuntime(chart, 'crun', { overhead: PodOverhead.of({ cpu: '1m' }) });
+    new RuncRuntime(chart, 'runc', { handler: 'runc-audit', overhead: PodOverhead.of({ memory: '1Mi' }) });
     expect(validationErrors(app)).toEqual([]);
+  });
+});
+
+describe('gVisor overhead minimum', () => {
+  test('an overhead below the measured default is an error naming the field, the value and the fix', () => {
+    const { app, chart } = newApp();
+    new GvisorRuntime(chart, 'gvisor', { overhead: PodOverhead.of({ cpu: '10m', memory: '32Mi' }) });
+    expect(validationErrors(app)).toEqual([
+      '[test/gvisor] gVisor (systrap) runtime "runsc": overhead.memory "32Mi" is below the 64Mi that gVisor (systrap) needs per pod: '
+      + 'the scheduler would under-count each pod and nodes would overcommit memory until pods are OOM-killed; raise overhead.memory to at least 64Mi, '
+      + 'or set allowOverheadBelowMinimum: true if you measured a smaller guest',
+    ]);
+  });
+
+  test('a memory-only overhead leaves cpu unset, which is reported; the opt-out accepts both', () => {
+    const { app, chart } = newApp();
+    new GvisorRuntime(chart, 'gvisor', { platform: GvisorPlatform.PTRACE, overhead: PodOverhead.of({ memory: '128Mi' }) });
+    expect(validationErrors(app)).toEqual([expect.stringMatching(/^\[test\/gvisor\] gVisor \(ptrace\) runtime "runsc": overhead\.cpu is unset, which is below the 10m /)]);
+
+    const other = newApp();
+    new GvisorRuntime(other.chart, 'gvisor', { overhead: PodOverhead.of({ memory: '20Mi' }), allowOverheadBelowMinimum: true });
+    expect(validationErrors(other.app)).toEqual([]);
+    expect(Testing.synth(other.chart).find((o) => o.kind === 'RuntimeClass').overhead).toEqual({ podFixed: { memory: '20Mi' } });
   });
 });
 

@@ -384,8 +384,7 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
   const plugins = (): PluginRow[] => {
     const r = ctrSync('plugins', 'ls');
     if (!r.ok) throw new Error(`ctr plugins ls failed: ${r.stderr}\n--- containerd log ---\n${logText}`);
-    return r.stdout.split('\n').slice(1).map(l => l.trim().split(/\s+/)).filter(c => c.length >= 4)
-      .map(([type, id, platforms, status]) => ({ type, id, platforms, status }));
+    return parsePluginRows(r.stdout);
   };
 
   let stopping: Promise<void> | undefined;
@@ -400,14 +399,7 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
     log: () => logText,
     running: () => !exited,
     plugins,
-    pluginStatus(id: string) {
-      const rows = plugins().filter(p => p.id === id || `${p.type}.${p.id}` === id);
-      if (rows.length > 1) {
-        throw new Error(`plugin id ${id} is ambiguous (${rows.map(r => r.type).join(', ')}): use TYPE.ID`);
-      }
-      const s = rows[0]?.status;
-      return s === 'ok' || s === 'error' || s === 'skip' ? s : undefined;
-    },
+    pluginStatus: (id: string) => pluginStatusIn(plugins(), id),
     ctr: ctrSync,
     stop() {
       stopping ??= (async () => {
@@ -454,6 +446,25 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Con
   }
 }
 
+/** The rows of `ctr plugins ls` output. */
+export function parsePluginRows(ctrOutput: string): PluginRow[] {
+  return ctrOutput.split('\n').slice(1).map(l => l.trim().split(/\s+/)).filter(c => c.length >= 4)
+    .map(([type, id, platforms, status]) => ({ type, id, platforms, status }));
+}
+
+/**
+ * Status of one plugin among `rows`, by its ID column (`cri`) or by `TYPE.ID`; `undefined` if
+ * not listed. Throws if a bare ID names several plugins (e.g. `content`).
+ */
+export function pluginStatusIn(rows: PluginRow[], id: string): PluginStatus | undefined {
+  const matching = rows.filter(p => p.id === id || `${p.type}.${p.id}` === id);
+  if (matching.length > 1) {
+    throw new Error(`plugin id ${id} is ambiguous (${matching.map(r => r.type).join(', ')}): use TYPE.ID`);
+  }
+  const s = matching[0]?.status;
+  return s === 'ok' || s === 'error' || s === 'skip' ? s : undefined;
+}
+
 function safeRead(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
@@ -464,10 +475,10 @@ function safeRead(file: string): string {
 
 /**
  * The CRI plugin's snapshotter according to `containerd config dump` of `configPath`
- * (defaults and imports applied); `overlayfs` if it cannot be read.
+ * (defaults and imports applied; inside `opts.chrootDir` if given); `overlayfs` if it cannot be read.
  */
-function criSnapshotter(configPath: string): string {
-  const dump = configDump(configPath);
+export function criSnapshotter(configPath: string, opts: ConfigDumpOptions = {}): string {
+  const dump = configDump(configPath, opts);
   if (!dump.ok) return 'overlayfs';
   let inSection = false;
   for (const line of dump.stdout.split('\n')) {
@@ -497,7 +508,7 @@ async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> 
 }
 
 /** Kill and delete every task, and delete every container, in every namespace (best effort). */
-async function removeAllTasks(address: string): Promise<void> {
+export async function removeAllTasks(address: string): Promise<void> {
   const ctr = async (...a: string[]): Promise<string> => {
     try {
       return (await execFileAsync('ctr', ['--address', address, ...a], { timeout: 20_000 })).stdout;

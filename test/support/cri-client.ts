@@ -13,7 +13,9 @@
  *
  * Sandboxes use the node's network namespace (`NamespaceOption.network = NODE`, so no CNI) and
  * set no hostname (runc refuses one without a private UTS namespace); their log directory is a
- * temp dir owned by the client. Messages use the proto field names (snake_case) as in
+ * temp dir owned by the client: inside the host root when the daemon runs chrooted in one
+ * (`new CriClient(node.address, { hostRoot: root })`), since containerd opens log paths in its
+ * own root. `containerLog(id)` reads a container's output back. Messages use the proto field names (snake_case) as in
  * `cri.proto`; enums come back as their names (`SANDBOX_READY`), 64-bit integers as strings.
  */
 import { randomUUID } from 'crypto';
@@ -54,6 +56,16 @@ export interface RunPodSandboxOptions {
   readonly attempt?: number;
   readonly labels?: Record<string, string>;
   readonly annotations?: Record<string, string>;
+  /** `linux.cgroup_parent` (cgroupfs style, e.g. `/bench/pod1`). Default: containerd's (`/k8s.io`). */
+  readonly cgroupParent?: string;
+}
+
+/** Options of a `CriClient`. */
+export interface CriClientOptions {
+  /** Deadline of each call in ms. Default 60 s. */
+  readonly timeoutMs?: number;
+  /** The host root the daemon runs chrooted in: log directories are made inside it. Default: none. */
+  readonly hostRoot?: { readonly path: string; resolve(relPath: string): string };
 }
 
 /** Options of `createContainer`. */
@@ -77,19 +89,41 @@ export class CriError extends Error {
 /** A CRI RuntimeService client. Call `close()` when done. */
 export class CriClient {
   private readonly client: grpc.Client & Record<string, any>;
+  /** Where the client's log directories are, as this process sees it. */
   private readonly logRoot: string;
+  private readonly hostRootPath?: string;
+  private readonly timeoutMs: number;
   private readonly sandboxConfigs = new Map<string, object>();
 
   /**
    * @param address containerd's socket path (or a `unix://` target)
-   * @param timeoutMs deadline of each call (default 60 s)
+   * @param options a `CriClientOptions`, or the deadline of each call in ms (default 60 s)
    */
-  constructor(readonly address: string, private readonly timeoutMs = 60_000) {
+  constructor(readonly address: string, options: number | CriClientOptions = {}) {
+    const opts: CriClientOptions = typeof options === 'number' ? { timeoutMs: options } : options;
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
     const pkg = loadPackage() as any;
     const Service = pkg.runtime.v1.RuntimeService as grpc.ServiceClientConstructor;
     const target = address.startsWith('unix:') ? address : `unix://${path.resolve(address)}`;
     this.client = new Service(target, grpc.credentials.createInsecure()) as any;
-    this.logRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cri-logs-'));
+    if (opts.hostRoot) {
+      this.hostRootPath = opts.hostRoot.path;
+      const podLogs = opts.hostRoot.resolve('/var/log/pods');
+      fs.mkdirSync(podLogs, { recursive: true });
+      this.logRoot = fs.mkdtempSync(path.join(podLogs, 'cri-'));
+    } else {
+      this.logRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cri-logs-'));
+    }
+  }
+
+  /** A path as the daemon sees it (inside the host root) for one this process sees. */
+  private inDaemon(hostPath: string): string {
+    return this.hostRootPath ? `/${path.relative(this.hostRootPath, hostPath)}` : hostPath;
+  }
+
+  /** A path this process can open for one the daemon reported. */
+  private onHost(daemonPath: string): string {
+    return this.hostRootPath ? path.join(this.hostRootPath, daemonPath) : daemonPath;
   }
 
   /** Call any RuntimeService method by name with a plain request object. */
@@ -115,10 +149,11 @@ export class CriClient {
     fs.mkdirSync(logDirectory, { recursive: true });
     return {
       metadata: { name: opts.name, uid, namespace: opts.namespace ?? 'default', attempt: opts.attempt ?? 0 },
-      log_directory: logDirectory,
+      log_directory: this.inDaemon(logDirectory),
       labels: opts.labels ?? {},
       annotations: opts.annotations ?? {},
       linux: {
+        cgroup_parent: opts.cgroupParent ?? '',
         security_context: { namespace_options: { network: 'NODE', pid: 'POD', ipc: 'POD' } },
       },
     };
@@ -179,8 +214,8 @@ export class CriClient {
   }
 
   /** `ContainerStatus`: `{ status: { state, exit_code, reason, log_path, ... } }`. */
-  containerStatus(id: string): Promise<any> {
-    return this.call('ContainerStatus', { container_id: id });
+  containerStatus(id: string, verbose = false): Promise<any> {
+    return this.call('ContainerStatus', { container_id: id, verbose });
   }
 
   stopContainer(id: string, timeoutSeconds = 0): Promise<void> {
@@ -189,6 +224,44 @@ export class CriClient {
 
   removeContainer(id: string): Promise<void> {
     return this.call('RemoveContainer', { container_id: id });
+  }
+
+  /** `ExecSync`: run `cmd` in a running container; output decoded as UTF-8. */
+  async execSync(id: string, cmd: string[], timeoutSeconds = 30): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const res = await this.call<{ stdout: Buffer; stderr: Buffer; exit_code: number }>('ExecSync', {
+      container_id: id, cmd, timeout: timeoutSeconds,
+    });
+    return { stdout: Buffer.from(res.stdout ?? []).toString('utf8'), stderr: Buffer.from(res.stderr ?? []).toString('utf8'), exitCode: res.exit_code };
+  }
+
+  /** `ContainerStats`: `{ stats: { cpu: { usage_core_nano_seconds: { value } }, memory: { working_set_bytes: { value }, ... } } }`. */
+  containerStats(id: string): Promise<any> {
+    return this.call('ContainerStats', { container_id: id });
+  }
+
+  /**
+   * What a container wrote so far (its CRI log file, read back from the daemon's `log_path`):
+   * the text of every line of `stream` (`stdout`, `stderr`, or both when omitted), partial
+   * lines joined as the runtime split them.
+   */
+  async containerLog(id: string, stream?: 'stdout' | 'stderr'): Promise<string> {
+    const logPath = (await this.containerStatus(id)).status.log_path as string;
+    if (!logPath) throw new Error(`container ${id} has no log path`);
+    let text: string;
+    try {
+      text = fs.readFileSync(this.onHost(logPath), 'utf8');
+    } catch (e: any) {
+      if (e.code === 'ENOENT') return '';
+      throw e;
+    }
+    // CRI log lines: "<RFC3339Nano time> <stdout|stderr> <P|F> <text>"; P marks a partial line.
+    let out = '';
+    for (const line of text.split('\n')) {
+      const m = /^\S+ (stdout|stderr) ([PF]) (.*)$/.exec(line);
+      if (!m || (stream && m[1] !== stream)) continue;
+      out += m[2] === 'P' ? m[3] : `${m[3]}\n`;
+    }
+    return out;
   }
 
   /**

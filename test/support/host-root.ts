@@ -17,6 +17,14 @@
  * writable directories of the temp root; `dev/null`, `dev/zero`, `dev/random` and `dev/urandom`
  * are bind mounts of the host's devices. Nothing else (no `/proc`, no `/sys`).
  *
+ * With `nodeMounts: true` the root also has what a node's containerd and its runtimes need when
+ * run with `chroot` (see `node-containerd.ts`): a fresh `proc` on `/proc`; the host's `/sys` and
+ * `/dev` bound recursively (made private first, so nothing done inside propagates back), with
+ * the cgroup hierarchies of `/sys/fs/cgroup` bound onto a tmpfs of the root's own, except
+ * `/sys/fs/cgroup/unified` (crun refuses the hybrid layout: `cgroups in hybrid mode not supported`); a writable tmpfs on `/usr/local`, where node
+ * software installs (`/usr/local/bin/containerd-shim-runsc-v1`); and `/etc/hosts`,
+ * `/etc/hostname` and an empty `/etc/resolv.conf` (the CRI plugin copies them into sandboxes).
+ *
  * Needs root (mount, chroot). Every host root is its own `mkdtemp` directory, so parallel jest
  * workers do not interfere. `cleanup()` is idempotent and also runs at process exit for roots a
  * test forgot.
@@ -49,6 +57,8 @@ export interface HostRoot {
 export interface HostRootOptions {
   /** Parent directory of the temp root. Default: `os.tmpdir()`. */
   readonly parentDir?: string;
+  /** Mount `/proc`, `/sys` (without the cgroup v2 `unified` mount), `/dev` and a writable `/usr/local`. Default false. */
+  readonly nodeMounts?: boolean;
 }
 
 /** Directories taken from the host: mounted read-only, or recreated as the host's symlink. */
@@ -163,10 +173,14 @@ export function createHostRoot(opts: HostRootOptions = {}): HostRoot {
     }
     fs.chmodSync(path.join(rootPath, 'tmp'), 0o1777);
     fs.symlinkSync('../run', path.join(rootPath, 'var', 'run'));
-    for (const dev of DEVICES) {
-      const target = path.join(rootPath, 'dev', dev);
-      fs.writeFileSync(target, '');
-      run('mount', ['--bind', `/dev/${dev}`, target]);
+    if (opts.nodeMounts) {
+      mountNodeFileSystems(rootPath);
+    } else {
+      for (const dev of DEVICES) {
+        const target = path.join(rootPath, 'dev', dev);
+        fs.writeFileSync(target, '');
+        run('mount', ['--bind', `/dev/${dev}`, target]);
+      }
     }
   } catch (e) {
     try {
@@ -177,4 +191,43 @@ export function createHostRoot(opts: HostRootOptions = {}): HostRoot {
     throw e;
   }
   return root;
+}
+
+/** The cgroup v2 mount of a hybrid-cgroup host, hidden in node roots. */
+export const UNIFIED_CGROUP_MOUNT = '/sys/fs/cgroup/unified';
+
+/** `/proc`, `/sys`, `/dev` and a writable `/usr/local` in `rootPath`, as on a node. */
+function mountNodeFileSystems(rootPath: string): void {
+  const inRoot = (p: string) => path.join(rootPath, p);
+  fs.mkdirSync(inRoot('proc'));
+  run('mount', ['-t', 'proc', 'proc', inRoot('proc')]);
+  for (const dir of ['sys', 'dev']) {
+    fs.mkdirSync(inRoot(dir), { recursive: true });
+    run('mount', ['--rbind', `/${dir}`, inRoot(dir)]);
+    // Before anything is unmounted inside: on a host whose mounts are shared, an unmount in the
+    // copy would otherwise unmount the host's own mount too.
+    run('mount', ['--make-rprivate', inRoot(dir)]);
+  }
+  // The cgroup hierarchies on a tmpfs of the root's own, without the v2 one: runtimes that write
+  // below an unmounted `unified` then write into this tmpfs, not into the host's.
+  run('umount', ['-R', inRoot('sys/fs/cgroup')]);
+  run('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'cgroup', inRoot('sys/fs/cgroup')]);
+  for (const entry of fs.readdirSync('/sys/fs/cgroup', { withFileTypes: true })) {
+    const hostPath = path.join('/sys/fs/cgroup', entry.name);
+    const target = inRoot(path.join('sys/fs/cgroup', entry.name));
+    if (entry.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(hostPath), target);
+    } else if (entry.isDirectory()) {
+      fs.mkdirSync(target);
+      if (hostPath !== UNIFIED_CGROUP_MOUNT && mountPointsUnder(hostPath).includes(hostPath)) run('mount', ['--bind', hostPath, target]);
+    }
+  }
+  // Files every node has; the CRI plugin copies them into each sandbox.
+  fs.writeFileSync(inRoot('etc/hosts'), '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  fs.writeFileSync(inRoot('etc/hostname'), 'node-1\n');
+  fs.writeFileSync(inRoot('etc/resolv.conf'), '');
+  if (fs.existsSync('/usr/local')) {
+    run('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', inRoot('usr/local')]);
+    for (const dir of ['bin', 'sbin', 'lib', 'share', 'etc']) fs.mkdirSync(inRoot(`usr/local/${dir}`));
+  }
 }

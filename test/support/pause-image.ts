@@ -121,7 +121,7 @@ export interface ImportImageOptions {
  * archive carried another name). Throws with ctr's output if the import fails.
  */
 export async function importImage(
-  daemon: ContainerdDaemon, tarPath: string, name: string, opts: ImportImageOptions = {},
+  daemon: Pick<ContainerdDaemon, 'address' | 'snapshotter'>, tarPath: string, name: string, opts: ImportImageOptions = {},
 ): Promise<void> {
   const ns = opts.namespace ?? 'k8s.io';
   const snapshotter = opts.snapshotter ?? daemon.snapshotter;

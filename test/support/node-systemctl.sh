@@ -1,0 +1,175 @@
+#!/bin/sh
+# Stand-in for a node's `systemctl` that drives a real containerd inside a fake host root (tests
+# only). Used as `HOST_SYSTEMCTL="sh node-systemctl.sh"`; `node-containerd.ts` uses it too, so a
+# daemon started either way is the same daemon.
+#
+#   systemctl start|stop|restart <unit>    start, stop (the daemon only: shims and containers keep
+#                                          running, as with containerd.service's KillMode=process)
+#   systemctl is-active [--quiet] <unit>   exit 0 iff the daemon runs, else 3 as systemctl does
+#                                          (prints active/inactive unless --quiet)
+#   anything else                          recorded, exit 0
+#
+# The unit name is not checked: one daemon per root, whatever the caller calls it.
+# `restart` and `start` return once `ctr version` answers on the daemon's socket, or exit 1 with
+# the end of the daemon's log if it exits or does not answer within NODE_CONTAINERD_TIMEOUT.
+#
+# The node has its own mount namespace whose root is $NODE_ROOT (entered with pivot_root, not
+# chroot: runsc cannot create its sandbox's user namespace from a chroot) and its own network
+# namespace, both made on the first start and kept in $NODE_STATE_DIR (`mnt`, `net`) across
+# restarts, as a node's are. The daemon runs there, in its own session:
+#   nsenter --mount=$NODE_STATE_DIR/mnt --net=$NODE_STATE_DIR/net -- containerd --config ...
+#     --root ... --state ... --address ...
+# Mounts made by containerd and its shims stay inside the node's mount namespace.
+#
+# Environment:
+#   NODE_ROOT                 the fake host root (required)
+#   NODE_STATE_DIR            the node's namespaces, the daemon's pid file and log (required;
+#                             outside the root; it becomes a private mount of itself)
+#   NODE_CONTAINERD_CONFIG    --config, inside the root (default /etc/containerd/config.toml)
+#   NODE_CONTAINERD_ROOT      --root, inside the root (default /var/lib/containerd)
+#   NODE_CONTAINERD_STATE     --state, inside the root (default /run/containerd)
+#   NODE_CONTAINERD_ADDRESS   --address, inside the root (default /run/containerd/containerd.sock)
+#   NODE_CONTAINERD_LOG_LEVEL --log-level (default: containerd's)
+#   NODE_CONTAINERD_TIMEOUT   seconds to wait for the socket (default 30)
+#   NODE_CONTAINERD_PATH      PATH of the daemon, where it finds shims (default: /usr/local first)
+#   STANDIN_LOG               when set, each call is appended to it as one line "systemctl <args>"
+#   STANDIN_ACTIVE            yes | no: is-active answers this instead of looking at the daemon
+#   STANDIN_ON_RESTART        a sh command run on `restart` before the daemon restarts (its exit
+#                             status is ignored); it sees INSTALLER_PID, the PID of the caller
+set -u
+
+root=${NODE_ROOT:?NODE_ROOT must name the fake host root}
+state_dir=${NODE_STATE_DIR:?NODE_STATE_DIR must name a state directory}
+config=${NODE_CONTAINERD_CONFIG:-/etc/containerd/config.toml}
+data_root=${NODE_CONTAINERD_ROOT:-/var/lib/containerd}
+data_state=${NODE_CONTAINERD_STATE:-/run/containerd}
+address=${NODE_CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}
+timeout=${NODE_CONTAINERD_TIMEOUT:-30}
+daemon_path=${NODE_CONTAINERD_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
+pid_file=$state_dir/containerd.pid
+log_file=$state_dir/containerd.log
+
+if [ -n "${STANDIN_LOG:-}" ]; then
+  printf 'systemctl %s\n' "$*" >> "$STANDIN_LOG"
+fi
+
+root=$(cd "$root" && pwd -P) || exit 1
+mkdir -p "$state_dir"
+
+mnt_ns=$state_dir/mnt
+net_ns=$state_dir/net
+
+# The node's mount and network namespaces, made once.
+ensure_namespaces() {
+  # nsfs files can only be bind-mounted onto a private mount.
+  if ! mountpoint -q "$state_dir"; then
+    mount --bind "$state_dir" "$state_dir" && mount --make-private "$state_dir" || return 1
+  fi
+  if ! mountpoint -q "$mnt_ns"; then
+    touch "$mnt_ns"
+    # pivot_root needs a mount point: bind the root onto itself (with what is mounted below it).
+    # shellcheck disable=SC2016 # $1 expands in the inner shell
+    unshare --mount="$mnt_ns" --propagation private -- sh -c \
+      'mountpoint -q "$1" || mount --rbind "$1" "$1"; cd "$1" && pivot_root . . && umount -l .' sh "$root" || return 1
+  fi
+  if ! mountpoint -q "$net_ns"; then
+    touch "$net_ns"
+    unshare --net="$net_ns" true || return 1
+  fi
+}
+
+# Whether process $1 is alive (not a zombie).
+alive() {
+  proc_state=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null) && [ -n "$proc_state" ] && [ "$proc_state" != Z ]
+}
+
+# The daemon's PID if it runs: alive, not a zombie, containerd, in this node's mount namespace
+# (so a reused PID is never taken for it).
+daemon_pid() {
+  [ -f "$pid_file" ] && mountpoint -q "$mnt_ns" || return 1
+  pid=$(cat "$pid_file")
+  [ -n "$pid" ] && alive "$pid" || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = containerd ] || return 1
+  [ "$(readlink "/proc/$pid/ns/mnt")" = "mnt:[$(stat -L -c %i "$mnt_ns")]" ] || return 1
+  echo "$pid"
+}
+
+log_tail() {
+  echo "--- last lines of $log_file ---" >&2
+  tail -n 25 "$log_file" >&2
+}
+
+stop_daemon() {
+  pid=$(daemon_pid) || { rm -f "$pid_file"; return 0; }
+  kill -TERM "$pid" 2>/dev/null
+  i=0
+  while daemon_pid >/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  if pid=$(daemon_pid); then
+    kill -KILL "$pid" 2>/dev/null
+    while daemon_pid >/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$pid_file"
+}
+
+start_daemon() {
+  daemon_pid >/dev/null && return 0
+  ensure_namespaces || { echo "cannot make the node's namespaces for $root" >&2; return 1; }
+  set -- --config "$config" --root "$data_root" --state "$data_state" --address "$address"
+  [ -n "${NODE_CONTAINERD_LOG_LEVEL:-}" ] && set -- "$@" --log-level "$NODE_CONTAINERD_LOG_LEVEL"
+  echo "=== node-systemctl: starting containerd $* ===" >> "$log_file"
+  # setsid, nsenter and env each exec the next: $! is containerd's PID.
+  setsid nsenter --mount="$mnt_ns" --net="$net_ns" -- env PATH="$daemon_path" containerd "$@" >> "$log_file" 2>&1 < /dev/null &
+  started=$!
+  echo $started > "$pid_file"
+  deadline=$(( $(date +%s) + timeout ))
+  while :; do
+    # Until containerd answers, $started may still be setsid, nsenter or env about to exec it.
+    if ! alive $started; then
+      echo "containerd in $root exited during startup" >&2
+      log_tail
+      rm -f "$pid_file"
+      return 1
+    fi
+    # ctr runs in the node: the socket path is short there whatever the root's path.
+    if nsenter --mount="$mnt_ns" ctr --connect-timeout 1s --address "$address" version >/dev/null 2>&1; then
+      return 0
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "containerd in $root did not answer on $address within $timeout s" >&2
+      log_tail
+      kill -KILL $started 2>/dev/null
+      while alive $started; do sleep 0.1; done
+      rm -f "$pid_file"
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
+verb=${1:-}
+[ $# -gt 0 ] && shift
+case "$verb" in
+  start) start_daemon ;;
+  stop) stop_daemon ;;
+  restart)
+    if [ -n "${STANDIN_ON_RESTART:-}" ]; then
+      INSTALLER_PID=$PPID sh -c "$STANDIN_ON_RESTART"
+    fi
+    stop_daemon
+    start_daemon
+    ;;
+  is-active)
+    quiet=no
+    [ "${1:-}" = --quiet ] && quiet=yes
+    if [ -n "${STANDIN_ACTIVE:-}" ]; then
+      [ "$STANDIN_ACTIVE" = yes ] && answer=active || answer=inactive
+    elif daemon_pid >/dev/null; then
+      answer=active
+    else
+      answer=inactive
+    fi
+    [ "$quiet" = yes ] || echo "$answer"
+    [ "$answer" = active ] || exit 3
+    ;;
+  *) exit 0 ;;
+esac
