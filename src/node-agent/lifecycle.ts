@@ -7,6 +7,7 @@ import { HostFs } from './host-fs';
 import { Kube } from './kube';
 import { LOCK_FILE, NodeLock } from './lock';
 import { Log, Readiness, Refusal } from './log';
+import { runscProblem } from './runsc';
 import { ContainerRuntime, Served } from './runtime';
 import { planRuntimeConfig } from './runtime-config';
 import { InstallerSpec } from './setup-spec';
@@ -96,7 +97,7 @@ export class Lifecycle {
       const changed = tx.apply(changes, { unit: runtime.unit });
       for (const hostPath of changed) this.log.info(`wrote ${hostPath}`);
       await this.converge(tx, runtime, changed.length > 0);
-      await this.label(tx, offered);
+      await this.label(tx, await this.runnable(offered));
       tx.save({ ...tx.state, phase: 'installed' });
     });
     this.readiness.ready(this.handlers.join(' '));
@@ -117,6 +118,29 @@ export class Lifecycle {
     this.readiness.unavailable(`this node has no /dev/kvm: runtime handler(s) ${needKvm.join(' ')} are installed but not labelled ready here (they run virtual machines)`);
     this.log.warn(`this node has no /dev/kvm: runtime handler(s) ${needKvm.join(' ')} will not be labelled ready here`);
     return offered;
+  }
+
+  /**
+   * The offered handlers whose runtime can run pods here: a gVisor handler's runsc must run a
+   * sandbox with the class's flags (a runsc without the class's platform runs none of its pods).
+   * With none left, the node cannot run this setup (exit 2); otherwise the others are labelled.
+   */
+  private async runnable(offered: string[]): Promise<string[]> {
+    const refusals: string[] = [];
+    const runnable: string[] = [];
+    for (const handler of offered) {
+      const check = this.spec.runscChecks?.[handler];
+      // From the agent's own root, not chroot: runsc cannot create its sandbox from a chroot.
+      const problem = check ? await runscProblem([this.host.resolve(check.binary, true)], check.flags) : undefined;
+      if (problem) refusals.push(`runtime handler ${handler}: ${problem}`);
+      else runnable.push(handler);
+    }
+    if (refusals.length === 0) return runnable;
+    const reason = `${refusals.join('; ')}. The node is not labelled ready for ${offered.filter((h) => !runnable.includes(h)).join(' ')}`;
+    if (runnable.length === 0) throw new Refusal(reason, 2);
+    this.readiness.unavailable(reason);
+    this.log.warn(reason);
+    return runnable;
   }
 
   private hasKvm(): boolean {

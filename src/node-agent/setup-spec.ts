@@ -34,6 +34,19 @@ export interface InstallerSpec {
    * Omitted or empty: only the DaemonSet's deletion triggers an uninstall.
    */
   readonly nodeSelector?: { readonly [key: string]: string };
+  /**
+   * gVisor handlers: the runsc binary (host path) and the flags of the handler's `runsc.toml`.
+   * Before labelling, the agent makes that runsc run a sandbox with those flags.
+   */
+  readonly runscChecks?: { readonly [handler: string]: RunscCheck };
+}
+
+/** What a gVisor handler's runsc must be able to run on the node. */
+export interface RunscCheck {
+  /** Host path of the runsc binary. */
+  readonly binary: string;
+  /** The `[runsc_config]` flags (without dashes). */
+  readonly flags: { readonly [flag: string]: string };
 }
 
 /** One artifact for one CPU architecture. */

@@ -139,6 +139,11 @@ function validateSpec(spec: InstallerSpec): void {
     }
   }
   (spec.artifacts ?? []).forEach((artifact, i) => validateArtifact(artifact, `${context}: artifact ${i + 1}`));
+  for (const [handler, check] of Object.entries(spec.runscChecks ?? {})) {
+    if (!names.includes(handler)) throw new Error(`${context}: runscChecks names "${handler}", which is not one of the handlers`);
+    const problem = hostPathProblem(check.binary);
+    if (problem) throw new Error(`${context}: runsc binary ${JSON.stringify(check.binary)} of handler "${handler}" ${problem}`);
+  }
   for (const hostPath of Object.keys(spec.hostFiles ?? {})) {
     assertDestination(hostPath, false, `${context}: host file`);
     if (typeof spec.hostFiles[hostPath] !== 'string') {

@@ -8,7 +8,7 @@ import { AGENT_ENTRY, renderNodeAgentFiles } from './node-agent-files';
 import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
 import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
-import { InstallerSpec } from '../node-agent/setup-spec';
+import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
 
 /** Which Kubernetes distribution's container runtime configuration the node setup edits. */
 export enum KubernetesDistribution {
@@ -152,6 +152,7 @@ export class NodeSetup extends Construct {
   public readonly createsNamespace: boolean;
   private readonly registrations: NodeSetupRegistration[] = [];
   private readonly registrationConflicts: string[] = [];
+  private readonly runscChecks: { [handler: string]: RunscCheck } = {};
   private readonly props: NodeSetupProps;
   /** True when a runtime created this setup for itself (the user never named it). */
   private implicit = false;
@@ -275,6 +276,14 @@ export class NodeSetup extends Construct {
   }
 
 
+  /**
+   * Makes the agent check, before labelling a node ready for `handler`, that the node's runsc
+   * runs a sandbox with the handler's flags. Called by GvisorRuntime. @internal
+   */
+  public _addRunscCheck(handler: string, check: RunscCheck): void {
+    this.runscChecks[handler] = check;
+  }
+
   private spec(): InstallerSpec {
     const readyLabels: { [handler: string]: string } = {};
     for (const r of this.registrations) readyLabels[r.handler.handler] = NodeSetup.readyLabelFor(r.handler.handler);
@@ -290,6 +299,7 @@ export class NodeSetup extends Construct {
       hostFiles,
       daemonSetName: this.name,
       nodeSelector: this.nodeSelector(),
+      runscChecks: Object.keys(this.runscChecks).length > 0 ? { ...this.runscChecks } : undefined,
     };
   }
 

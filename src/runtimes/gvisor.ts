@@ -141,6 +141,7 @@ export class GvisorRuntime extends SandboxedRuntime {
     if (name !== GVISOR.handler) {
       this.runtimeClass._handlerSource = `${props.name !== undefined ? 'name' : 'metadata.name'}: a renamed gVisor class uses its name as its handler; choose a name without dots`;
     }
+    this.nodeSetup?._addRunscCheck(name, { binary: runscPath, flags: runscFlags });
     this.platform = platform;
     this.configPath = configPath;
     this.runscPath = runscPath;
