@@ -243,6 +243,7 @@ export class Lifecycle {
         return;
       }
       const tx = new Transaction(this.host, store, state, this.log);
+      this.removeStaleTemps(state.records.map((r) => r.path));
       const undo = tx.undo(() => true).filter((c) => tx.differs(c));
       const restart = state.restartPending || undo.some((c) => c.restart);
       tx.save({ ...state, phase: 'uninstalling', labels: [], restartPending: restart });

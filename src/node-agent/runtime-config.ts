@@ -392,7 +392,11 @@ class Planner {
     const dir = this.ctx.host.nearestDirectory(path.posix.dirname(near));
     const hostPath = `${dir.replace(/\/$/, '')}/.${path.posix.basename(near)}.cdk8s-tmp-check-${process.pid}`;
     const real = this.ctx.host.resolve(hostPath, false);
-    fs.writeFileSync(real, bytes);
+    try {
+      fs.writeFileSync(real, bytes);
+    } catch (e: any) {
+      throw new Refusal(`refusing to change anything: cannot write a check file next to ${near} on the node (${e.message}): the agent checks every change with containerd before making it. Fix the node (space, permissions, a read-only mount), then restart this pod`);
+    }
     try {
       return await check(hostPath);
     } finally {

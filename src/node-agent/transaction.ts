@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { entryAt, FileData, HostFs, sameBytes } from './host-fs';
-import { Log } from './log';
+import { Log, Refusal } from './log';
 import { Original, PathRecord, RecordKind, SetupState, StateStore } from './state';
 import { removeImport, stripAllBlocks, stripBlock } from './toml-text';
 
@@ -111,6 +111,14 @@ export class Transaction {
 
   /** Brings one path to its content (atomically for files and links). */
   public write(change: Change): void {
+    try {
+      this.writeContent(change);
+    } catch (e: any) {
+      throw new Refusal(`could not write ${change.path} on the node: ${e.message}. The file was left as it was; a re-run continues from here. Fix the node (space, permissions, a read-only mount), then restart this pod`);
+    }
+  }
+
+  private writeContent(change: Change): void {
     const content = change.content;
     if (content.type !== 'absent') this.host.makeDirectories(content.type === 'dir' ? change.path : path.posix.dirname(change.path));
     switch (content.type) {

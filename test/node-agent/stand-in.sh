@@ -51,7 +51,7 @@ start_runtime() {
     none) return 0 ;;
     fake-cri)
       sh -c "$STANDIN_HANDLERS" > "$STANDIN_DIR/handlers" || return 1
-      setsid node "$here/fake-cri.js" "$socket" "$STANDIN_DIR/handlers" >> "$STANDIN_DIR/runtime.log" 2>&1 &
+      setsid node "$here/fake-cri.js" "$socket" "$STANDIN_DIR/handlers" >> "$STANDIN_DIR/runtime.log" 2>&1 9>&- &
       ;;
     containerd)
       # What the node's containerd would load (imports applied inside the host root); the dump's
@@ -63,7 +63,7 @@ start_runtime() {
       fi
       mkdir -p "$STANDIN_DIR/root" "$STANDIN_DIR/state"
       setsid unshare --net -- containerd --config "$STANDIN_DIR/merged.toml" --root "$STANDIN_DIR/root" \
-        --state "$STANDIN_DIR/state" --address "$socket" >> "$STANDIN_DIR/runtime.log" 2>&1 &
+        --state "$STANDIN_DIR/state" --address "$socket" >> "$STANDIN_DIR/runtime.log" 2>&1 9>&- &
       ;;
   esac
   echo $! > "$STANDIN_DIR/runtime.pid"
@@ -110,6 +110,10 @@ case "$tool $1" in
     runtime_pid > /dev/null || exit 3
     ;;
   'systemctl restart')
+    # One job at a time, as systemd queues them: a restart whose caller was killed still finishes
+    # before the next one starts.
+    exec 9> "$STANDIN_DIR/systemd.lock"
+    flock 9
     started=$(date +%s%N)
     if [ -n "${STANDIN_ON_RESTART:-}" ]; then
       INSTALLER_PID=$PPID sh -c "$STANDIN_ON_RESTART"
@@ -120,6 +124,8 @@ case "$tool $1" in
     echo $((($(date +%s%N) - started) / 1000000)) >> "$STANDIN_DIR/restart-ms"
     ;;
   'systemctl stop')
+    exec 9> "$STANDIN_DIR/systemd.lock"
+    flock 9
     stop_runtime
     ;;
 esac

@@ -1,0 +1,201 @@
+/**
+ * The crash matrix of the node agent, shared by the crash-*.test.ts files (one per corpus config,
+ * so that jest runs them side by side): the agent is killed with SIGKILL just before each named
+ * step of its transaction (AGENT_CRASH_AT=@k; the steps come from an uninterrupted, traced run),
+ * and at seeded random instants; then it is run again, and the invariants of DESIGN.md are
+ * checked on the real bytes, the recorded labels and what the real containerd loaded.
+ */
+import * as fs from 'fs';
+import {
+  agentState, corpus, KATA_QEMU, leftoverTemps, loadedHandlers, RunResult, RUNC_TEST, stopRuntime, testSpec, TestNode, traced,
+} from './helpers';
+import { InstallerSpec } from '../../src/node-agent/setup-spec';
+
+export const CONFIG = '/etc/containerd/config.toml';
+const HANDLERS = [KATA_QEMU.handler, RUNC_TEST.handler];
+const READY = HANDLERS.map((h) => `runtimeclass.cdk8s.io/${h}=ready`);
+const REMOVED = HANDLERS.map((h) => `runtimeclass.cdk8s.io/${h}-`);
+const STATE_DIR = '/var/lib/cdk8s-runtimeclass/test-setup';
+const TOMBSTONE = '/var/lib/cdk8s-runtimeclass/.test-setup.tombstone';
+
+/** A scenario: the node's config before, and what the setup installs. */
+export interface Scenario {
+  /** Corpus file at /etc/containerd/config.toml, or undefined for a node without one. */
+  readonly config?: string;
+  readonly spec?: InstallerSpec;
+  /** Prepares the node (artifacts in ARTIFACTS_DIR, a symlinked config...). */
+  readonly prepare?: (node: TestNode) => void;
+}
+
+/** The node as the scenario starts: no state, the original config, nothing else of ours, no runtime running. */
+function reset(node: TestNode, scenario: Scenario): void {
+  stopRuntime(node);
+  // Everything under the writable directories goes, but for what a fresh node has.
+  for (const top of ['/etc', '/opt', '/var/lib']) {
+    for (const name of fs.readdirSync(node.root.resolve(top))) fs.rmSync(node.root.resolve(`${top}/${name}`), { recursive: true, force: true });
+  }
+  if (scenario.config) node.root.write(CONFIG, corpus(scenario.config));
+  scenario.prepare?.(node);
+  node.clearCalls();
+}
+
+/** Kills `action` just before step `k` (1-based) of `steps`, checking that it was that step. */
+function killAt(node: TestNode, action: 'install' | 'uninstall', steps: string[], k: number, context: object): void {
+  const killed = traced(node, { action, env: { AGENT_CRASH_AT: `@${k}` } });
+  expect({ ...context, signal: killed.result.signal, lastStep: killed.steps[killed.steps.length - 1] })
+    .toEqual({ ...context, signal: 'SIGKILL', lastStep: steps[k - 1] });
+}
+
+function readyCalls(node: TestNode): string[] {
+  return node.labelCalls().filter((c) => c.endsWith('=ready --overwrite'));
+}
+
+/** After a run that completed the install: the invariants of a labelled node. */
+function expectInstalled(node: TestNode, run: RunResult, installed: Map<string, string>, context: object): void {
+  expect({ ...context, status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ ...context, status: 0, stderr: '' });
+  // Converged to the uninterrupted result, byte for byte.
+  expect({ ...context, files: node.snapshot() }).toEqual({ ...context, files: withoutState(installed, node) });
+  // I2: the running containerd loaded what is on disk, and no restart is left pending.
+  expect({ ...context, loaded: HANDLERS.every((h) => loadedHandlers(node)?.includes(h)), pending: agentState(node)?.restartPending })
+    .toEqual({ ...context, loaded: true, pending: false });
+  expect({ ...context, ready: READY.every((l) => readyCalls(node).some((c) => c.includes(l))) }).toEqual({ ...context, ready: true });
+  expect({ ...context, temps: leftoverTemps(node), tombstone: node.root.exists(TOMBSTONE) }).toEqual({ ...context, temps: [], tombstone: false });
+}
+
+/** The snapshot with the agent's state replaced by what the node holds now (its blobs are checked elsewhere). */
+function withoutState(files: Map<string, string>, node: TestNode): Map<string, string> {
+  const out = new Map([...files].filter(([k]) => !k.startsWith('/var/lib/cdk8s-runtimeclass')));
+  for (const [k, v] of node.snapshot()) if (k.startsWith('/var/lib/cdk8s-runtimeclass')) out.set(k, v);
+  return out;
+}
+
+/** After a completed uninstall: the original node, nothing of ours left, containerd without our handlers. */
+function expectUninstalled(node: TestNode, run: RunResult, original: Map<string, string>, context: object): void {
+  expect({ ...context, status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ ...context, status: 0, stderr: '' });
+  expect({ ...context, files: node.snapshot() }).toEqual({ ...context, files: original });
+  expect({ ...context, state: node.root.exists(STATE_DIR), tombstone: node.root.exists(TOMBSTONE), temps: leftoverTemps(node) })
+    .toEqual({ ...context, state: false, tombstone: false, temps: [] });
+  const loaded = loadedHandlers(node);
+  expect({ ...context, servesOurs: loaded === undefined ? 'not running' : HANDLERS.some((h) => loaded.includes(h)) })
+    .toEqual({ ...context, servesOurs: loaded === undefined ? 'not running' : false });
+}
+
+/** Runs the install crash matrix of one scenario. Returns the number of steps killed at. */
+export async function installMatrix(scenario: Scenario): Promise<number> {
+  const node = new TestNode(scenario.spec ?? testSpec());
+  try {
+    reset(node, scenario);
+    const original = node.root.exists(CONFIG) ? node.bytes(CONFIG)! : undefined;
+    const reference = traced(node, { action: 'install' });
+    expect({ status: reference.result.status, stderr: reference.result.status === 0 ? '' : reference.result.stderr }).toEqual({ status: 0, stderr: '' });
+    const installedConfig = node.bytes(CONFIG)!;
+    const installed = node.snapshot();
+    const steps = reference.steps;
+    expect(steps).toEqual(expect.arrayContaining(['locked', 'state', `rename:${CONFIG}`, 'restart:containerd', 'verified', `label:${READY[0].replace('=ready', '')}`]));
+    steps.forEach((step, i) => {
+      const context = { step: `@${i + 1} ${step}` };
+      reset(node, scenario);
+      killAt(node, 'install', steps, i + 1, context);
+      // I1: the old bytes or the complete new bytes, never anything else.
+      const bytes = node.bytes(CONFIG);
+      const whole = bytes === undefined ? original === undefined : bytes.equals(installedConfig) || (original !== undefined && bytes.equals(original));
+      expect({ ...context, whole }).toEqual({ ...context, whole: true });
+      // I3: a node is labelled ready only after the running runtime was verified.
+      if (readyCalls(node).length > 0) expect({ ...context, verifiedFirst: steps.slice(0, i).includes('verified') }).toEqual({ ...context, verifiedFirst: true });
+      // I4: the state is whole (it parses) or absent.
+      if (node.root.exists(STATE_DIR)) expect(() => agentState(node)).not.toThrow();
+      expectInstalled(node, node.install(), installed, context);
+    });
+    return steps.length;
+  } finally {
+    await node.cleanup();
+  }
+}
+
+/** Runs the uninstall crash matrix of one scenario. Returns the number of steps killed at. */
+export async function uninstallMatrix(scenario: Scenario): Promise<number> {
+  const node = new TestNode(scenario.spec ?? testSpec());
+  try {
+    reset(node, scenario);
+    const original = node.snapshot();
+    const first = node.install();
+    expect({ status: first.status, stderr: first.status === 0 ? '' : first.stderr }).toEqual({ status: 0, stderr: '' });
+    const installedConfig = node.bytes(CONFIG)!;
+    const originalConfig = scenario.config ? Buffer.from(corpus(scenario.config)) : undefined;
+    const reference = traced(node, { action: 'uninstall' });
+    expectUninstalled(node, reference.result, original, { step: 'uninterrupted' });
+    const steps = reference.steps;
+    // I3: the labels go first, before any file changes.
+    const firstChange = steps.findIndex((s) => /^(write|remove|rename|rmdir):/.test(s));
+    expect(steps.slice(0, firstChange).filter((s) => s.startsWith('unlabel:'))).toHaveLength(HANDLERS.length);
+    expect(steps).toEqual(expect.arrayContaining(['tombstone', 'tombstone-delete', 'restart:containerd', 'verified']));
+    steps.forEach((step, i) => {
+      const context = { step: `@${i + 1} ${step}` };
+      reset(node, scenario);
+      expect({ ...context, install: node.install().status }).toEqual({ ...context, install: 0 });
+      node.clearCalls();
+      killAt(node, 'uninstall', steps, i + 1, context);
+      const bytes = node.bytes(CONFIG);
+      const whole = bytes === undefined ? originalConfig === undefined : bytes.equals(installedConfig) || (originalConfig !== undefined && bytes.equals(originalConfig));
+      expect({ ...context, whole }).toEqual({ ...context, whole: true });
+      if (bytes === undefined || !bytes.equals(installedConfig)) {
+        expect({ ...context, labelsRemovedFirst: REMOVED.every((l) => node.labelCalls().some((c) => c.endsWith(l))) }).toEqual({ ...context, labelsRemovedFirst: true });
+      }
+      if (node.root.exists(STATE_DIR)) expect(() => agentState(node)).not.toThrow();
+      expectUninstalled(node, node.uninstall(), original, context);
+    });
+    return steps.length;
+  } finally {
+    await node.cleanup();
+  }
+}
+
+/** A small seeded generator (mulberry32), so that a failing instant can be replayed. */
+export function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) % 2 ** 32;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * Kills install and uninstall runs at `count` seeded random instants each (within the time an
+ * uninterrupted run takes), then re-runs them and checks that they converge.
+ */
+export async function randomKills(scenario: Scenario, seed: number, count: number): Promise<void> {
+  const random = seeded(seed);
+  const node = new TestNode(scenario.spec ?? testSpec());
+  try {
+    reset(node, scenario);
+    const original = node.snapshot();
+    let started = Date.now();
+    expect(node.install().status).toBe(0);
+    const installMs = Date.now() - started;
+    const installed = node.snapshot();
+    started = Date.now();
+    expect(node.uninstall().status).toBe(0);
+    const uninstallMs = Date.now() - started;
+    for (let i = 0; i < count; i++) {
+      const installAt = Math.floor(random() * installMs);
+      reset(node, scenario);
+      await killAfter(node, 'install', installAt);
+      expectInstalled(node, node.install(), installed, { seed, run: i, action: 'install', killedAfterMs: installAt });
+      const uninstallAt = Math.floor(random() * uninstallMs);
+      await killAfter(node, 'uninstall', uninstallAt);
+      expectUninstalled(node, node.uninstall(), original, { seed, run: i, action: 'uninstall', killedAfterMs: uninstallAt });
+    }
+  } finally {
+    await node.cleanup();
+  }
+}
+
+async function killAfter(node: TestNode, action: 'install' | 'uninstall', ms: number): Promise<void> {
+  const run = node.spawn({ action });
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), ms);
+  await run.done;
+  clearTimeout(timer);
+}

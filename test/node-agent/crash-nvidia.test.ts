@@ -1,0 +1,20 @@
+/**
+ * Crash matrix on the NVIDIA toolkit's default runtime (see crash-matrix.ts): SIGKILL before every step of install and of
+ * uninstall, then a re-run.
+ */
+import { installMatrix, uninstallMatrix } from './crash-matrix';
+import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
+
+const SCENARIO = { config: 'nvidia-default-runtime.toml' };
+
+describeIfContainerd('node agent killed at every step, nvidia-default-runtime.toml (real containerd; recording kubectl stand-in)', () => {
+  beforeAll(() => assertContainerdAvailable());
+
+  test('install: killed before each step, then re-run', async () => {
+    expect(await installMatrix(SCENARIO)).toBeGreaterThanOrEqual(10);
+  });
+
+  test('uninstall: killed before each step, then re-run', async () => {
+    expect(await uninstallMatrix(SCENARIO)).toBeGreaterThanOrEqual(10);
+  });
+});
