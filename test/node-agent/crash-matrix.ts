@@ -39,6 +39,12 @@ function reset(node: TestNode, scenario: Scenario): void {
   node.clearCalls();
 }
 
+/** I1: the config is the old bytes (or absent, if it was) or the complete new bytes. */
+function isOldOrNew(bytes: Buffer | undefined, old: Buffer | undefined, installed: Buffer): boolean {
+  if (bytes === undefined) return old === undefined;
+  return bytes.equals(installed) || (old !== undefined && bytes.equals(old));
+}
+
 /** Kills `action` just before step `k` (1-based) of `steps`, checking that it was that step. */
 function killAt(node: TestNode, action: 'install' | 'uninstall', steps: string[], k: number, context: object): void {
   const killed = traced(node, { action, env: { AGENT_CRASH_AT: `@${k}` } });
@@ -97,9 +103,7 @@ export async function installMatrix(scenario: Scenario): Promise<number> {
       reset(node, scenario);
       killAt(node, 'install', steps, i + 1, context);
       // I1: the old bytes or the complete new bytes, never anything else.
-      const bytes = node.bytes(CONFIG);
-      const whole = bytes === undefined ? original === undefined : bytes.equals(installedConfig) || (original !== undefined && bytes.equals(original));
-      expect({ ...context, whole }).toEqual({ ...context, whole: true });
+      expect({ ...context, whole: isOldOrNew(node.bytes(CONFIG), original, installedConfig) }).toEqual({ ...context, whole: true });
       // I3: a node is labelled ready only after the running runtime was verified.
       if (readyCalls(node).length > 0) expect({ ...context, verifiedFirst: steps.slice(0, i).includes('verified') }).toEqual({ ...context, verifiedFirst: true });
       // I4: the state is whole (it parses) or absent.
@@ -136,10 +140,10 @@ export async function uninstallMatrix(scenario: Scenario): Promise<number> {
       node.clearCalls();
       killAt(node, 'uninstall', steps, i + 1, context);
       const bytes = node.bytes(CONFIG);
-      const whole = bytes === undefined ? originalConfig === undefined : bytes.equals(installedConfig) || (originalConfig !== undefined && bytes.equals(originalConfig));
-      expect({ ...context, whole }).toEqual({ ...context, whole: true });
+      expect({ ...context, whole: isOldOrNew(bytes, originalConfig, installedConfig) }).toEqual({ ...context, whole: true });
       if (bytes === undefined || !bytes.equals(installedConfig)) {
-        expect({ ...context, labelsRemovedFirst: REMOVED.every((l) => node.labelCalls().some((c) => c.endsWith(l))) }).toEqual({ ...context, labelsRemovedFirst: true });
+        const removedFirst = REMOVED.every((l) => node.labelCalls().some((c) => c.endsWith(l)));
+        expect({ ...context, removedFirst }).toEqual({ ...context, removedFirst: true });
       }
       if (node.root.exists(STATE_DIR)) expect(() => agentState(node)).not.toThrow();
       expectUninstalled(node, node.uninstall(), original, context);
@@ -150,15 +154,13 @@ export async function uninstallMatrix(scenario: Scenario): Promise<number> {
   }
 }
 
-/** A small seeded generator (mulberry32), so that a failing instant can be replayed. */
+/** A small seeded generator (a linear congruential one), so that a failing instant can be replayed. */
 export function seeded(seed: number): () => number {
-  let a = seed;
+  let state = seed % 2 ** 32;
   return () => {
-    a = (a + 0x6d2b79f5) % 2 ** 32;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    // Numerical Recipes' constants; the product stays below 2^53, so the arithmetic is exact.
+    state = (state * 1664525 + 1013904223) % 2 ** 32;
+    return state / 2 ** 32;
   };
 }
 
