@@ -201,12 +201,24 @@ export class Lifecycle {
     if ((await runtime.restart()) && 'handlers' in (await runtime.served())) tx.save({ ...tx.state, restartPending: false });
   }
 
-  /** Sets the ready labels (recorded first), and removes those of handlers not offered here. */
+  /**
+   * Removes the ready labels of handlers not offered here (a node that lost /dev/kvm), then sets
+   * those of the offered ones; the labels are recorded in the state before they are set.
+   */
   private async label(tx: Transaction, offered: string[]): Promise<void> {
     const node = this.nodeName();
     const wanted = offered.filter((h) => this.spec.readyLabels[h] !== undefined).map((h) => this.spec.readyLabels[h]);
-    const others = [...Object.values(this.spec.readyLabels), ...tx.state.labels].filter((k, i, all) => !wanted.includes(k) && all.indexOf(k) === i);
+    const stale = [...new Set([...Object.values(this.spec.readyLabels), ...tx.state.labels])].filter((k) => !wanted.includes(k));
     tx.save({ ...tx.state, labels: [...new Set([...tx.state.labels, ...wanted])] });
+    for (const key of stale) {
+      step(`unlabel:${key}`);
+      try {
+        await this.kube.setLabel(node, key, undefined);
+      } catch (e: any) {
+        throw new Refusal(`could not remove label ${key} from node ${node}: ${e.message} (check the node setup's RBAC: nodes get/patch)`);
+      }
+      this.log.info(`removed label ${key} (its handler is not offered on this node)`);
+    }
     for (const key of wanted) {
       step(`label:${key}`);
       try {
@@ -215,11 +227,6 @@ export class Lifecycle {
         throw new Refusal(`could not label node ${node} with ${key}=ready: ${e.message} (check the node setup's RBAC: nodes get/patch)`);
       }
       this.log.info(`labelled node ${node} ${key}=ready`);
-    }
-    for (const key of others.filter((k) => tx.state.labels.includes(k) || Object.values(this.spec.readyLabels).includes(k))) {
-      step(`unlabel:${key}`);
-      await this.kube.setLabel(node, key, undefined).catch((e) => { throw new Refusal(`could not remove label ${key} from node ${node}: ${e.message}`); });
-      this.log.info(`removed label ${key} (its handler is not offered on this node)`);
     }
     tx.save({ ...tx.state, labels: wanted });
   }
