@@ -131,10 +131,11 @@ class Planner {
     // containerd 2.2+ also imports conf.d/*.toml by default; older 2.x need the main file to import it.
     const dropIn = `${mainDir}/conf.d/${this.ctx.setupName}.toml`;
     const current = this.ctx.host.read(main);
-    let old: string[] = [];
+    const old: string[] = [];
     let systemd = false;
+    let before: string | undefined;
     if (current !== undefined) {
-      const before = await this.dump(main, `refusing to change anything: containerd cannot read ${main} as it is now`, 'Fix the file on the node, then restart this pod');
+      before = await this.dump(main, `refusing to change anything: containerd cannot read ${main} as it is now`, 'Fix the file on the node, then restart this pod');
       const ownDropIn = this.ctx.host.read(dropIn) !== undefined;
       for (const handler of runtimeHandlers(before, CRI_V2)) {
         if (!this.names.includes(handler)) old.push(handler);
@@ -154,6 +155,11 @@ class Planner {
     const base = (current ?? skeleton!).toString('utf8');
     const covered = importsOf(base).some((pattern) => importCovers(pattern, dropIn, mainDir));
     const candidate = covered ? base : addImport(base, dropIn);
+    if (current !== undefined && candidate === base && this.ctx.host.read(dropIn)?.equals(dropInBytes)) {
+      // Nothing to change: the dump of the main file as it is (our drop-in imported) must list every handler.
+      this.checkHandlers(before!, CRI_V2, old, main, ctr);
+      return [];
+    }
     // Check the candidate as containerd will read it: the main file importing the new drop-in.
     const after = await this.withCheckFile(dropIn, dropInBytes, (checkDropIn) =>
       this.withCheckFile(main, Buffer.from(addImport(base, checkDropIn)), (checkMain) =>
@@ -238,11 +244,12 @@ class Planner {
     const systemd = generated !== undefined && systemdCgroupOf(generated, plugin);
     const body = v2 ? this.fragment('containerd-v3', systemd) : `version = 2\n\n${this.fragment('containerd-v2', systemd)}`;
     const bytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), body].join('\n'));
+    if (this.ctx.host.read(dropIn)?.equals(bytes)) return [];
     if (this.ctx.containerd?.runs) {
       const after = await this.withCheckFile(dropIn, bytes, (check) => this.dump(check, 'containerd rejects our drop-in', 'Nothing was changed'));
       this.checkHandlers(after, plugin, [], dropIn, this.ctx.containerd);
     }
-    return this.ctx.host.read(dropIn)?.equals(bytes) ? [] : [{ path: dropIn, kind: 'runtime-config', bytes }];
+    return [{ path: dropIn, kind: 'runtime-config', bytes }];
   }
 
   /** CRI-O: a drop-in in /etc/crio/crio.conf.d (crio.conf(5)); CRI-O reads it on restart. */
@@ -288,6 +295,7 @@ class Planner {
       throw new Refusal(`refusing to change anything: ${edit.target} has a '${begin}' line without its '${end}' line (or the other way round). Fix: delete the broken block by hand, then restart this pod`);
     }
     const base = stripped.text;
+    if (current !== undefined && await this.alreadyInPlace(edit, current, base)) return [];
     // 1. The node as it is, without our block: must parse, must not define our handlers.
     const before = await this.checkRendered(edit, base, `refusing to change anything: containerd cannot read ${edit.target} as it is now`, 'Fix the file on the node, then restart this pod');
     const old = runtimeHandlers(before, edit.plugin);
@@ -302,8 +310,7 @@ class Planner {
     this.refuseTextConflicts(base, edit.target);
     const systemd = systemdCgroupOf(before, edit.plugin);
     // 2. The candidate: the same bytes, then our block.
-    const block = [markers(this.ctx.setupName).begin, ...HEADER(this.ctx.setupName, this.handlerList), this.fragment(edit.fragment, systemd) + markers(this.ctx.setupName).end, ''].join('\n');
-    const candidate = Buffer.from(withFinalNewline(base) + block);
+    const candidate = Buffer.from(withFinalNewline(base) + this.block(edit.fragment, systemd));
     const after = await this.checkRendered(edit, candidate.toString('utf8'), 'containerd rejects the configuration with our runtimes added', `${edit.target} was not changed`);
     this.checkHandlers(after, edit.plugin, old, edit.target, this.ctx.containerd);
     if (current?.equals(candidate)) {
@@ -311,6 +318,28 @@ class Planner {
       return [];
     }
     return [{ path: edit.target, kind: 'config', bytes: candidate, skeleton: current === undefined ? edit.skeleton : undefined }];
+  }
+
+  /** Our marker block with the fragment's tables for the node's cgroup driver. */
+  private block(fragment: FragmentName, systemdCgroup: boolean): string {
+    const { begin, end } = markers(this.ctx.setupName);
+    return [begin, ...HEADER(this.ctx.setupName, this.handlerList), this.fragment(fragment, systemdCgroup) + end, ''].join('\n');
+  }
+
+  /**
+   * A re-run on a node that has our block as it would write it: containerd's dump of the file as
+   * it is lists every handler, and nothing is written, not even a check file.
+   */
+  private async alreadyInPlace(edit: InPlaceEdit, current: Buffer, base: string): Promise<boolean> {
+    if (edit.mode !== 'direct' || !this.ctx.containerd?.runs || extractBlock(current.toString('utf8'), this.ctx.setupName) === '') return false;
+    const dump = await this.ctx.containerd.dump(edit.target);
+    if (!dump.ok) return false;
+    const systemd = systemdCgroupOf(dump.text, edit.plugin);
+    if (!current.equals(Buffer.from(withFinalNewline(base) + this.block(edit.fragment, systemd)))) return false;
+    this.refuseTextConflicts(base, edit.target);
+    this.checkHandlers(dump.text, edit.plugin, [], edit.target, this.ctx.containerd);
+    this.ctx.log.info(`${edit.target} already has runtime handler(s) ${this.handlerList} (SystemdCgroup = ${systemd})`);
+    return true;
   }
 
   /** `config dump` of what containerd would read for `text` as the edited file (or the text itself when containerd cannot run). */
