@@ -106,6 +106,9 @@ for (const folder of devFolders) {
 }
 project.testTask.prependExec(['test', ...devFolders].map((f) => `tsc --noEmit -p ${f}/tsconfig.json`).join(' && '));
 
+// `require('cdk8s-runtimeclass')` loads each folder's code on first use (see the script).
+project.compileTask.exec('ts-node --transpile-only --project projenrc/tsconfig.json projenrc/lazy-entry-point.ts');
+
 // Every example app synthesizes into examples/dist/<name>/.
 project.addTask('examples', {
   description: 'Synthesize every example app into YAML under examples/dist/',
