@@ -75,7 +75,7 @@ const VARIANTS: Array<[string, string]> = [
 function synthComparison(deployments: number, charts: number): Map<string, Figure> {
   const script = path.join('benchmark', 'synth-app.js');
   const figures = compare(VARIANTS.map(([name, variant]) => [name, [script, variant, String(deployments), String(charts)]]), RUNS);
-  const where = charts === 1 ? 'one chart' : `${charts} charts, each depending on the first`;
+  const where = charts === 1 ? 'one chart' : `${charts} charts`;
   printTable(`synth: ${deployments.toLocaleString('en-US')} Deployments in ${where}, app.synth() to files; median of ${RUNS} processes each`, figures, VARIANTS[0][0]);
   return figures;
 }
