@@ -7,6 +7,7 @@ import { describeManifest, effectiveRequests, podSpecOf, podSpecPointer, readPoi
 import { ResourceList } from './resources';
 import type { IRuntimeClass } from './runtime-class';
 import { schedulingProblems } from './scheduling';
+import { checkWrittenManifest } from './written-manifests';
 
 interface Pin {
   readonly runtimeClass: IRuntimeClass;
@@ -48,7 +49,8 @@ export function pinWorkload(runtimeClass: IRuntimeClass, workload: IConstruct): 
     }
     pins.set(object, [pin]);
     object.addJsonPatch(JsonPatch.add(`${pointer}/runtimeClassName`, runtimeClass.runtimeClassName));
-    object.node.addValidation({ validate: () => pinProblems(object) });
+    // Checked once per synth, on the manifest written (see written-manifests.ts).
+    checkWrittenManifest(object, { problemsIn: (manifest) => manifestProblems(object, manifest), problemsNow: () => pinProblems(object) });
   }
 }
 
@@ -83,7 +85,7 @@ function earlierPatches(object: ApiObject): Array<{ op: string; path: string; va
   return patches.flatMap((p) => (typeof p?._toJson === 'function' ? [p._toJson()] : []));
 }
 
-/** Every reason the pinned object's pods would be rejected or fail, read from the final manifest. */
+/** Every reason the pinned object's pods would be rejected or fail, read from its manifest rendered now. */
 export function pinProblems(object: ApiObject): string[] {
   const objectPins = pins.get(object) ?? [];
   if (objectPins.length === 0) return [];
@@ -93,6 +95,13 @@ export function pinProblems(object: ApiObject): string[] {
   } catch (e: any) {
     return [`cannot be rendered, so its pinning to RuntimeClass "${objectPins[0].runtimeClass.runtimeClassName}" cannot be checked: ${e.message}`];
   }
+  return manifestProblems(object, manifest);
+}
+
+/** Every reason the pinned object's pods would be rejected or fail, read from `manifest`, the object's final manifest. */
+function manifestProblems(object: ApiObject, manifest: any): string[] {
+  const objectPins = pins.get(object) ?? [];
+  if (objectPins.length === 0) return [];
   const runtimeClass = objectPins[0].runtimeClass;
   const name = runtimeClass.runtimeClassName;
   const podSpec = podSpecOf(manifest) ?? {};

@@ -75,6 +75,15 @@ export interface RuntimeClassProps {
 }
 
 const RUNTIME_CLASS = Symbol.for('cdk8s-runtimeclass.RuntimeClass');
+/** Where a tree's root keeps every RuntimeClass constructed in it (shared by every copy of this library). */
+const CLASSES = Symbol.for('cdk8s-runtimeclass.RuntimeClasses');
+
+/** The RuntimeClass constructs created in the tree of `root` (some may have been removed since). */
+function classesIn(root: IConstruct): RuntimeClass[] {
+  const holder = root as unknown as { [CLASSES]?: RuntimeClass[] };
+  if (!holder[CLASSES]) Object.defineProperty(holder, CLASSES, { value: [] });
+  return holder[CLASSES]!;
+}
 
 /**
  * A `node.k8s.io/v1` RuntimeClass. Always cluster-scoped (no `metadata.namespace`, whatever
@@ -114,6 +123,7 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
   public constructor(scope: Construct, id: string, props: RuntimeClassProps) {
     super(scope, id);
     Object.defineProperty(this, RUNTIME_CLASS, { value: true });
+    classesIn(this.node.root).push(this);
     this.handler = props.handler;
     this.runtimeClassName = props.name ?? props.metadata?.name ?? props.handler;
     this.overhead = props.overhead;
@@ -186,6 +196,8 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
   }
 
   private duplicateNameProblems(): string[] {
+    // Validation runs once per chart: only a class that may have a twin pays for a walk of the tree.
+    if (!classesIn(this.node.root).some((c) => c !== this && c.runtimeClassName === this.runtimeClassName)) return [];
     const same = this.node.root.node.findAll().filter((c) => RuntimeClass.isRuntimeClass(c) && c.runtimeClassName === this.runtimeClassName);
     if (same.length < 2) return [];
     const others = same.filter((c) => c !== this).map((c) => c.node.path);

@@ -278,6 +278,15 @@ describe('RuntimeClass validation', () => {
     ]);
   });
 
+  test('a class with the same name that was removed from the app is not a twin', () => {
+    const app = Testing.app();
+    new RuntimeClass(new Chart(app, 'a'), 'rc', { handler: 'kata-qemu' });
+    const b = new Chart(app, 'b');
+    new RuntimeClass(b, 'sandbox', { name: 'kata-qemu', handler: 'kata-clh' });
+    b.node.tryRemoveChild('sandbox');
+    expect(validationErrors(app)).toEqual([]);
+  });
+
   test('problems in different constructs are reported in one synth', () => {
     const app = Testing.app();
     const chart = new Chart(app, 'test');

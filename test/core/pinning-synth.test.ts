@@ -1,0 +1,335 @@
+// Pin checks run once per synth, on the manifests the synth writes: every way cdk8s synthesizes
+// (each App.synth output type, App.synthYaml, Testing.synth), charts that override toJson,
+// multi-chart apps, and changes no check made before the write could have seen.
+import * as fs from 'fs';
+import * as path from 'path';
+import { ApiObject, App, Chart, JsonPatch, Lazy, Testing, YamlOutputType } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { parseAllDocuments } from 'yaml';
+import { validationErrors } from './support';
+import { RuntimeClass, RuntimeClassProps } from '../../src/core';
+
+const SANDBOX: RuntimeClassProps = {
+  name: 'sandbox',
+  handler: 'kata-qemu',
+  scheduling: { nodeSelector: { pool: 'sandbox' } },
+  limits: { hostNetwork: false, reason: 'each pod runs in its own VM' },
+};
+
+const OUTPUT_TYPES: Array<[string, YamlOutputType]> = [
+  ['FILE_PER_CHART', YamlOutputType.FILE_PER_CHART],
+  ['FILE_PER_RESOURCE', YamlOutputType.FILE_PER_RESOURCE],
+  ['FOLDER_PER_CHART_FILE_PER_RESOURCE', YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE],
+  ['FILE_PER_APP', YamlOutputType.FILE_PER_APP],
+];
+
+/** A raw Deployment named `name` whose pod spec is produced at each render, which it counts. */
+class CountedDeployment extends Construct {
+  public readonly resource: ApiObject;
+  public renders = 0;
+  public constructor(scope: Construct, id: string, podSpec: () => { [field: string]: unknown } = () => ({})) {
+    super(scope, id);
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: id },
+      spec: Lazy.any({
+        produce: () => {
+          this.renders++;
+          return {
+            selector: { matchLabels: { app: id } },
+            template: { metadata: { labels: { app: id } }, spec: { containers: [{ name: 'app', image: 'nginx' }], ...podSpec() } },
+          };
+        },
+      }),
+    });
+  }
+}
+
+/** A ConfigMap whose data is produced at render time, calling `whileRendered` then. */
+function renderHook(scope: Construct, id: string, whileRendered: () => void): ApiObject {
+  return new ApiObject(scope, id, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: id },
+    data: Lazy.any({ produce: () => { whileRendered(); return { ready: 'yes' }; } }),
+  });
+}
+
+const pinnedTo = (object: ApiObject) => `[${object.node.path}] Deployment "${object.name}" (pinned to RuntimeClass "sandbox")`;
+const selectorConflict = (object: ApiObject) => `${pinnedTo(object)} conflict: runtimeClass.scheduling.nodeSelector[pool] = sandbox; pod.nodeSelector[pool] = general: `
+  + 'the pods would be rejected at creation; remove the key from the pod\'s nodeSelector or use the class\'s value';
+const overheadSet = (object: ApiObject) => `${pinnedTo(object)} sets spec.overhead {"cpu":"1"} in its pod template: RuntimeClass admission sets it from the class `
+  + 'and rejects pods that set their own ("Pod\'s Overhead doesn\'t match RuntimeClass\'s defined Overhead"); remove it';
+
+/** Every manifest under a synthesized app's outdir, whatever the output type. */
+function written(outdir: string): any[] {
+  const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return files(outdir).filter((f) => f.endsWith('.k8s.yaml')).flatMap((f) => parseAllDocuments(fs.readFileSync(f, 'utf8')).map((d) => d.toJS()));
+}
+
+/** Runs `synth` and returns the lines of its validation error ([] when it succeeds). */
+function errorsOf(synth: () => unknown): string[] {
+  try {
+    synth();
+  } catch (error) {
+    const [header, ...lines] = (error as Error).message.split('\n');
+    expect(header).toBe('Validation failed with the following errors:');
+    return lines.map((l) => l.trim());
+  }
+  return [];
+}
+
+describe.each(OUTPUT_TYPES)('App.synth with YamlOutputType.%s', (_name, yamlOutputType) => {
+  function setup() {
+    const app = Testing.app({ yamlOutputType });
+    const chart = new Chart(app, 'test');
+    return { app, chart, runtimeClass: new RuntimeClass(chart, 'rc', SANDBOX) };
+  }
+
+  test('renders a pinned object once, as often as an unpinned one, and writes it pinned', () => {
+    const { app, chart, runtimeClass } = setup();
+    const pinned = new CountedDeployment(chart, 'pinned');
+    const unpinned = new CountedDeployment(chart, 'unpinned');
+    runtimeClass.pin(pinned);
+    pinned.renders = 0;
+    app.synth();
+    expect([pinned.renders, unpinned.renders]).toEqual([1, 1]);
+    const deployments = written(app.outdir).filter((m) => m.kind === 'Deployment');
+    expect(deployments.map((m) => [m.metadata.name, m.spec.template.spec.runtimeClassName])).toEqual([['pinned', 'sandbox'], ['unpinned', undefined]]);
+  });
+
+  test('reports a problem of the written manifest with the message a validation gives', () => {
+    const { app, chart, runtimeClass } = setup();
+    const web = new CountedDeployment(chart, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    runtimeClass.pin(web);
+    expect(validationErrors(app)).toEqual([selectorConflict(web.resource)]);
+  });
+
+  test('sees a change made while the app renders (a Lazy of an earlier object), which a check before rendering misses', () => {
+    const { app, chart, runtimeClass } = setup();
+    let conflict = false;
+    const hook = renderHook(chart, 'hook', () => { conflict = true; });
+    const web = new CountedDeployment(chart, 'web', () => (conflict ? { nodeSelector: { pool: 'general' } } : {}));
+    web.resource.addDependency(hook);
+    runtimeClass.pin(web);
+    expect(validationErrors(app)).toEqual([selectorConflict(web.resource)]);
+  });
+
+  test('checks each synth afresh: a change between two synths is seen, both ways', () => {
+    const { app, chart, runtimeClass } = setup();
+    let conflict = false;
+    const web = new CountedDeployment(chart, 'web', () => (conflict ? { nodeSelector: { pool: 'general' } } : {}));
+    runtimeClass.pin(web);
+    expect(errorsOf(() => app.synth())).toEqual([]);
+    conflict = true;
+    expect(errorsOf(() => app.synth())).toEqual([selectorConflict(web.resource)]);
+    conflict = false;
+    expect(errorsOf(() => app.synth())).toEqual([]);
+    fs.rmSync(app.outdir, { recursive: true, force: true });
+  });
+
+  test('a JSON patch added after pin() is in what is checked', () => {
+    const { app, chart, runtimeClass } = setup();
+    const web = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
+    runtimeClass.pin(web);
+    ApiObject.of(web).addJsonPatch(JsonPatch.add('/spec/template/spec/hostNetwork', true));
+    expect(validationErrors(app)).toEqual([
+      `[test/web/Resource] Deployment "${web.name}" (pinned to RuntimeClass "sandbox") sets hostNetwork: true, which RuntimeClass "sandbox" cannot give `
+      + '(each pod runs in its own VM): remove hostNetwork or run this workload with another runtime',
+    ]);
+  });
+
+  test('a pinned object removed from the tree is not checked', () => {
+    const { app, chart, runtimeClass } = setup();
+    const web = new CountedDeployment(chart, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    runtimeClass.pin(web);
+    chart.node.tryRemoveChild('web');
+    expect(validationErrors(app)).toEqual([]);
+  });
+});
+
+describe('Testing.synth', () => {
+  test('renders a pinned object once and returns it pinned', () => {
+    const chart = Testing.chart();
+    const web = new CountedDeployment(chart, 'web');
+    RuntimeClass.fromName('sandbox').pin(web);
+    web.renders = 0;
+    const manifests = Testing.synth(chart);
+    expect(web.renders).toBe(1);
+    expect(manifests[0].spec.template.spec.runtimeClassName).toBe('sandbox');
+  });
+
+  test('each call checks afresh: a change between two calls is seen, both ways', () => {
+    const chart = Testing.chart();
+    let conflict = false;
+    const web = new CountedDeployment(chart, 'web', () => (conflict ? { nodeSelector: { pool: 'general' } } : {}));
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    expect(errorsOf(() => Testing.synth(chart))).toEqual([]);
+    conflict = true;
+    expect(errorsOf(() => Testing.synth(chart))).toEqual([selectorConflict(web.resource)]);
+    conflict = false;
+    expect(errorsOf(() => Testing.synth(chart))).toEqual([]);
+  });
+
+  test('sees a change made by an earlier object\'s render', () => {
+    const chart = Testing.chart();
+    let conflict = false;
+    const hook = renderHook(chart, 'hook', () => { conflict = true; });
+    const web = new CountedDeployment(chart, 'web', () => (conflict ? { nodeSelector: { pool: 'general' } } : {}));
+    web.resource.addDependency(hook);
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    expect(errorsOf(() => Testing.synth(chart))).toEqual([selectorConflict(web.resource)]);
+  });
+
+  test('a pinned object in a chart that is not synthesized is not checked; it is when its chart is', () => {
+    const app = Testing.app();
+    const clean = new Chart(app, 'clean');
+    const other = new Chart(app, 'other');
+    const rc = new RuntimeClass(clean, 'rc', SANDBOX);
+    const web = new CountedDeployment(other, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    rc.pin(web);
+    web.renders = 0;
+    expect(Testing.synth(clean).map((m) => m.kind)).toEqual(['RuntimeClass']);
+    expect(web.renders).toBe(0);
+    expect(errorsOf(() => Testing.synth(other))).toEqual([selectorConflict(web.resource)]);
+  });
+
+  test('a failed synth leaves nothing behind: a validation outside a synth renders and checks again', () => {
+    const chart = Testing.chart();
+    let conflict = true;
+    const web = new CountedDeployment(chart, 'web', () => (conflict ? { nodeSelector: { pool: 'general' } } : {}));
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    expect(errorsOf(() => Testing.synth(chart))).toHaveLength(1);
+    conflict = false;
+    expect(web.resource.node.validate()).toEqual([]);
+    conflict = true;
+    expect(web.resource.node.validate()).toEqual([selectorConflict(web.resource).replace(/^\[[^\]]+\] /, '')]);
+  });
+});
+
+describe('App.synthYaml', () => {
+  test('renders a pinned object once and writes it pinned', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    const web = new CountedDeployment(chart, 'web');
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    web.renders = 0;
+    const yaml = app.synthYaml();
+    expect(web.renders).toBe(1);
+    expect(parseAllDocuments(yaml).map((d) => d.toJS()).find((m) => m.kind === 'Deployment').spec.template.spec.runtimeClassName).toBe('sandbox');
+  });
+
+  test('reports a problem of the written manifest, including one made by an earlier object\'s render', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    let conflict = false;
+    const hook = renderHook(chart, 'hook', () => { conflict = true; });
+    const web = new CountedDeployment(chart, 'web', () => (conflict ? { nodeSelector: { pool: 'general' } } : {}));
+    web.resource.addDependency(hook);
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    expect(errorsOf(() => app.synthYaml())).toEqual([selectorConflict(web.resource)]);
+  });
+});
+
+describe('a Chart subclass that overrides toJson', () => {
+  /** Returns copies of its manifests, with what `edit` does to each. */
+  class EditingChart extends Chart {
+    public constructor(scope: Construct, id: string, private readonly edit: (manifest: any) => any) {
+      super(scope, id);
+    }
+
+    public toJson(): any[] {
+      return super.toJson().map((m) => this.edit(JSON.parse(JSON.stringify(m)))).filter((m) => m !== undefined);
+    }
+  }
+
+  test.each<[string, (chart: Chart) => unknown]>([
+    ['App.synth', (chart) => App.of(chart).synth()],
+    ['App.synthYaml', (chart) => App.of(chart).synthYaml()],
+    ['Testing.synth', (chart) => Testing.synth(chart)],
+  ])('%s checks the copies it returns, not the objects\' own renders', (_how, synth) => {
+    const app = Testing.app();
+    const chart = new EditingChart(app, 'test', (m) => {
+      if (m.kind === 'Deployment') m.spec.template.spec.overhead = { cpu: '1' };
+      return m;
+    });
+    const web = new CountedDeployment(chart, 'web');
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    expect(web.resource.node.validate()).toEqual([]);
+    expect(errorsOf(() => synth(chart))).toEqual([overheadSet(web.resource)]);
+    fs.rmSync(app.outdir, { recursive: true, force: true });
+  });
+
+  test('a pinned object it leaves out is not written, so not checked', () => {
+    const app = Testing.app();
+    const chart = new EditingChart(app, 'test', (m) => (m.kind === 'Deployment' ? undefined : m));
+    const web = new CountedDeployment(chart, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    expect(validationErrors(app)).toEqual([]);
+  });
+});
+
+describe('an app of several charts with dependencies', () => {
+  function setup(yamlOutputType?: YamlOutputType) {
+    const app = Testing.app({ yamlOutputType });
+    const platform = new Chart(app, 'platform');
+    const runtimeClass = new RuntimeClass(platform, 'rc', SANDBOX);
+    const shop = new Chart(app, 'shop');
+    const billing = new Chart(app, 'billing');
+    shop.addDependency(platform);
+    billing.addDependency(shop);
+    return { app, platform, shop, billing, runtimeClass };
+  }
+
+  test.each(OUTPUT_TYPES)('every pinned object is rendered once and written pinned (%s)', (_name, yamlOutputType) => {
+    const { app, shop, billing, runtimeClass } = setup(yamlOutputType);
+    const objects = [new CountedDeployment(shop, 'cart'), new CountedDeployment(billing, 'invoices'), new CountedDeployment(billing, 'ledger')];
+    objects.forEach((o) => { runtimeClass.pin(o); o.renders = 0; });
+    app.synth();
+    expect(objects.map((o) => o.renders)).toEqual([1, 1, 1]);
+    expect(written(app.outdir).filter((m) => m.kind === 'Deployment').map((m) => m.spec.template.spec.runtimeClassName)).toEqual(['sandbox', 'sandbox', 'sandbox']);
+  });
+
+  test('one synth reports the problems of every chart, with the other validation errors, in tree order', () => {
+    const { app, platform, shop, billing, runtimeClass } = setup();
+    const cart = new CountedDeployment(shop, 'cart', () => ({ nodeSelector: { pool: 'general' } }));
+    const invoices = new CountedDeployment(billing, 'invoices', () => ({ overhead: { cpu: '1' } }));
+    runtimeClass.pin(cart);
+    runtimeClass.pin(invoices);
+    new RuntimeClass(platform, 'twin', SANDBOX);
+    const errors = validationErrors(app);
+    expect(errors).toHaveLength(4);
+    expect(errors.slice(0, 2)).toEqual([
+      expect.stringMatching(/^\[platform\/rc\] RuntimeClass "sandbox": another RuntimeClass in this app has the same name/),
+      expect.stringMatching(/^\[platform\/twin\] RuntimeClass "sandbox": another RuntimeClass in this app has the same name/),
+    ]);
+    expect(errors.slice(2)).toEqual([selectorConflict(cart.resource), overheadSet(invoices.resource)]);
+  });
+
+  test('a problem found while writing the second chart is reported with the third chart\'s, which was never rendered', () => {
+    const { app, shop, billing, runtimeClass } = setup();
+    const cart = new CountedDeployment(shop, 'cart', () => ({ nodeSelector: { pool: 'general' } }));
+    const invoices = new CountedDeployment(billing, 'invoices', () => ({ overhead: { cpu: '1' } }));
+    runtimeClass.pin(cart);
+    runtimeClass.pin(invoices);
+    expect(validationErrors(app)).toEqual([selectorConflict(cart.resource), overheadSet(invoices.resource)]);
+  });
+});
+
+test('a pinned workload that cannot be rendered is reported by App.synth among the other errors, not thrown alone', () => {
+  const app = Testing.app();
+  const chart = new Chart(app, 'test');
+  const runtimeClass = new RuntimeClass(chart, 'rc', SANDBOX);
+  const empty = new kplus.Deployment(chart, 'empty');
+  runtimeClass.pin(empty);
+  const web = new CountedDeployment(chart, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+  runtimeClass.pin(web);
+  expect(validationErrors(app)).toEqual([
+    '[test/empty/Resource] cannot be rendered, so its pinning to RuntimeClass "sandbox" cannot be checked: '
+    + `Failed serializing construct at path 'test/empty/Resource' with name '${empty.name}': Error: PodSpec must have at least 1 container`,
+    selectorConflict(web.resource),
+  ]);
+});
