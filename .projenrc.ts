@@ -109,13 +109,15 @@ project.testTask.prependExec(['test', ...devFolders].map((f) => `tsc --noEmit -p
 // `require('cdk8s-runtimeclass')` loads each folder's code on first use (see the script).
 project.compileTask.exec('ts-node --transpile-only --project projenrc/tsconfig.json projenrc/lazy-entry-point.ts');
 
-// Tests that start containerd or runsc, need root or pack the library; every other test is a unit
-// or snapshot test. `test` runs both; `test:unit` is the inner loop, `test:integration` the rest.
+// Tests that start containerd or runsc, need root, pack the library or run the workflow linters;
+// every other test is a unit or snapshot test. `test` runs both; `test:unit` is the inner loop,
+// `test:integration` the rest.
 const integrationTests = [
   '/test/node-agent/(?!node-agent-files\\.test\\.ts$)[^/]+\\.test\\.ts$',
   '/test/support/',
   '/test/containerd/containerd-binary\\.test\\.ts$',
   '/test/consumer/',
+  '/test/release/',
 ];
 project.addTask('test:unit', {
   description: 'Unit and snapshot tests only (no containerd, no root)',
@@ -125,7 +127,7 @@ project.addTask('test:unit', {
   receiveArgs: true,
 });
 project.addTask('test:integration', {
-  description: 'Integration tests only (real containerd, root, the packed library)',
+  description: 'Integration tests only (real containerd, root, the packed library, the workflow linters)',
   exec: `jest --ci ${integrationTests.map((p) => `'${p}'`).join(' ')}`,
   receiveArgs: true,
 });

@@ -215,7 +215,12 @@ function typeErrors(): Map<Block, string[]> {
   host.readFile = (fileName) => files.get(path.resolve(fileName))?.source ?? readFile(fileName);
   const program = ts.createProgram([...files.keys()], options, host);
   const errors = new Map<Block, string[]>(TS_BLOCKS.map((b) => [b, []]));
-  for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
+  // Only the blocks are checked here: the library itself is type-checked by its own compile.
+  const diagnostics = [...files.keys()].flatMap((fileName) => {
+    const sourceFile = program.getSourceFile(fileName)!;
+    return [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)];
+  });
+  for (const diagnostic of [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics(), ...diagnostics]) {
     const virtual = diagnostic.file ? files.get(path.resolve(diagnostic.file.fileName)) : undefined;
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
     if (!virtual) throw new Error(`type error outside the README's blocks: ${diagnostic.file?.fileName}: ${message}`);
