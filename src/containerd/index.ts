@@ -1,4 +1,4 @@
-// Internal barrel for the pure renderers: the lead decides what, if anything, reaches src/index.ts.
+// Internal barrel for the pure renderers: src/index.ts decides what, if anything, reaches the package root.
 export * from './handler-config';
 export * from './toml';
 export * from './containerd-config';
