@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { artifactsFor, download, nodeArchitecture, planArtifacts } from './artifacts';
 import { HostContainerd } from './containerd';
+import { PROTECTED_PATHS } from './destinations';
 import { detectDistribution, detectUnit, DistributionFacts } from './distributions';
 import { HostFs } from './host-fs';
 import { Kube } from './kube';
@@ -34,11 +35,8 @@ export interface Settings {
   readonly lockTimeoutSeconds: number;
 }
 
-/** Directories where a killed run may have left temporary files of ours. */
-const RUNTIME_CONFIG_DIRS = [
-  '/etc/containerd', '/etc/containerd/conf.d', '/etc/crio/crio.conf.d', '/etc/k0s', '/etc/k0s/containerd.d',
-  '/var/lib/rancher/k3s/agent/etc/containerd', '/var/lib/rancher/rke2/agent/etc/containerd', '/var/snap/microk8s/current/args',
-];
+/** Directories where a killed run may have left temporary files of ours: those of the paths the agent manages. */
+const RUNTIME_CONFIG_DIRS = [...new Set(PROTECTED_PATHS.flatMap((p) => [p, path.posix.dirname(p)]))];
 
 /** One node setup's install and uninstall on this node. */
 export class Lifecycle {

@@ -19,6 +19,7 @@ import { CrunRuntime, GvisorPlatform, GvisorRuntime, RuncRuntime, SandboxedRunti
 import { SYSTRAP_FIRST_RELEASE } from '../../src/node-agent/runsc';
 import { assertContainerdAvailable, describeIfContainerd, testCriConfig } from '../support/containerd';
 import { CriClient, CriError } from '../support/cri-client';
+import { expectStopAndRemove, expectTwoContainersInOneGvisorKernel } from '../support/gvisor-pod';
 import { HostRoot } from '../support/host-root';
 import { installIntoRoot, processesOf } from '../support/node-containerd';
 import { buildPauseImageTar, importImage, PAUSE_IMAGE } from '../support/pause-image';
@@ -127,15 +128,6 @@ async function uninstallAndExpectGone(node: TestNode, synthesized: Synthesized<S
   }
 }
 
-async function waitForLog(cri: CriClient, id: string, done: RegExp): Promise<string> {
-  let log = '';
-  for (let i = 0; i < 150 && !done.test(log); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    log = await cri.containerLog(id);
-  }
-  return log;
-}
-
 /** Copies the machine's runsc and gVisor's shim into the node's /usr/local/bin, where the class expects them. */
 function preinstallGvisor(gvisor: GvisorRuntime) {
   return (root: HostRoot) => {
@@ -168,43 +160,8 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
           const sandboxInfo = JSON.parse(sandbox.info.info);
           expect([sandboxInfo.runtimeHandler, sandboxInfo.runtimeType]).toEqual([synthesized.handler, 'io.containerd.runsc.v1']);
 
-          const containers: string[] = [];
-          for (const name of ['first', 'second']) {
-            const cid = await cri.createContainer(id, { name, command: ['/bin/busybox', 'sh', '-c', 'uname -r; dmesg; sleep 3600'] });
-            await cri.startContainer(cid);
-            containers.push(cid);
-          }
-          const outputs: string[] = [];
-          for (const cid of containers) {
-            const status = await cri.containerStatus(cid, true);
-            expect(status.status.state).toBe('CONTAINER_RUNNING');
-            const info = JSON.parse(status.info.info);
-            expect(info.runtimeType).toBe('io.containerd.runsc.v1');
-            expect(info.runtimeOptions).toEqual(expect.objectContaining({ config_path: gvisor.configPath }));
-            outputs.push(await waitForLog(cri, cid, /Ready!/));
-          }
-          for (const log of outputs) {
-            expect(log.split('\n')[0]).toBe('4.4.0'); // gVisor's kernel, not the host's
-            expect(log).toContain('Starting gVisor...');
-            expect(log).toContain('Ready!');
-          }
-          expect(os.release()).not.toBe('4.4.0');
-          // One kernel for the pod: both containers read the same kernel log.
-          expect(outputs[1]).toBe(outputs[0]);
-          const dmesg = await Promise.all(containers.map((cid) => cri.execSync(cid, ['/bin/busybox', 'dmesg'])));
-          expect(dmesg.map((d) => d.exitCode)).toEqual([0, 0]);
-          expect(dmesg[0].stdout).toContain('Starting gVisor...');
-          expect(dmesg[1].stdout).toBe(dmesg[0].stdout);
-
-          for (const cid of containers) {
-            await cri.stopContainer(cid, 5);
-            expect((await cri.containerStatus(cid)).status.state).toBe('CONTAINER_EXITED');
-            await cri.removeContainer(cid);
-          }
-          await cri.stopPodSandbox(id);
-          expect((await cri.podSandboxStatus(id)).status.state).toBe('SANDBOX_NOTREADY');
-          await cri.removePodSandbox(id);
-          expect(await cri.listPodSandbox()).toEqual([]);
+          const containers = await expectTwoContainersInOneGvisorKernel(cri, id, gvisor.configPath);
+          await expectStopAndRemove(cri, id, containers);
           // Nothing of the sandbox is left running, and no restart happened since the label.
           expect(processesOf(containerd.stateDir)).toEqual([daemon]);
         } finally {
@@ -281,7 +238,7 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
           const status = await cri.containerStatus(cid, true);
           expect(status.status.state).toBe('CONTAINER_RUNNING');
           expect(JSON.parse(status.info.info).runtimeOptions).toEqual(expect.objectContaining({ binary_name: '/usr/bin/crun' }));
-          expect(await waitForLog(cri, cid, /hello/)).toBe('hello from crun\n');
+          expect(await cri.waitForLog(cid, /hello/)).toBe('hello from crun\n');
 
           // The runc shim keeps the OCI runtime's state under /run/containerd/runc/<ns>: crun's
           // own files (`status`, `config.json`; runc writes `state.json`), and `crun list`
@@ -327,7 +284,7 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
         expect((await cri.podSandboxStatus(id)).status).toEqual(expect.objectContaining({ state: 'SANDBOX_READY', runtime_handler: 'runc-audit' }));
         const cid = await cri.createContainer(id, { name: 'c', command: ['/bin/busybox', 'sh', '-c', 'echo audited; uname -r'] });
         await cri.startContainer(cid);
-        expect(await waitForLog(cri, cid, /\n.*\n/)).toBe(`audited\n${os.release()}\n`);
+        expect(await cri.waitForLog(cid, /\n.*\n/)).toBe(`audited\n${os.release()}\n`);
         const audited = node.root.read(auditLog);
         expect(audited).toMatch(new RegExp(`\\bstart ${id}`));
         expect(audited).toMatch(new RegExp(`\\bstart ${cid}`));

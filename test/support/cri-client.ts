@@ -239,6 +239,16 @@ export class CriClient {
     return this.call('ContainerStats', { container_id: id });
   }
 
+  /** A container's output once it matches `done` (or as it is after `timeoutMs`). */
+  async waitForLog(id: string, done: RegExp, timeoutMs = 15_000): Promise<string> {
+    let log = await this.containerLog(id);
+    for (const until = Date.now() + timeoutMs; !done.test(log) && Date.now() < until;) {
+      await new Promise(resolve => setTimeout(resolve, 100));
+      log = await this.containerLog(id);
+    }
+    return log;
+  }
+
   /**
    * What a container wrote so far (its CRI log file, read back from the daemon's `log_path`):
    * the text of every line of `stream` (`stdout`, `stderr`, or both when omitted), partial

@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { assertContainerdAvailable, describeIfContainerd, testCriConfig } from './containerd';
 import { CriClient, CriError } from './cri-client';
+import { expectStopAndRemove, expectTwoContainersInOneGvisorKernel } from './gvisor-pod';
 import { createHostRoot, HostRoot, UNIFIED_CGROUP_MOUNT } from './host-root';
 import { allMountPoints } from './mounts';
 import { installIntoRoot, nodeContainerd, NodeContainerd, processesOf } from './node-containerd';
@@ -168,49 +169,8 @@ describeIfContainerd('node containerd in a fake host root', () => {
         const sandboxInfo = JSON.parse(sandbox.info.info);
         expect([sandboxInfo.runtimeHandler, sandboxInfo.runtimeType]).toEqual(['runsc', 'io.containerd.runsc.v1']);
 
-        const script = 'uname -r; dmesg; sleep 3600';
-        const containers: string[] = [];
-        for (const name of ['first', 'second']) {
-          const cid = await cri.createContainer(id, { name, command: ['/bin/busybox', 'sh', '-c', script] });
-          await cri.startContainer(cid);
-          containers.push(cid);
-        }
-        const outputs: string[] = [];
-        for (const cid of containers) {
-          const containerStatus = await cri.containerStatus(cid, true);
-          expect(containerStatus.status.state).toBe('CONTAINER_RUNNING');
-          // What `crictl inspect` prints: the container's runtime type and options.
-          const info = JSON.parse(containerStatus.info.info);
-          expect(info.runtimeType).toBe('io.containerd.runsc.v1');
-          expect(info.runtimeOptions).toEqual(expect.objectContaining({ config_path: RUNSC_TOML }));
-          let log = '';
-          for (let i = 0; i < 100 && !/Ready!/.test(log); i++) {
-            await new Promise(resolve => setTimeout(resolve, 100));
-            log = await cri.containerLog(cid);
-          }
-          outputs.push(log);
-        }
-        for (const log of outputs) {
-          expect(log.split('\n')[0]).toBe('4.4.0'); // gVisor's kernel, not the host's
-          expect(log).toContain('Starting gVisor...');
-        }
-        // One kernel for the pod: both containers read the same kernel log.
-        expect(outputs[1]).toBe(outputs[0]);
-        const dmesg = await Promise.all(containers.map(cid => cri.execSync(cid, ['/bin/busybox', 'dmesg'])));
-        expect(dmesg.map(d => d.exitCode)).toEqual([0, 0]);
-        expect(dmesg[0].stdout).toContain('Starting gVisor...');
-        expect(dmesg[1].stdout).toBe(dmesg[0].stdout);
-        expect(os.release()).not.toBe('4.4.0');
-
-        for (const cid of containers) {
-          await cri.stopContainer(cid, 5);
-          expect((await cri.containerStatus(cid)).status.state).toBe('CONTAINER_EXITED');
-          await cri.removeContainer(cid);
-        }
-        await cri.stopPodSandbox(id);
-        expect((await cri.podSandboxStatus(id)).status.state).toBe('SANDBOX_NOTREADY');
-        await cri.removePodSandbox(id);
-        expect(await cri.listPodSandbox()).toEqual([]);
+        const containers = await expectTwoContainersInOneGvisorKernel(cri, id, RUNSC_TOML);
+        await expectStopAndRemove(cri, id, containers);
         // Nothing of the sandbox is left running (only the daemon itself).
         expect(processesOf(node.stateDir)).toEqual([node.pid()]);
       });
