@@ -53,6 +53,7 @@ function settingsFrom(env: NodeJS.ProcessEnv): Settings {
     podNamespace: env.POD_NAMESPACE || undefined,
     verifyTimeoutSeconds: seconds('VERIFY_TIMEOUT', 120),
     lockTimeoutSeconds: seconds('LOCK_TIMEOUT', 600),
+    sandboxTimeoutSeconds: seconds('SANDBOX_TIMEOUT', 120),
   };
 }
 
@@ -108,6 +109,27 @@ class Termination {
     process.on('SIGINT', note);
   }
 
+  /** True once a signal has arrived. */
+  public get terminated(): boolean {
+    return this.received;
+  }
+
+  /**
+   * Waits until `ms` have passed, `wakeEarly` answers true (asked every `pollMs`), or a signal
+   * arrives. Resolves to true when it was the signal.
+   */
+  public async sleep(ms: number, pollMs: number, wakeEarly: () => boolean): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!this.received && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { this.wake = undefined; resolve(); }, Math.min(pollMs, Math.max(0, deadline - Date.now())));
+        this.wake = () => { clearTimeout(timer); this.wake = undefined; resolve(); };
+      });
+      if (!this.received && wakeEarly()) return false;
+    }
+    return this.received;
+  }
+
   /** Resolves once a signal has arrived (at once if one came while the agent was busy). */
   public wait(): Promise<void> {
     if (this.received) return Promise.resolve();
@@ -141,8 +163,11 @@ async function main(): Promise<number> {
   const log = new Log(spec.setupName);
   const readiness = new Readiness(env.STATE_DIR || '/run/runtimeclass-setup');
   let settings: Settings;
+  let recheckSeconds: number;
   try {
     settings = settingsFrom(env);
+    recheckSeconds = Number(env.RECHECK_PERIOD ?? 60);
+    if (!Number.isInteger(recheckSeconds) || recheckSeconds < 1) throw new Refusal(`RECHECK_PERIOD must be a whole number of seconds, at least 1, got '${env.RECHECK_PERIOD}'`);
   } catch (e: any) {
     return guarded(log, readiness, () => Promise.reject(e));
   }
@@ -152,15 +177,46 @@ async function main(): Promise<number> {
   if (action === 'uninstall') return guarded(log, readiness, async () => { await lifecycle.uninstall(); return 0; });
   if (action !== 'install') return guarded(log, readiness, () => Promise.reject(new Refusal(`ACTION must be install or uninstall, got '${action}'`)));
 
-  const status = await guarded(log, readiness, async () => { await lifecycle.install(); return 0; });
-  if (status === 1) return 1;
-  if (status === 2) {
-    // The node cannot run these runtimes: never labelled; the reason shows as not-ready.
-    await lifecycle.removeLabels(Object.values(spec.readyLabels)).catch(() => undefined);
-  }
+  // The probe holds the pod ready only while a verification newer than two periods stands.
+  const validFor = 2 * recheckSeconds + settings.sandboxTimeoutSeconds;
+  const verified = (labelled: string[]) => {
+    readiness.ready(labelled.join(' '), env.ONESHOT === '1' ? undefined : Date.now() + validFor * 1000);
+    return 0;
+  };
+  readiness.notReady('installing');
+  let status = await guarded(log, readiness, async () => verified(await lifecycle.install()));
   if (env.ONESHOT === '1') return status;
-  log.info(status === 0 ? 'installed; waiting for SIGTERM' : 'not ready on this node; waiting for SIGTERM');
-  await termination.wait();
+  if (status === 2) {
+    // The node cannot run these runtimes (no /dev/kvm, no artifact for its CPU): never labelled.
+    log.info('not ready on this node; waiting for SIGTERM');
+    await termination.wait();
+  } else {
+    log.info(status === 0
+      ? `installed; re-checking every ${recheckSeconds}s and whenever the container runtime restarts`
+      : 'not ready; retrying with backoff');
+    let backoff = RETRY_FIRST_SECONDS;
+    let identity = lifecycle.runtimeIdentity();
+    for (;;) {
+      const wait = status === 0 ? recheckSeconds : backoff;
+      // A restarted runtime makes a new CRI socket: check at once, whatever the period.
+      const restarted = () => status === 0 && lifecycle.runtimeIdentity() !== identity;
+      if (await termination.sleep(wait * 1000, RUNTIME_POLL_MS, restarted)) break;
+      if (status === 0) {
+        if (restarted()) log.info('the container runtime restarted: re-checking now');
+        status = await guarded(log, readiness, async () => verified(await lifecycle.recheck()));
+        if (status !== 0) backoff = RETRY_FIRST_SECONDS;
+      } else {
+        status = await guarded(log, readiness, async () => verified(await lifecycle.install()));
+        backoff = Math.min(backoff * 2, recheckSeconds * 5, RETRY_MAX_SECONDS);
+        if (status === 0) log.info('ready again');
+      }
+      identity = lifecycle.runtimeIdentity();
+      if (status === 2) {
+        await termination.wait();
+        break;
+      }
+    }
+  }
   log.info('SIGTERM');
   return guarded(log, readiness, async () => {
     if (await daemonSetLetGo(spec, settings, kube, log)) await lifecycle.uninstall();
@@ -168,6 +224,13 @@ async function main(): Promise<number> {
     return 0;
   });
 }
+
+/** The first retry after a failed run, in seconds; each later one waits twice as long. */
+const RETRY_FIRST_SECONDS = 10;
+/** The longest wait between retries, in seconds. */
+const RETRY_MAX_SECONDS = 600;
+/** How often the runtime's CRI socket is looked at between checks, in ms (a stat). */
+const RUNTIME_POLL_MS = 2000;
 
 main().then(
   (status) => process.exit(status),

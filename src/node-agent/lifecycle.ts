@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { artifactsFor, download, nodeArchitecture, planArtifacts } from './artifacts';
@@ -11,6 +12,7 @@ import { Log, Readiness, Refusal } from './log';
 import { runscProblem } from './runsc';
 import { ContainerRuntime, Served } from './runtime';
 import { planRuntimeConfig } from './runtime-config';
+import { checkSandbox, removeLeftoverChecks, SandboxCheckOptions } from './sandbox-check';
 import { InstallerSpec } from './setup-spec';
 import { STATE_ROOT, StateStore } from './state';
 import { step } from './steps';
@@ -33,6 +35,8 @@ export interface Settings {
   readonly podNamespace?: string;
   readonly verifyTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
+  /** How long one check sandbox may take to start (a VM boots inside RunPodSandbox). */
+  readonly sandboxTimeoutSeconds: number;
 }
 
 /** Directories where a killed run may have left temporary files of ours: those of the paths the agent manages. */
@@ -43,6 +47,16 @@ export class Lifecycle {
   private readonly host: HostFs;
   private readonly handlers: string[];
   private distribution: DistributionFacts | undefined;
+  /** The CRI socket of the runtime last verified (a real path). */
+  private socket: string | undefined;
+  /**
+   * The configuration change whose restart was not verified and was rolled back, with the reason:
+   * not applied again by this process (each attempt restarts the runtime twice), only once the
+   * planned bytes differ (a new spec, or the node's files changed) or the pod restarts.
+   */
+  private rejected: { digest: string; reason: string } | undefined;
+  /** The ready labels this process last set on the node (a re-check patches only on change). */
+  private labelled: string[] | undefined;
 
   public constructor(
     private readonly spec: InstallerSpec,
@@ -57,49 +71,169 @@ export class Lifecycle {
 
   // ---- install ------------------------------------------------------------------------------
 
-  /** Installs, restarts once if needed, verifies over CRI, then labels. */
-  public async install(): Promise<void> {
-    this.readiness.notReady('installing');
+  /**
+   * Installs, restarts once if needed, verifies each handler with a real check sandbox, then
+   * labels the verified ones. Any handler not verified loses its label, under the node lock,
+   * before the run reports (a Refusal naming each failure). Returns the handlers labelled.
+   */
+  public async install(): Promise<string[]> {
     const offered = this.offeredHandlers();
     const artifacts = artifactsFor(this.spec, nodeArchitecture());
     const downloads = await download(artifacts, this.settings.workDir, this.log);
+    let labelled: string[] = [];
     await this.underLock(async () => {
       const { tx, distribution } = await this.open();
-      const runtime = await this.runtimeOf(distribution, tx.state.unit);
-      this.distribution = distribution;
-      const containerd = distribution.name === 'crio' ? undefined : await this.probeContainerd(distribution);
-      this.removeStaleTemps(artifacts.map((a) => a.destination ?? a.location));
-      const changes: Change[] = [
-        ...planArtifacts({
-          spec: this.spec, artifacts, downloads, artifactsDir: this.settings.artifactsDir, host: this.host, records: tx.state.records,
-        }),
-        ...(await planRuntimeConfig({
-          setupName: this.spec.setupName,
-          handlers: this.spec.handlers,
-          host: this.host,
-          configDir: this.settings.configDir,
-          distribution,
-          containerd,
-          containerdConfig: this.settings.containerdConfig,
-          log: this.log,
-        })).map((c): Change => ({
-          path: c.path,
-          kind: c.kind,
-          followLast: true,
-          restart: true,
-          skeleton: c.skeleton,
-          importPath: c.importPath,
-          content: c.bytes === undefined ? { type: 'absent' } : { type: 'file', data: c.bytes },
-        })),
-      ];
-      const changed = tx.apply(changes, { unit: runtime.unit });
-      for (const hostPath of changed) this.log.info(`wrote ${hostPath}`);
-      await this.converge(tx, runtime, changed.length > 0);
-      await this.label(tx, await this.runnable(offered));
-      tx.save({ ...tx.state, phase: 'installed' });
+      try {
+        const runtime = await this.runtimeOf(distribution, tx.state.unit);
+        this.distribution = distribution;
+        const containerd = distribution.name === 'crio' ? undefined : await this.probeContainerd(distribution);
+        this.removeStaleTemps(artifacts.map((a) => a.destination ?? a.location));
+        const changes: Change[] = [
+          ...planArtifacts({
+            spec: this.spec, artifacts, downloads, artifactsDir: this.settings.artifactsDir, host: this.host, records: tx.state.records,
+          }),
+          ...(await planRuntimeConfig({
+            setupName: this.spec.setupName,
+            handlers: this.spec.handlers,
+            host: this.host,
+            configDir: this.settings.configDir,
+            distribution,
+            containerd,
+            containerdConfig: this.settings.containerdConfig,
+            log: this.log,
+          })).map((c): Change => ({
+            path: c.path,
+            kind: c.kind,
+            followLast: true,
+            restart: true,
+            skeleton: c.skeleton,
+            importPath: c.importPath,
+            content: c.bytes === undefined ? { type: 'absent' } : { type: 'file', data: c.bytes },
+          })),
+        ];
+        const digest = planDigest(changes);
+        if (this.rejected?.digest === digest && changes.some((c) => tx.differs(c))) {
+          throw new Refusal(`${this.rejected.reason}; not applied again, since the same change was rolled back before: fix the node, then delete this node-setup pod to try again`);
+        }
+        const changed = tx.apply(changes, { unit: runtime.unit });
+        for (const hostPath of changed) this.log.info(`wrote ${hostPath}`);
+        try {
+          await this.converge(tx, runtime, changed.length > 0);
+        } catch (e) {
+          if (e instanceof Refusal) this.rejected = { digest, reason: e.message };
+          throw e;
+        }
+        labelled = await this.verifyAndLabel(tx, runtime, offered);
+        tx.save({ ...tx.state, phase: 'installed' });
+      } catch (e) {
+        await this.unlabelAfterFailure(tx);
+        throw e;
+      }
     });
-    this.readiness.ready(this.handlers.join(' '));
-    this.log.info(`ready: runtime handler(s) ${this.handlers.join(' ') || 'none'} installed on ${this.settings.nodeName ?? 'this node'}`);
+    this.log.info(`ready: runtime handler(s) ${labelled.join(' ') || 'none'} verified on ${this.settings.nodeName ?? 'this node'}`);
+    return labelled;
+  }
+
+  /**
+   * Verifies every offered handler again, changing and restarting nothing: the runtime serves
+   * it and a check sandbox reaches SANDBOX_READY. Labels follow the result (under the node lock);
+   * a failure is a Refusal naming it. Returns the handlers labelled.
+   */
+  public async recheck(): Promise<string[]> {
+    const offered = this.offeredHandlers();
+    let labelled: string[] = [];
+    await this.underLock(async () => {
+      const { tx, distribution } = await this.open();
+      try {
+        if (tx.state.restartPending) throw new Refusal('a configuration change still waits for its verified restart');
+        const runtime = await this.runtimeOf(distribution, tx.state.unit);
+        labelled = await this.verifyAndLabel(tx, runtime, offered, true);
+      } catch (e) {
+        await this.unlabelAfterFailure(tx);
+        throw e;
+      }
+    });
+    return labelled;
+  }
+
+  /** The identity of the running runtime's CRI socket (its inode and change time): a restart makes a new one. */
+  public runtimeIdentity(): string | undefined {
+    if (this.socket === undefined) return undefined;
+    try {
+      const st = fs.statSync(this.socket);
+      return `${st.dev}:${st.ino}:${st.ctimeMs}`;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Served, runnable (runsc), then a check sandbox per handler; labels the verified ones and
+   * removes every other label of this setup. Throws a Refusal when an offered handler failed.
+   */
+  private async verifyAndLabel(tx: Transaction, runtime: ContainerRuntime, offered: string[], onlyIfChanged = false): Promise<string[]> {
+    this.socket = runtime.socket;
+    const failures: string[] = [];
+    let candidates = offered;
+    if (candidates.length > 0) {
+      const served = await runtime.served();
+      const missing = candidates.filter((h) => !('handlers' in served) || !served.handlers.includes(h));
+      if (missing.length > 0) {
+        failures.push(`${runtime.unit} does not serve runtime handler(s) ${missing.join(' ')} (${describe(served)})`);
+        candidates = candidates.filter((h) => !missing.includes(h));
+      }
+    }
+    const runnable = await this.runnable(candidates);
+    const options = this.sandboxOptions();
+    if (runnable.length > 0) await removeLeftoverChecks(options);
+    const verified: string[] = [];
+    for (const handler of runnable) {
+      const verdict = await checkSandbox(handler, options);
+      if (verdict.ready) {
+        verified.push(handler);
+        this.log.info(`runtime handler ${handler}: a check sandbox reached SANDBOX_READY in ${verdict.ms} ms`);
+      } else {
+        failures.push(verdict.reason);
+      }
+    }
+    await this.label(tx, verified, onlyIfChanged);
+    if (failures.length > 0) {
+      const notReady = offered.filter((h) => !verified.includes(h));
+      throw new Refusal(`${failures.join('; ')}. The node is not labelled ready for ${notReady.join(' ')}`);
+    }
+    return verified;
+  }
+
+  private sandboxOptions(): SandboxCheckOptions {
+    return {
+      socket: this.socket ?? '',
+      setupName: this.spec.setupName,
+      namespace: this.settings.podNamespace ?? 'runtimeclass-system',
+      callTimeoutMs: this.settings.sandboxTimeoutSeconds * 1000,
+      networkTimeoutMs: this.settings.verifyTimeoutSeconds * 1000,
+      log: this.log,
+    };
+  }
+
+  /**
+   * After a failed run: every ready label of this setup goes (under the lock the caller holds).
+   * Writes no state that was not there: a refused first run leaves the node as it was.
+   */
+  private async unlabelAfterFailure(tx: Transaction): Promise<void> {
+    const node = this.settings.nodeName;
+    if (node === undefined) return;
+    for (const key of [...new Set([...Object.values(this.spec.readyLabels), ...tx.state.labels])]) {
+      step(`unlabel:${key}`);
+      try {
+        await this.kube.setLabel(node, key, undefined);
+      } catch (e: any) {
+        this.log.warn(`could not remove label ${key} from node ${node}: ${e.message} (check the node setup's RBAC: nodes get/patch)`);
+        continue;
+      }
+      if (this.labelled?.includes(key) || tx.state.labels.includes(key)) this.log.info(`removed label ${key} from node ${node}`);
+    }
+    if (tx.state.labels.length > 0) tx.save({ ...tx.state, labels: [] });
+    this.labelled = [];
   }
 
   /**
@@ -203,9 +337,11 @@ export class Lifecycle {
    * Removes the ready labels of handlers not offered here (a node that lost /dev/kvm), then sets
    * those of the offered ones; the labels are recorded in the state before they are set.
    */
-  private async label(tx: Transaction, offered: string[]): Promise<void> {
+  private async label(tx: Transaction, offered: string[], onlyIfChanged = false): Promise<void> {
     const node = this.nodeName();
     const wanted = offered.filter((h) => this.spec.readyLabels[h] !== undefined).map((h) => this.spec.readyLabels[h]);
+    if (onlyIfChanged && this.labelled !== undefined && sameMembers(this.labelled, wanted)) return;
+    this.labelled = undefined;
     const stale = [...new Set([...Object.values(this.spec.readyLabels), ...tx.state.labels])].filter((k) => !wanted.includes(k));
     tx.save({ ...tx.state, labels: [...new Set([...tx.state.labels, ...wanted])] });
     for (const key of stale) {
@@ -227,6 +363,7 @@ export class Lifecycle {
       this.log.info(`labelled node ${node} ${key}=ready`);
     }
     tx.save({ ...tx.state, labels: wanted });
+    this.labelled = wanted;
   }
 
   // ---- uninstall ----------------------------------------------------------------------------
@@ -346,6 +483,23 @@ export class Lifecycle {
     const dirs = new Set([...RUNTIME_CONFIG_DIRS, ...written.map((p) => path.posix.dirname(p))]);
     for (const dir of dirs) this.host.removeStaleTemps(dir);
   }
+}
+
+function sameMembers(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** The planned changes' paths and bytes, as one digest. */
+function planDigest(changes: Change[]): string {
+  const hash = createHash('sha256');
+  for (const change of changes) {
+    const content = change.content;
+    hash.update(`${change.path}\0${content.type}\0`);
+    if (content.type === 'file') hash.update(Buffer.isBuffer(content.data) ? content.data : content.data.localPath);
+    if (content.type === 'link') hash.update(content.target);
+    hash.update('\0');
+  }
+  return hash.digest('hex');
 }
 
 function describe(served: Served): string {

@@ -1,6 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+/** The line of the `ready` file that says until when it holds. */
+export const READY_UNTIL = 'valid until: ';
+
 /**
  * Why the agent stops without finishing: the message is logged, written to the readiness
  * file and becomes the pod's not-ready reason. Exit status 1, or 2 when the node cannot run
@@ -26,8 +29,9 @@ export class Log {
 }
 
 /**
- * The pod's readiness, as files in STATE_DIR: `ready` (the probe reads it) once the node is
- * labelled, or `not-ready` holding the reason.
+ * The pod's readiness, as files in STATE_DIR: `ready` once the node is labelled (with the time
+ * until which that verification stands; the probe, `probe.js`, checks it), or `not-ready`
+ * holding the reason.
  */
 export class Readiness {
   public constructor(private readonly stateDir: string) {}
@@ -38,10 +42,15 @@ export class Readiness {
     fs.writeFileSync(path.join(this.stateDir, 'not-ready'), `${reason}\n`);
   }
 
-  public ready(summary: string): void {
+  /** @param validUntil epoch ms after which the probe no longer counts this verification (undefined: for good) */
+  public ready(summary: string, validUntil?: number): void {
     fs.mkdirSync(this.stateDir, { recursive: true });
     fs.rmSync(path.join(this.stateDir, 'not-ready'), { force: true });
-    fs.writeFileSync(path.join(this.stateDir, 'ready'), `ready: ${summary}\n`);
+    const until = validUntil === undefined ? '' : `${READY_UNTIL}${new Date(validUntil).toISOString()}\n`;
+    // Replaced atomically: the probe never reads half a file.
+    const temp = path.join(this.stateDir, '.ready.tmp');
+    fs.writeFileSync(temp, `ready: ${summary}\n${until}`);
+    fs.renameSync(temp, path.join(this.stateDir, 'ready'));
   }
 
   /** Handlers installed but not offered on this node, and why. */

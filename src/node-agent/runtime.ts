@@ -17,7 +17,7 @@ export class ContainerRuntime {
     private readonly systemctl: string[],
     public readonly unit: string,
     /** The CRI socket (a real path inside HOST_ROOT). */
-    private readonly socket: string,
+    public readonly socket: string,
     private readonly crio: boolean,
     private readonly verifyTimeoutSeconds: number,
     private readonly log: Log,

@@ -13,6 +13,9 @@ const SHA512_HEX = /^[0-9a-f]{128}$/;
 /** The ConfigMap key of the agent's entry point (the DaemonSet runs `node <dir>/agent.js`). */
 export const AGENT_ENTRY = 'agent.js';
 
+/** The ConfigMap key of the agent container's readiness probe (`node <dir>/probe.js`). */
+export const PROBE_ENTRY = 'probe.js';
+
 /**
  * Builds the node setup ConfigMap's `data`: the node agent's code, its spec, and the rendered
  * configuration it writes.
@@ -81,9 +84,9 @@ export function nodeAgentCode(): { [key: string]: string } {
       fileName: path.basename(source),
     }).outputText;
   };
-  // The modules agent.js reaches through `require('./...')`: exactly what it runs, nothing stale.
+  // The modules agent.js and probe.js reach through `require('./...')`: exactly what they run, nothing stale.
   const code: { [key: string]: string } = {};
-  const pending = [AGENT_ENTRY];
+  const pending = [AGENT_ENTRY, PROBE_ENTRY];
   while (pending.length > 0) {
     const name = pending.shift()!;
     if (code[name] !== undefined) continue;

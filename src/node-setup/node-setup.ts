@@ -4,7 +4,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CpuArchitecture, RuntimeArtifacts } from './artifacts';
 import { maxUnavailableProblems, maxUnavailableValue } from './max-unavailable';
-import { AGENT_ENTRY, renderNodeAgentFiles } from './node-agent-files';
+import { AGENT_ENTRY, PROBE_ENTRY, renderNodeAgentFiles } from './node-agent-files';
 import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
 import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
@@ -86,6 +86,16 @@ export interface NodeSetupProps {
   readonly memoryLimit?: string;
   /** Time a node-setup pod gets to uninstall and restart the container runtime. @default Duration.minutes(3) */
   readonly terminationGracePeriod?: Duration;
+  /**
+   * How often the agent verifies each handler again after install: the runtime still serves it
+   * and a check pod sandbox of it still starts (nothing is changed or restarted). A handler that
+   * fails loses its ready label at once, so a broken node keeps its labels for at most this long
+   * (a restart of the container runtime is noticed within seconds). Each check runs one pod
+   * sandbox per handler: about 0.2 s for runc and crun, a few seconds for gVisor and Kata.
+   * Whole seconds, at least 10 s.
+   * @default Duration.minutes(1)
+   */
+  readonly recheckPeriod?: Duration;
 }
 
 /** What a runtime hands its node setup. @internal */
@@ -415,14 +425,17 @@ export class NodeSetup extends Construct {
         { name: 'ARTIFACTS_DIR', value: ARTIFACTS_DIR },
         { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
         { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'RECHECK_PERIOD', value: String(this.recheckSeconds()) },
       ],
       // Privileged: it writes the host's runtime configuration and binaries and restarts the
       // host's container runtime through systemd, which AppArmor and SELinux confine for
       // unprivileged containers. Nothing else in the pod is privileged.
       securityContext: { privileged: true, readOnlyRootFilesystem: true, runAsUser: 0 },
+      // Ready while the agent's last verification stands (the script checks its age), not a file written once.
       readinessProbe: {
-        exec: { command: ['cat', `${STATE_DIR}/ready`] },
+        exec: { command: ['node', `${CONFIG_DIR}/${PROBE_ENTRY}`] },
         periodSeconds: 10,
+        timeoutSeconds: 5,
         failureThreshold: 1,
       },
       resources: {
@@ -440,6 +453,10 @@ export class NodeSetup extends Construct {
         { name: 'api-token', mountPath: TOKEN_DIR, readOnly: true },
       ],
     };
+  }
+
+  private recheckSeconds(): number {
+    return (this.props.recheckPeriod ?? Duration.minutes(1)).toSeconds({ integral: false });
   }
 
   private problems(): string[] {
@@ -465,6 +482,10 @@ export class NodeSetup extends Construct {
       for (const artifact of r.artifacts) problems.push(...artifact._problems().map((p) => `runtime "${r.displayName}": ${p}`));
     }
     problems.push(...maxUnavailableProblems(this.props.maxUnavailable));
+    const recheck = this.recheckSeconds();
+    if (!Number.isInteger(recheck) || recheck < 10) {
+      problems.push(`recheckPeriod is ${recheck} s: give whole seconds, at least Duration.seconds(10) (each check starts a pod sandbox per handler)`);
+    }
     problems.push(...schedulingProblems({ nodeSelector: this.props.nodeSelector, tolerations: this.props.tolerations })
       .map((p) => p.replace(/^scheduling\./, '')));
     if (problems.length === 0 && !this.registrations.some((r) => r.hasProblems())) {

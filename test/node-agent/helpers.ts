@@ -16,6 +16,7 @@ import { renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
 import { stopDaemonAt } from '../support/containerd';
 import { createHostRoot, HostRoot } from '../support/host-root';
 import { nodeContainerd, NodeContainerd } from '../support/node-containerd';
+import { BUSYBOX_PATH, buildPauseImageTar, PAUSE_IMAGE } from '../support/pause-image';
 
 export const STAND_IN = path.join(__dirname, 'stand-in.sh');
 export const FAKE_CONTAINERD2 = path.join(__dirname, 'fake-containerd2.sh');
@@ -42,7 +43,27 @@ export const KATA_QEMU: HandlerConfig = {
 export const NODE_NAME = 'node-1';
 export const POD_NAMESPACE = 'runtimeclass-system';
 
-/** An installer spec for tests: the two handlers above, ready labels, plain containerd. */
+let pauseTar: string | undefined;
+
+/**
+ * The stand-in's pause image (its containerd imports it on first start), built once per test
+ * process. Without busybox (no containerd tests here) the stand-in's node has none.
+ */
+function standInPauseImage(): { [key: string]: string } {
+  if (!fs.existsSync(BUSYBOX_PATH)) return {};
+  if (pauseTar === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stand-in-pause-'));
+    pauseTar = buildPauseImageTar(dir);
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return { STANDIN_PAUSE_TAR: pauseTar, STANDIN_PAUSE_IMAGE: PAUSE_IMAGE };
+}
+
+/**
+ * An installer spec for tests: the two handlers above (kata-qemu runs virtual machines, so a
+ * node without /dev/kvm, as these machines are, installs it but does not offer it), ready
+ * labels, plain containerd.
+ */
 export function testSpec(overrides: Partial<InstallerSpec> = {}): InstallerSpec {
   const handlers = overrides.handlers ?? [RUNC_TEST, KATA_QEMU];
   const readyLabels: { [h: string]: string } = {};
@@ -52,7 +73,7 @@ export function testSpec(overrides: Partial<InstallerSpec> = {}): InstallerSpec 
     handlers,
     readyLabels,
     distribution: 'auto',
-    kvmHandlers: [],
+    kvmHandlers: handlers.some((h) => h.handler === KATA_QEMU.handler) ? [KATA_QEMU.handler] : [],
     artifacts: [],
     hostFiles: {},
     daemonSetName: 'test-setup-node-setup',
@@ -169,6 +190,7 @@ export class TestNode {
       STANDIN_LOG: this.logPath,
       STANDIN_DIR: this.standInDir,
       STANDIN_ROOT: this.root.path,
+      ...standInPauseImage(),
       ...this.ownSystemctl(),
       ...opts.env,
     };
@@ -214,6 +236,7 @@ export class TestNode {
       STANDIN_LOG: this.logPath,
       STANDIN_DIR: this.standInDir,
       STANDIN_ROOT: this.root.path,
+      ...standInPauseImage(),
       ...this.ownSystemctl(),
       ONESHOT: '1',
       ...opts.env,

@@ -13,7 +13,14 @@
 #                    STANDIN_RUNTIME=containerd (default): Debian's real containerd on the merged
 #                    config of host file $STANDIN_CONFIG (default /etc/containerd/config.toml) in
 #                    the host root $STANDIN_ROOT, serving CRI on $STANDIN_ROOT$STANDIN_SOCKET
-#                    (default /run/containerd/containerd.sock), in its own network namespace;
+#                    (default /run/containerd/containerd.sock), in its own network and mount
+#                    namespaces. It plays a node that can run pod sandboxes on this machine: the
+#                    node's /usr/local/bin holds runc-test (runc itself, the binary the tests'
+#                    RUNC_TEST handler names); CNI uses the root's /etc/cni/net.d and Debian's
+#                    plugins; and, as this machine needs, restrict_oom_score_adj is on, runc uses
+#                    cgroupfs (there is no systemd to create scopes), and the
+#                    sandbox image is $STANDIN_PAUSE_IMAGE, imported from $STANDIN_PAUSE_TAR on the
+#                    first start (these rewrite the merged copy only, never the node's files);
 #                    STANDIN_RUNTIME=fake-cri: a fake CRI server (fake-cri.js) for runtimes that
 #                    cannot run here (containerd 2.x, CRI-O), serving the handlers that the sh
 #                    command $STANDIN_HANDLERS prints; STANDIN_RUNTIME=none: nothing starts.
@@ -61,8 +68,17 @@ start_runtime() {
         echo "containerd cannot load its configuration" >> "$STANDIN_DIR/runtime.log"
         return 1
       fi
-      mkdir -p "$STANDIN_DIR/root" "$STANDIN_DIR/state"
-      setsid unshare --net -- containerd --config "$STANDIN_DIR/merged.toml" --root "$STANDIN_DIR/root" \
+      if [ -n "${STANDIN_PAUSE_IMAGE:-}" ]; then
+        sed -i -e "s#^\( *\)sandbox_image = .*#\1sandbox_image = \"$STANDIN_PAUSE_IMAGE\"#" "$STANDIN_DIR/merged.toml"
+      fi
+      sed -i -e 's#^\( *\)restrict_oom_score_adj = false#\1restrict_oom_score_adj = true#' \
+        -e 's#^\( *\)SystemdCgroup = true#\1SystemdCgroup = false#' \
+        -e 's#^\( *\)bin_dir = .*#\1bin_dir = "/usr/lib/cni"#' \
+        -e "s#^\( *\)conf_dir = .*#\1conf_dir = \"$STANDIN_ROOT/etc/cni/net.d\"#" "$STANDIN_DIR/merged.toml"
+      mkdir -p "$STANDIN_DIR/root" "$STANDIN_DIR/state" "$STANDIN_DIR/local-bin"
+      ln -sf "$(command -v runc)" "$STANDIN_DIR/local-bin/runc-test"
+      setsid unshare --net --mount --propagation private -- sh -c 'mount --bind "$0" /usr/local/bin && exec "$@"' \
+        "$STANDIN_DIR/local-bin" containerd --config "$STANDIN_DIR/merged.toml" --root "$STANDIN_DIR/root" \
         --state "$STANDIN_DIR/state" --address "$socket" >> "$STANDIN_DIR/runtime.log" 2>&1 9>&- &
       ;;
   esac
@@ -74,6 +90,11 @@ start_runtime() {
     sleep 0.05
     i=$((i + 1))
   done
+  if [ "${STANDIN_RUNTIME:-containerd}" = containerd ] && [ -n "${STANDIN_PAUSE_TAR:-}" ] \
+    && ! ctr --address "$socket" -n k8s.io images ls -q 2>/dev/null | grep -qxF "$STANDIN_PAUSE_IMAGE"; then
+    snapshotter=$(awk '/^ *\[/ { cri = ($0 ~ /^ *\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\]/) } cri && /^ *snapshotter = / { gsub(/.*= *"|"/, ""); print; exit }' "$STANDIN_DIR/merged.toml")
+    ctr --address "$socket" -n k8s.io images import ${snapshotter:+--snapshotter "$snapshotter"} "$STANDIN_PAUSE_TAR" > /dev/null 2>> "$STANDIN_DIR/runtime.log" || return 1
+  fi
 }
 
 case "$tool $1" in

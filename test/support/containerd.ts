@@ -157,8 +157,10 @@ export interface TestCriConfigOptions {
  * A complete version-2 containerd config for this machine: CRI plugin with runc
  * (`io.containerd.runc.v2`, cgroupfs) as default runtime, `restrict_oom_score_adj = true`
  * (this machine denies negative `oom_score_adj`), the local pause image as `sandbox_image`,
- * and a random streaming port. No CNI is needed: the plugin loads `ok` without CNI config
- * (it only logs `failed to load cni during init`), and host-network pods never touch CNI.
+ * a random streaming port, and the pod network: CNI plugins from Debian's
+ * `containernetworking-plugins` (`/usr/lib/cni`) with the config in `/etc/cni/net.d`, which every
+ * host root holds (`TEST_CNI_CONFLIST`). Without that config the plugin still loads `ok` (it logs
+ * `failed to load cni during init`) but reports NetworkReady false; host-network pods never touch CNI.
  *
  * `extraRuntimeTables` is TOML appended verbatim: full table headers, e.g.
  * `[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.foo]`.
@@ -173,6 +175,10 @@ export function testCriConfig(extraRuntimeTables = '', opts: TestCriConfigOption
     '  restrict_oom_score_adj = true',
     '  stream_server_address = "127.0.0.1"',
     '  stream_server_port = "0"',
+    '',
+    `[${cri}.cni]`,
+    '  bin_dir = "/usr/lib/cni"',
+    '  conf_dir = "/etc/cni/net.d"',
     '',
     `[${cri}.containerd]`,
     `  snapshotter = ${JSON.stringify(opts.snapshotter ?? defaultSnapshotter())}`,

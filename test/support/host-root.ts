@@ -100,6 +100,21 @@ function bindReadOnly(source: string, target: string): void {
   run('mount', ['-o', 'remount,bind,ro', target]);
 }
 
+/** The node's CNI network config, inside every host root. */
+export const TEST_CNI_CONFLIST = '/etc/cni/net.d/10-test-pods.conflist';
+/** Where Debian's `containernetworking-plugins` puts the CNI plugins. */
+export const CNI_PLUGIN_DIR = '/usr/lib/cni';
+
+/** A bridge network with host-local addresses: each node has its own network namespace, so one subnet serves all. */
+const TEST_CNI_NETWORK = {
+  cniVersion: '1.0.0',
+  name: 'test-pods',
+  plugins: [
+    { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/16' }]], routes: [{ dst: '0.0.0.0/0' }] } },
+    { type: 'loopback' },
+  ],
+};
+
 /** Create a fresh fake host root. Throws (after undoing what it mounted) if it cannot. */
 export function createHostRoot(opts: HostRootOptions = {}): HostRoot {
   const parent = opts.parentDir ?? os.tmpdir();
@@ -173,6 +188,9 @@ export function createHostRoot(opts: HostRootOptions = {}): HostRoot {
     }
     fs.chmodSync(path.join(rootPath, 'tmp'), 0o1777);
     fs.symlinkSync('../run', path.join(rootPath, 'var', 'run'));
+    // The node's pod network: a CNI bridge config for the plugins Debian installs in /usr/lib/cni.
+    fs.mkdirSync(path.join(rootPath, 'etc', 'cni', 'net.d'), { recursive: true });
+    fs.writeFileSync(path.join(rootPath, TEST_CNI_CONFLIST), `${JSON.stringify(TEST_CNI_NETWORK, undefined, 2)}\n`);
     if (opts.nodeMounts) {
       mountNodeFileSystems(rootPath);
     } else {
