@@ -218,7 +218,13 @@ function decodeMessage(buffer: Buffer): Field[] {
     const key = varint();
     const wire = key % 8;
     const number = Math.floor(key / 8);
-    if (wire === 0) {fields.push({ number, value: varint() });} else if (wire === 1) {offset += 8;} else if (wire === 5) {offset += 4;} else if (wire === 2) {
+    if (wire === 0) {
+      fields.push({ number, value: varint() });
+    } else if (wire === 1) {
+      offset += 8;
+    } else if (wire === 5) {
+      offset += 4;
+    } else if (wire === 2) {
       const length = varint();
       fields.push({ number, bytes: buffer.subarray(offset, offset + length) });
       offset += length;
