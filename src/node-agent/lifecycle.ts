@@ -77,9 +77,17 @@ export class Lifecycle {
    * before the run reports (a Refusal naming each failure). Returns the handlers labelled.
    */
   public async install(): Promise<string[]> {
-    const offered = this.offeredHandlers();
-    const artifacts = artifactsFor(this.spec, nodeArchitecture());
-    const downloads = await download(artifacts, this.settings.workDir, this.log);
+    let offered: string[];
+    let artifacts: ReturnType<typeof artifactsFor>;
+    let downloads: Awaited<ReturnType<typeof download>>;
+    try {
+      offered = this.offeredHandlers();
+      artifacts = artifactsFor(this.spec, nodeArchitecture());
+      downloads = await download(artifacts, this.settings.workDir, this.log);
+    } catch (e) {
+      await this.unlabelUnderLock();
+      throw e;
+    }
     let labelled: string[] = [];
     await this.underLock(async () => {
       const { tx, distribution } = await this.open();
@@ -126,7 +134,8 @@ export class Lifecycle {
         labelled = await this.verifyAndLabel(tx, runtime, offered);
         tx.save({ ...tx.state, phase: 'installed' });
       } catch (e) {
-        await this.unlabelAfterFailure(tx);
+        // Handlers that did verify keep their labels; verifyAndLabel already removed the others'.
+        if (!(e instanceof NotVerified)) await this.unlabelAfterFailure(tx);
         throw e;
       }
     });
@@ -140,16 +149,17 @@ export class Lifecycle {
    * a failure is a Refusal naming it. Returns the handlers labelled.
    */
   public async recheck(): Promise<string[]> {
-    const offered = this.offeredHandlers();
     let labelled: string[] = [];
     await this.underLock(async () => {
       const { tx, distribution } = await this.open();
       try {
+        const offered = this.offeredHandlers();
         if (tx.state.restartPending) throw new Refusal('a configuration change still waits for its verified restart');
         const runtime = await this.runtimeOf(distribution, tx.state.unit);
         labelled = await this.verifyAndLabel(tx, runtime, offered, true);
       } catch (e) {
-        await this.unlabelAfterFailure(tx);
+        // Handlers that did verify keep their labels; verifyAndLabel already removed the others'.
+        if (!(e instanceof NotVerified)) await this.unlabelAfterFailure(tx);
         throw e;
       }
     });
@@ -199,7 +209,7 @@ export class Lifecycle {
     await this.label(tx, verified, onlyIfChanged);
     if (failures.length > 0) {
       const notReady = offered.filter((h) => !verified.includes(h));
-      throw new Refusal(`${failures.join('; ')}. The node is not labelled ready for ${notReady.join(' ')}`);
+      throw new NotVerified(`${failures.join('; ')}. The node is not labelled ready for ${notReady.join(' ')}`);
     }
     return verified;
   }
@@ -215,6 +225,15 @@ export class Lifecycle {
     };
   }
 
+  /** A run that failed before it took the lock: its labels go all the same, under the lock. */
+  private async unlabelUnderLock(): Promise<void> {
+    try {
+      await this.underLock(async () => this.unlabelAfterFailure((await this.open()).tx));
+    } catch (e: any) {
+      this.log.warn(`could not remove this setup's ready labels: ${e.message}`);
+    }
+  }
+
   /**
    * After a failed run: every ready label of this setup goes (under the lock the caller holds).
    * Writes no state that was not there: a refused first run leaves the node as it was.
@@ -222,7 +241,9 @@ export class Lifecycle {
   private async unlabelAfterFailure(tx: Transaction): Promise<void> {
     const node = this.settings.nodeName;
     if (node === undefined) return;
-    for (const key of [...new Set([...Object.values(this.spec.readyLabels), ...tx.state.labels])]) {
+    // Every label of this setup, unless this process knows which it has set since it last removed them all.
+    const known = this.labelled === undefined ? Object.values(this.spec.readyLabels) : this.labelled;
+    for (const key of [...new Set([...known, ...tx.state.labels])]) {
       step(`unlabel:${key}`);
       try {
         await this.kube.setLabel(node, key, undefined);
@@ -484,6 +505,9 @@ export class Lifecycle {
     for (const dir of dirs) this.host.removeStaleTemps(dir);
   }
 }
+
+/** Some offered handlers failed their checks: their labels are removed, the verified ones' set. */
+class NotVerified extends Refusal {}
 
 function sameMembers(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));

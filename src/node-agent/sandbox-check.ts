@@ -89,7 +89,10 @@ async function runCheck(handler: string, options: SandboxCheckOptions, started: 
   } catch (e: any) {
     return { ready: false, reason: `a pod sandbox with runtime handler ${handler} failed to start: ${e.message}` };
   } finally {
-    if (id !== undefined) await removeSandbox(id, options);
+    if (id !== undefined) {
+      step(`sandbox-remove:${handler}`);
+      await removeSandbox(id, options);
+    }
   }
 }
 

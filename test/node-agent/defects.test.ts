@@ -13,7 +13,8 @@ import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContain
 
 const CONFIG = '/etc/containerd/config.toml';
 const OURS = ['kata-qemu', 'runc-test'];
-const READY = ['runtimeclass.cdk8s.io/runc-test=ready', 'runtimeclass.cdk8s.io/kata-qemu=ready'];
+// kata-qemu runs virtual machines: installed, but offered (and so labelled) only on nodes with /dev/kvm.
+const READY = ['runtimeclass.cdk8s.io/runc-test=ready'];
 
 function readyCalls(node: TestNode): string[] {
   return node.labelCalls().filter((c) => c.endsWith('=ready --overwrite'));
@@ -53,7 +54,7 @@ describeIfContainerd('defects of the shell installer, fixed in the node agent', 
     expect(edited).toContain('# BEGIN cdk8s-runtimeclass test-setup');
     expect(dumpedHandlers(node)).toEqual(expect.arrayContaining(OURS));
     expect(loadedHandlers(node)).toEqual(expect.arrayContaining(OURS));
-    expect(readyCalls(node)).toHaveLength(2);
+    expect(readyCalls(node)).toHaveLength(1);
 
     expect(node.uninstall().status).toBe(0);
     expect(fs.readlinkSync(node.root.resolve(CONFIG))).toBe(target);
@@ -101,7 +102,7 @@ describeIfContainerd('defects of the shell installer, fixed in the node agent', 
     expect(readyCalls(node)).toEqual([]);
     // Once the runtime works again, the next run converges and labels.
     expect(node.install().status).toBe(0);
-    expect(readyCalls(node)).toHaveLength(2);
+    expect(readyCalls(node)).toHaveLength(1);
     expect(loadedHandlers(node)).toEqual(expect.arrayContaining(OURS));
     expect(agentState(node).restartPending).toBe(false);
   });
@@ -120,7 +121,7 @@ describeIfContainerd('defects of the shell installer, fixed in the node agent', 
       const lastForReady = READY.map((l) => labels.map((c, i) => [c, i] as const).filter(([c]) => c.includes(l.split('=')[0])).pop()![0]);
       const installed = node.bytes(CONFIG)!.toString() !== original;
       expect({ round, installed, state: agentState(node) !== undefined, lastLabelCalls: lastForReady.map((c) => c.endsWith('=ready --overwrite')) })
-        .toEqual({ round, installed, state: installed, lastLabelCalls: [installed, installed] });
+        .toEqual({ round, installed, state: installed, lastLabelCalls: [installed] });
       expect(loadedHandlers(node)?.includes('runc-test') ?? false).toBe(installed);
     }
   });
@@ -261,11 +262,14 @@ describeIfContainerd('defects of the shell installer, fixed in the node agent', 
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  test('the text "@SYSTEMD_CGROUP@" inside a user\'s option stays as written', () => {
+  test('the text "@SYSTEMD_CGROUP@" inside a user\'s option stays as written, and is the binary the runtime runs', () => {
     const odd = { ...RUNC_TEST, options: { BinaryName: '/opt/@SYSTEMD_CGROUP@/runc' } };
     node = new TestNode(testSpec({ handlers: [odd] }));
     node.root.write(CONFIG, corpus('kubeadm-systemd-cgroup.toml'));
-    expect(node.install().status).toBe(0);
+    // The node has no such binary: the check sandbox fails on exactly that path, so no label.
+    expect(node.install().status).toBe(1);
+    expect(node.readiness().reason).toMatch(/^a pod sandbox with runtime handler runc-test failed to start: .*\/opt\/@SYSTEMD_CGROUP@\/runc/);
+    expect(readyCalls(node)).toEqual([]);
     const dump = configDump(CONFIG, { chrootDir: node.root.path }).stdout;
     expect(dump).toContain('BinaryName = "/opt/@SYSTEMD_CGROUP@/runc"');
     expect(dump).toMatch(/runtimes\.runc-test\.options\]\n(?:.*\n)*?\s*SystemdCgroup = true/);

@@ -8,7 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse as parseToml } from 'smol-toml';
-import { corpus, KATA_QEMU, RUNC_TEST, runtimeHeaders, testSpec, TestNode } from './helpers';
+import { corpus, expectOnlyRemoved, RUNC_TEST, runtimeHeaders, testSpec, TestNode } from './helpers';
 import { renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
 import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd } from '../support/containerd';
 
@@ -39,7 +39,8 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(r.stderr).toContain(`[test-setup] ERROR: ${reason}`);
     expect(node.readiness().ready).toBe(false);
     expect(node.snapshot()).toEqual(before);
-    expect(node.calls()).toEqual([]);
+    expect(node.calls().filter((c) => !c.startsWith('kubectl label'))).toEqual([]);
+    expectOnlyRemoved(node, ['runc-test', 'kata-qemu']);
   });
 
   test('a handler that needs its own snapshotter (Kata Firecracker) on containerd 1.6: refused, unchanged', () => {
@@ -52,7 +53,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.readiness().reason).toMatch(/^refusing to change anything: runtime handler\(s\) kata-fc-test need a per-handler snapshotter, which containerd 1\.6\.\S+ ignores \(it arrived in 1\.7\)\. Fix: upgrade containerd to 1\.7 or later/);
     expect(node.snapshot()).toEqual(before);
     expect(node.restarts()).toEqual([]);
-    expect(node.labelCalls()).toEqual([]);
+    expectOnlyRemoved(node, ['runc-test', 'kata-qemu']);
   });
 
   test('invalid existing TOML: refused with containerd\'s parse error, unchanged', () => {
@@ -63,7 +64,8 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(r.status).toBe(1);
     expect(node.readiness().reason).toMatch(/^refusing to change anything: containerd cannot read \/etc\/containerd\/config.toml as it is now: .*unescaped control character/);
     expect(node.snapshot()).toEqual(before);
-    expect(node.calls()).toEqual([]);
+    expect(node.calls().filter((c) => !c.startsWith('kubectl label'))).toEqual([]);
+    expectOnlyRemoved(node, ['runc-test', 'kata-qemu']);
   });
 
   test('a config the host containerd rejects: old bytes kept, exit 1, reason in not-ready', () => {
@@ -79,7 +81,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.readiness().reason).toMatch(/^containerd rejects the configuration with our runtimes added: .*Can't convert yes\(string\) to bool.*\/etc\/containerd\/config.toml was not changed$/);
     expect(node.snapshot()).toEqual(before);
     expect(node.restarts()).toEqual([]);
-    expect(node.labelCalls()).toEqual([]);
+    expectOnlyRemoved(node, ['runc-test', 'kata-qemu']);
   });
 
   test('a fragment that would drop a handler (duplicate table): refused before any change', () => {
@@ -102,7 +104,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.readiness().reason).toMatch(/^containerd did not come back active within 1s after the restart; the previous configuration was restored and containerd restarted again/);
     expect(node.bytes(CONFIG)!.toString()).toBe(original);
     expect(node.restarts()).toEqual(['systemctl restart containerd', 'systemctl restart containerd']);
-    expect(node.labelCalls()).toEqual([]);
+    expectOnlyRemoved(node, ['runc-test', 'kata-qemu']);
     // The state still knows the file, so an uninstall is clean; the restart after the rollback
     // was never verified (containerd never came back), so it is still pending and the uninstall
     // restarts once more.
@@ -123,7 +125,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
 
   test('two different node setups at once: serialized, both handlers present, one restart per change', async () => {
     node = new TestNode(testSpec({ setupName: 'setup-a', handlers: [RUNC_TEST] }));
-    const cmB = node.writeConfigMap(testSpec({ setupName: 'setup-b', handlers: [KATA_QEMU] }), {}, path.join(node.dir, 'cm-b'));
+    const cmB = node.writeConfigMap(testSpec({ setupName: 'setup-b', handlers: [{ ...RUNC_TEST, handler: 'runc-b' }] }), {}, path.join(node.dir, 'cm-b'));
     const original = corpus('containerd-1.6-default.toml');
     node.root.write(CONFIG, original);
     const a = node.spawn();
@@ -134,12 +136,12 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(text.startsWith(original)).toBe(true);
     expect(text).toContain('# BEGIN cdk8s-runtimeclass setup-a\n');
     expect(text).toContain('# BEGIN cdk8s-runtimeclass setup-b\n');
-    expect(runtimeHeaders(configDump(CONFIG, { chrootDir: node.root.path }).stdout, CRI_PLUGIN_V1)).toEqual(['kata-qemu', 'runc', 'runc-test']);
+    expect(runtimeHeaders(configDump(CONFIG, { chrootDir: node.root.path }).stdout, CRI_PLUGIN_V1)).toEqual(['runc', 'runc-b', 'runc-test']);
     expect(node.restarts()).toEqual(['systemctl restart containerd', 'systemctl restart containerd']);
 
     // Uninstalling one keeps the other's block; uninstalling both gives the original back.
     expect(node.uninstall().status).toBe(0);
-    expect(runtimeHeaders(configDump(CONFIG, { chrootDir: node.root.path }).stdout, CRI_PLUGIN_V1)).toEqual(['kata-qemu', 'runc']);
+    expect(runtimeHeaders(configDump(CONFIG, { chrootDir: node.root.path }).stdout, CRI_PLUGIN_V1)).toEqual(['runc', 'runc-b']);
     expect(node.uninstall({ cmDir: cmB }).status).toBe(0);
     expect(node.bytes(CONFIG)!.toString()).toBe(original);
   });
@@ -229,10 +231,16 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.labelCalls().filter(c => c.includes('=ready'))).toEqual([]);
     expect(node.restarts()).toEqual([]);
 
-    // With a /dev/kvm character device the same setup installs.
+    // With a /dev/kvm character device the same setup installs; runc-test is labelled, kata-qemu
+    // is not: this node has no Kata shim, and its check sandbox says so.
     execFileSync('mknod', [node.root.resolve('/dev/kvm'), 'c', '10', '232']);
-    expect(node.install().status).toBe(0);
-    expect(node.readiness().ready).toBe(true);
+    node.clearCalls();
+    expect(node.install().status).toBe(1);
+    expect(node.labelCalls()).toEqual([
+      'kubectl label node node-1 runtimeclass.cdk8s.io/kata-qemu-',
+      'kubectl label node node-1 runtimeclass.cdk8s.io/runc-test=ready --overwrite',
+    ]);
+    expect(node.readiness().reason).toMatch(/^a pod sandbox with runtime handler kata-qemu failed to start: .*containerd-shim-kata-qemu-v2.*The node is not labelled ready for kata-qemu$/);
   });
 
   test('only kata-qemu needs KVM and there is no /dev/kvm: runc-test is installed and labelled, kata-qemu is not (recording kubectl stand-in)', () => {
@@ -332,7 +340,8 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     const original = corpus('containerd-1.6-default.toml');
     node.root.write(CONFIG, original);
     expect(node.install({ env: { STANDIN_LABEL: 'fail' } }).status).toBe(1);
-    expect(node.readiness().reason).toMatch(/^could not label node node-1 with runtimeclass.cdk8s.io\/runc-test=ready: Error from server \(Forbidden\).*\(check the node setup's RBAC: nodes get\/patch\)$/);
+    // The first label call is the removal of kata-qemu's (not offered without /dev/kvm).
+    expect(node.readiness().reason).toMatch(/^could not remove label runtimeclass.cdk8s.io\/kata-qemu from node node-1: Error from server \(Forbidden\).*\(check the node setup's RBAC: nodes get\/patch\)$/);
     expect(node.uninstall({ env: { STANDIN_LABEL: 'fail' } }).status).toBe(1);
     expect(node.readiness().reason).toMatch(/^could not remove label runtimeclass.cdk8s.io\/runc-test from node node-1: .* not uninstalling, so that no pod lands on a node being unconfigured/);
     expect(node.bytes(CONFIG)!.toString()).toContain('# BEGIN cdk8s-runtimeclass test-setup');

@@ -543,3 +543,11 @@ export function synthesizedAgent(manifests: any[], setupName?: string): Synthesi
     mounts,
   };
 }
+
+/**
+ * What a run that verified nothing leaves on the node's labels: the ready label of each of
+ * `handlers` removed (before the run reported), and no ready label set.
+ */
+export function expectOnlyRemoved(node: TestNode, handlers: string[]): void {
+  expect(node.labelCalls()).toEqual(handlers.map((h) => `kubectl label node ${NODE_NAME} runtimeclass.cdk8s.io/${h}-`));
+}

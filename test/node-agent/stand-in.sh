@@ -77,6 +77,7 @@ start_runtime() {
         -e "s#^\( *\)conf_dir = .*#\1conf_dir = \"$STANDIN_ROOT/etc/cni/net.d\"#" "$STANDIN_DIR/merged.toml"
       mkdir -p "$STANDIN_DIR/root" "$STANDIN_DIR/state" "$STANDIN_DIR/local-bin"
       ln -sf "$(command -v runc)" "$STANDIN_DIR/local-bin/runc-test"
+      # shellcheck disable=SC2016 # $0 and $@ expand in the inner shell
       setsid unshare --net --mount --propagation private -- sh -c 'mount --bind "$0" /usr/local/bin && exec "$@"' \
         "$STANDIN_DIR/local-bin" containerd --config "$STANDIN_DIR/merged.toml" --root "$STANDIN_DIR/root" \
         --state "$STANDIN_DIR/state" --address "$socket" >> "$STANDIN_DIR/runtime.log" 2>&1 9>&- &

@@ -74,7 +74,8 @@ ensure_namespaces() {
   fi
   if ! mountpoint -q "$net_ns"; then
     touch "$net_ns"
-    unshare --net="$net_ns" true || return 1
+    # A node's loopback is up (the CRI stream server listens on 127.0.0.1; pod networks need it).
+    unshare --net="$net_ns" ip link set lo up || return 1
   fi
 }
 
