@@ -436,6 +436,19 @@ export function loadedHandlers(node: TestNode, plugin = 'io.containerd.grpc.v1.c
   return runtimeHeaders(fs.readFileSync(merged, 'utf8'), plugin);
 }
 
+/**
+ * The check sandboxes of `setup` that the stand-in's containerd still holds (their ids), or
+ * undefined when it does not run. CRI keeps each sandbox as a containerd container that carries
+ * the pod's labels.
+ */
+export function checkSandboxesLeft(node: TestNode, setup = 'test-setup'): string[] | undefined {
+  if (node.runtimePid() === undefined) return undefined;
+  const socket = node.root.resolve('/run/containerd/containerd.sock');
+  const r = spawnSync('ctr', ['--address', socket, '-n', 'k8s.io', 'containers', 'ls', '-q', `labels."runtimeclass.cdk8s.io/check"==${setup}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ctr containers ls failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
 /** The agent's state file of `setup` on the node, parsed, or undefined. */
 export function agentState(node: TestNode, setup = 'test-setup'): any {
   const file = `/var/lib/cdk8s-runtimeclass/${setup}/state.json`;

@@ -156,9 +156,12 @@ describeIfContainerd('readiness is a real check sandbox (real containerd 1.6, CN
     node.root.write('/frozen.toml', corpus('containerd-1.6-default.toml'));
     const { child, done } = node.spawn({ action: 'install', env, timeoutMs: 120_000 });
     let result: RunResult | undefined;
+    const notReady = path.join(node.stateDir, 'not-ready');
+    const written = () => (fs.existsSync(notReady) ? fs.statSync(notReady).mtimeMs : 0);
     try {
-      await until('two retries after the rollback', () => (fs.existsSync(path.join(node.dir, 'calls.log'))
-        && (node.calls().filter((c) => c === UNLABEL).length >= 3)), 90_000);
+      await until('a retry that refuses to apply the rolled-back change again', () => node.readiness().reason?.includes('not applied again') ?? false, 60_000);
+      const first = written();
+      await until('one more retry', () => written() > first, 30_000);
     } finally {
       result = await stopAgent(child, done);
     }

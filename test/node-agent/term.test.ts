@@ -80,8 +80,8 @@ describeIfContainerd('node agent on SIGTERM (recording kubectl stand-in)', () =>
       const result = await run.done;
       expect(result.status).toBe(0);
       expect(node.labelCalls()).toEqual([
+        'kubectl label node node-1 runtimeclass.cdk8s.io/kata-qemu-',
         'kubectl label node node-1 runtimeclass.cdk8s.io/runc-test=ready --overwrite',
-        'kubectl label node node-1 runtimeclass.cdk8s.io/kata-qemu=ready --overwrite',
       ]);
       expect(node.bytes(CONFIG)!.toString()).toContain('# BEGIN cdk8s-runtimeclass test-setup');
       expect(result.stderr).toContain('leaving the runtimes installed');

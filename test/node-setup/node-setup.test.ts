@@ -295,14 +295,38 @@ describe('the DaemonSet', () => {
     expect(agent.securityContext).toEqual({ privileged: true, readOnlyRootFilesystem: true, runAsUser: 0 });
   });
 
-  test('the readiness probe passes only once the agent wrote its ready file', () => {
+  test('the readiness probe runs the agent\'s probe script from the ConfigMap, with node', () => {
     const { chart } = newApp();
     setupWithCrun(chart);
     expect(agentOf(chart).readinessProbe).toEqual({
-      exec: { command: ['cat', '/run/runtimeclass-setup/ready'] },
+      exec: { command: ['node', '/etc/runtimeclass-setup/probe.js'] },
       periodSeconds: 10,
+      timeoutSeconds: 5,
       failureThreshold: 1,
     });
+    expect(Object.keys(dataOf(chart))).toEqual(expect.arrayContaining(['probe.js', 'agent.js', 'sandbox-check.js']));
+  });
+
+  test('recheckPeriod becomes RECHECK_PERIOD in seconds (default one minute)', () => {
+    const env = (props: NodeSetupProps) => {
+      const { chart } = newApp();
+      setupWithCrun(chart, props);
+      return agentOf(chart).env.find((e: any) => e.name === 'RECHECK_PERIOD');
+    };
+    expect(env({})).toEqual({ name: 'RECHECK_PERIOD', value: '60' });
+    expect(env({ recheckPeriod: Duration.seconds(30) })).toEqual({ name: 'RECHECK_PERIOD', value: '30' });
+    expect(env({ recheckPeriod: Duration.minutes(5) })).toEqual({ name: 'RECHECK_PERIOD', value: '300' });
+  });
+
+  test.each([
+    ['below 10 s', Duration.seconds(5), '5'],
+    ['not whole seconds', Duration.millis(15_500), '15.5'],
+  ])('recheckPeriod %s is an error naming the value and the fix', (_, period, shown) => {
+    const { app, chart } = newApp();
+    setupWithCrun(chart, { recheckPeriod: period });
+    expect(validationErrors(app)).toEqual([
+      `[test/setup] NodeSetup "runtimeclass-node-setup": recheckPeriod is ${shown} s: give whole seconds, at least Duration.seconds(10) (each check starts a pod sandbox per handler)`,
+    ]);
   });
 
   test('the environment of the agent contract', () => {
@@ -315,6 +339,7 @@ describe('the DaemonSet', () => {
       { name: 'ARTIFACTS_DIR', value: '/artifacts' },
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'RECHECK_PERIOD', value: '60' },
     ]);
   });
 
