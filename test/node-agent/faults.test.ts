@@ -53,7 +53,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.readiness().reason).toMatch(/^refusing to change anything: runtime handler\(s\) kata-fc-test need a per-handler snapshotter, which containerd 1\.6\.\S+ ignores \(it arrived in 1\.7\)\. Fix: upgrade containerd to 1\.7 or later/);
     expect(node.snapshot()).toEqual(before);
     expect(node.restarts()).toEqual([]);
-    expectOnlyRemoved(node, ['runc-test', 'kata-qemu']);
+    expectOnlyRemoved(node, ['kata-fc-test']);
   });
 
   test('invalid existing TOML: refused with containerd\'s parse error, unchanged', () => {
