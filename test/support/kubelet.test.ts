@@ -12,7 +12,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
-import { RuncRuntime } from '../../src';
 import { RecordingApiServer } from './api-server';
 import { assertContainerdAvailable, describeIfContainerd, testCriConfig } from './containerd';
 import { createHostRoot, HostRoot } from './host-root';
@@ -22,6 +21,7 @@ import {
 import { Kubelet, Pod } from './kubelet';
 import { nodeContainerd, NodeContainerd } from './node-containerd';
 import { buildPauseImageTar, importImage, PAUSE_IMAGE } from './pause-image';
+import { RuncRuntime } from '../../src';
 
 const CONFIG = '/etc/containerd/config.toml';
 const NODE = 'node-1';
@@ -50,6 +50,7 @@ function synthesized(): { manifests: any[]; handler: string; readyLabel: string 
 async function until(what: string, condition: () => boolean, timeoutMs: number, pod?: Pod): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
+    if (pod && !pod.container('agent').running()) throw new Error(`the agent exited while waiting for ${what}:\n${pod.container('agent').logs()}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${pod ? `\n--- agent logs ---\n${pod.container('agent').logs()}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -82,7 +83,8 @@ async function installKeepUninstall(image: ImageRoot, checkContainer: (pod: Pod)
   const { root, containerd } = await bootNode();
   const api = new RecordingApiServer({ nodes: { [NODE]: { 'kubernetes.io/os': 'linux' } } });
   await api.start();
-  const kubelet = new Kubelet({ hostRoot: root, imageRoot: image, apiServer: api, nodeName: NODE, systemctl: { command: containerd.systemctlCommand, env: containerd.systemctlEnv() } });
+  const systemctl = { command: containerd.systemctlCommand, env: containerd.systemctlEnv() };
+  const kubelet = new Kubelet({ hostRoot: root, imageRoot: image, apiServer: api, nodeName: NODE, systemctl });
   const before = fs.readFileSync(root.resolve(CONFIG));
   try {
     // Install.
@@ -100,6 +102,8 @@ async function installKeepUninstall(image: ImageRoot, checkContainer: (pod: Pod)
     expect(containerd.pluginStatus('cri')).toBe('ok');
     expect(root.read(CONFIG)).toContain(`runtimes.${app.handler}]`);
     await pod.waitForReady('agent', 30_000);
+    // The first probe ran before the agent was done, and failed: readiness follows the probe.
+    expect(pod.container('agent').probes()[0].success).toBe(false);
     expect(pod.container('agent').probes().slice(-1)[0].success).toBe(true);
     await checkContainer(pod);
 

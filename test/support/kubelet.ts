@@ -99,6 +99,13 @@ export interface ProbeResult {
   readonly success: boolean;
 }
 
+/** What a command run inside a container printed, and its exit status (null: timed out or could not run). */
+export interface ExecResult {
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 /** How a container ended. */
 export interface ContainerExit {
   /** The exit status, or 128 + the signal's number when killed (as the kubelet reports it). */
@@ -127,7 +134,7 @@ export interface RunningContainer {
   /** Resolves with its exit (rejects after `timeoutMs`). */
   waitForExit(timeoutMs?: number): Promise<ContainerExit>;
   /** Runs a command inside it (as the probe does); never throws. */
-  exec(command: string[], timeoutMs?: number): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+  exec(command: string[], timeoutMs?: number): Promise<ExecResult>;
 }
 
 /** A pod the harness runs. */
@@ -305,11 +312,14 @@ class SystemdBridge {
     if (!reply?.startsWith(`${FIFO_DIR}/reply.`)) return;
     this.calls.push(`systemctl ${args.join(' ')}`);
     const [command, ...commandArgs] = this.systemctl.command.split(/\s+/).filter(Boolean);
-    const result = await runAsync([command, ...commandArgs, ...args], { env: { ...process.env, ...this.systemctl.env } as Record<string, string>, timeoutMs: 120_000 });
+    const env = { ...process.env, ...this.systemctl.env } as Record<string, string>;
+    const result = await runAsync([command, ...commandArgs, ...args], { env, timeoutMs: 120_000 });
     const at = this.root.resolve(reply);
     fs.writeFileSync(`${at}.out`, result.stdout);
     fs.writeFileSync(`${at}.err`, result.stderr);
     try {
+      // Non-blocking: the client holds its reply FIFO open for reading before it asks.
+      // eslint-disable-next-line no-bitwise
       const fd = fs.openSync(at, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
       fs.writeSync(fd, `${result.exitCode ?? 1}\n`);
       fs.closeSync(fd);
@@ -447,7 +457,8 @@ class PodRun implements Pod {
 
   private async startRelay(): Promise<void> {
     if (this.hostNetwork) return;
-    const relay = spawn('nsenter', [`--net=${path.join(this.nsDir, 'net')}`, '--', process.execPath, '-e', RELAY, CLUSTER_IP, String(API_PORT_IN_CLUSTER), this.options.apiServer.unixSocket], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [`--net=${path.join(this.nsDir, 'net')}`, '--', process.execPath, '-e', RELAY, CLUSTER_IP, String(API_PORT_IN_CLUSTER), this.options.apiServer.unixSocket];
+    const relay = spawn('nsenter', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.relay = relay;
     await new Promise<void>((resolve, reject) => {
       let err = '';
@@ -465,7 +476,9 @@ class PodRun implements Pod {
         const type = v.hostPath.type ?? '';
         if (type === 'DirectoryOrCreate') fs.mkdirSync(source, { recursive: true, mode: 0o755 });
         if (type === 'FileOrCreate' && !fs.existsSync(source)) fs.writeFileSync(source, '', { mode: 0o644 });
-        if (type === 'Directory' && !fs.statSync(source, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`hostPath ${v.hostPath.path} of volume ${v.name} is not a directory on the node`);
+        if (type === 'Directory' && !fs.statSync(source, { throwIfNoEntry: false })?.isDirectory()) {
+          throw new Error(`hostPath ${v.hostPath.path} of volume ${v.name} is not a directory on the node`);
+        }
         if (type === 'File' && !fs.statSync(source, { throwIfNoEntry: false })?.isFile()) throw new Error(`hostPath ${v.hostPath.path} of volume ${v.name} is not a file on the node`);
         this.volumes.set(v.name, { source, kind: 'rbind', readOnly: false });
       } else if (v.emptyDir) {
@@ -483,10 +496,15 @@ class PodRun implements Pod {
       } else if (v.projected) {
         const files: Record<string, { content: string; mode?: number }> = {};
         for (const source of v.projected.sources ?? []) {
-          if (source.serviceAccountToken) files[source.serviceAccountToken.path] = { content: this.token };
-          else if (source.configMap) Object.assign(files, this.configMapItems(source.configMap.name, source.configMap.items, source.configMap.optional));
-          else if (source.downwardAPI) Object.assign(files, this.downwardItems(source.downwardAPI.items ?? []));
-          else throw new Error(`Kubelet: projected source ${Object.keys(source).join(',')} of volume ${v.name} is not modelled`);
+          if (source.serviceAccountToken) {
+            files[source.serviceAccountToken.path] = { content: this.token };
+          } else if (source.configMap) {
+            Object.assign(files, this.configMapItems(source.configMap.name, source.configMap.items, source.configMap.optional));
+          } else if (source.downwardAPI) {
+            Object.assign(files, this.downwardItems(source.downwardAPI.items ?? []));
+          } else {
+            throw new Error(`Kubelet: projected source ${Object.keys(source).join(',')} of volume ${v.name} is not modelled`);
+          }
         }
         writeAtomicVolume(dir, files, v.projected.defaultMode ?? 0o644);
         this.volumes.set(v.name, { source: dir, kind: 'bind', readOnly: true });
@@ -508,8 +526,11 @@ class PodRun implements Pod {
       throw new Error(`Kubelet: ConfigMap ${this.namespace}/${name} is not in the manifests (the pod would stay ContainerCreating)`);
     }
     const files: Record<string, { content: string; mode?: number }> = {};
-    if (items) for (const item of items) files[item.path] = { content: data[item.key], mode: item.mode };
-    else for (const [key, content] of Object.entries(data)) files[key] = { content };
+    if (items) {
+      for (const item of items) files[item.path] = { content: data[item.key], mode: item.mode };
+    } else {
+      for (const [key, content] of Object.entries(data)) files[key] = { content };
+    }
     return files;
   }
 
@@ -587,12 +608,10 @@ class PodRun implements Pod {
       [`KUBERNETES_PORT_${api.port}_TCP_ADDR`]: api.host,
     };
     for (const v of container.env ?? []) {
-      if (v.value !== undefined) env[v.name] = expand(v.value, env);
-      else if (v.valueFrom?.fieldRef) env[v.name] = this.fieldValue(v.valueFrom.fieldRef.fieldPath, `env ${v.name}`);
-      else if (v.valueFrom?.configMapKeyRef) {
+      if (v.value !== undefined) {env[v.name] = expand(v.value, env);} else if (v.valueFrom?.fieldRef) {env[v.name] = this.fieldValue(v.valueFrom.fieldRef.fieldPath, `env ${v.name}`);} else if (v.valueFrom?.configMapKeyRef) {
         const data = this.manifests.find((m) => m?.kind === 'ConfigMap' && m.metadata?.name === v.valueFrom.configMapKeyRef.name)?.data ?? {};
         env[v.name] = data[v.valueFrom.configMapKeyRef.key] ?? '';
-      } else throw new Error(`Kubelet: env ${v.name} (${JSON.stringify(v.valueFrom)}) is not modelled`);
+      } else {throw new Error(`Kubelet: env ${v.name} (${JSON.stringify(v.valueFrom)}) is not modelled`);}
     }
     return { ...env, ...this.runOptions.env };
   }
@@ -710,19 +729,19 @@ class ContainerRun implements RunningContainer {
     this.stopping = true;
     this.stopProbes();
     if (graceSeconds > 0) {
-      signal(this.pid, 'SIGTERM');
-      const timer = setTimeout(() => signal(this.pid, 'SIGKILL'), graceSeconds * 1000);
+      sendSignal(this.pid, 'SIGTERM');
+      const timer = setTimeout(() => sendSignal(this.pid, 'SIGKILL'), graceSeconds * 1000);
       try {
         return await this.exited;
       } finally {
         clearTimeout(timer);
       }
     }
-    signal(this.pid, 'SIGKILL');
+    sendSignal(this.pid, 'SIGKILL');
     return this.exited;
   }
 
-  async exec(command: string[], timeoutMs = 10_000): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+  async exec(command: string[], timeoutMs = 10_000): Promise<ExecResult> {
     if (!this.running()) return { exitCode: null, stdout: '', stderr: 'container is not running' };
     const flags = ['--mount', '--uts', '--ipc', '--net', ...(this.pod_hostPID() ? [] : ['--pid'])];
     return runAsync(['nsenter', `--target=${this.pid}`, ...flags, '--', ...command], { env: this.env, timeoutMs });
@@ -840,7 +859,7 @@ function signalName(n: number): NodeJS.Signals | null {
   return (Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals) ?? null;
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+function sendSignal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
   } catch {
@@ -873,7 +892,7 @@ async function childOf(pid: number, gaveUp: () => boolean): Promise<number> {
 }
 
 /** Runs a command asynchronously (the recorder answers from this process meanwhile); never throws. */
-function runAsync(argv: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+function runAsync(argv: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
