@@ -3,80 +3,13 @@
  * service-account token and CA, over HTTPS. The API server cannot run here: a local HTTPS
  * recorder stands in for it, answering the few calls the agent makes and recording them.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as https from 'https';
-import { AddressInfo } from 'net';
-import * as os from 'os';
 import * as path from 'path';
 import { corpus, TestNode } from './helpers';
+import { RecordingApiServer } from '../support/api-server';
 import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
 
 const CONFIG = '/etc/containerd/config.toml';
-
-interface Recorded {
-  readonly method: string;
-  readonly path: string;
-  readonly authorization?: string;
-  readonly contentType?: string;
-  readonly body?: any;
-}
-
-/** A local HTTPS server with a fresh self-signed certificate, answering as the API server would. */
-class RecordingApiServer {
-  readonly calls: Recorded[] = [];
-  /** What GET of the node-setup DaemonSet answers. */
-  daemonSet: 'present' | 'gone' = 'present';
-  /** A status every PATCH answers with (200 by default). */
-  patchStatus = 200;
-  readonly dir: string;
-  private server?: https.Server;
-
-  constructor() {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'api-server-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(this.dir, 'key.pem'), '-out', path.join(this.dir, 'ca.crt')], { stdio: 'pipe' });
-  }
-
-  async start(): Promise<number> {
-    this.server = https.createServer({ key: fs.readFileSync(path.join(this.dir, 'key.pem')), cert: fs.readFileSync(path.join(this.dir, 'ca.crt')) }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        this.calls.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization, contentType: req.headers['content-type'], body: text ? JSON.parse(text) : undefined });
-        const [status, body] = this.answer(req.method!, req.url!);
-        res.writeHead(status, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(body));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return (this.server!.address() as AddressInfo).port;
-  }
-
-  private answer(method: string, url: string): [number, any] {
-    if (method === 'PATCH') return this.patchStatus === 200 ? [200, { kind: 'Node' }] : [this.patchStatus, { kind: 'Status', message: 'nodes "node-1" is forbidden: User "system:serviceaccount:x:y" cannot patch resource "nodes"' }];
-    if (url === '/api/v1/nodes/node-1') return [200, { metadata: { labels: { 'kubernetes.io/os': 'linux' } } }];
-    if (url.startsWith('/apis/apps/v1/namespaces/runtimeclass-system/daemonsets/')) {
-      return this.daemonSet === 'present' ? [200, { metadata: { name: 'test-setup-node-setup' } }] : [404, { kind: 'Status', reason: 'NotFound' }];
-    }
-    return [404, {}];
-  }
-
-  /** A service-account directory as the projected volume makes it. */
-  accountDir(token: string): string {
-    const dir = path.join(this.dir, 'serviceaccount');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'token'), token);
-    fs.copyFileSync(path.join(this.dir, 'ca.crt'), path.join(dir, 'ca.crt'));
-    return dir;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 describeIfContainerd('node agent and the API server, with the pod\'s token (local HTTPS recorder standing in for the API server)', () => {
   let node: TestNode;
@@ -106,6 +39,7 @@ describeIfContainerd('node agent and the API server, with the pod\'s token (loca
       contentType: 'application/merge-patch+json',
       body: { metadata: { labels: { [`runtimeclass.cdk8s.io/${h}`]: value } } },
     })));
+    expect(api.nodeLabels('node-1')).toEqual({ 'kubernetes.io/os': 'linux', 'runtimeclass.cdk8s.io/runc-test': 'ready', 'runtimeclass.cdk8s.io/kata-qemu': 'ready' });
   });
 
   test('reads the token again for every call (projected tokens rotate); uninstall removes the labels with null', async () => {
