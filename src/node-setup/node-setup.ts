@@ -44,8 +44,10 @@ export interface NodeSetupProps {
    */
   readonly createNamespace?: boolean;
   /**
-   * Image the node agent runs in: Node.js 20 or later, `chroot`, `flock` (else the host's is
-   * used) and `cat` (readiness probe). Pin it by digest in production (`node:22-alpine@sha256:...`).
+   * Image the node agent runs in: any image with Node.js 20 or later. Besides `node` the agent
+   * uses only `chroot` and `flock -n` (BusyBox has both; without `flock` the host's is used), and
+   * the readiness probe is `node probe.js`. A reference with a digest
+   * (`docker.io/library/node:22-alpine@sha256:<64 hex digits>`) pins it for reproducible rollouts.
    * @default "docker.io/library/node:22-alpine"
    */
   readonly agentImage?: string;
@@ -109,7 +111,13 @@ export interface NodeSetupRegistration {
   readonly hasProblems: () => boolean;
 }
 
+/**
+ * The agent's default image: Node's official Alpine image, small (about 50 MB), on a Node LTS line,
+ * and BusyBox for its tools, the least userland the agent is tested in.
+ */
 const DEFAULT_AGENT_IMAGE = 'docker.io/library/node:22-alpine';
+/** An image reference as the kubelet takes it: lowercase repository path, optional port, tag and sha256 digest. */
+const IMAGE_REFERENCE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
 /** Where the agent container finds its service-account token (the client libraries' default). */
 const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const CONFIG_DIR = '/etc/runtimeclass-setup';
@@ -482,6 +490,10 @@ export class NodeSetup extends Construct {
       for (const artifact of r.artifacts) problems.push(...artifact._problems().map((p) => `runtime "${r.displayName}": ${p}`));
     }
     problems.push(...maxUnavailableProblems(this.props.maxUnavailable));
+    const image = this.props.agentImage;
+    if (image !== undefined && !IMAGE_REFERENCE.test(image)) {
+      problems.push(`agentImage "${image}" is not an image reference: give [registry/]repository[:tag][@sha256:<64 lowercase hex digits>], e.g. "${DEFAULT_AGENT_IMAGE}@sha256:..." copied from \`docker buildx imagetools inspect ${DEFAULT_AGENT_IMAGE}\``);
+    }
     const recheck = this.recheckSeconds();
     if (!Number.isInteger(recheck) || recheck < 10) {
       problems.push(`recheckPeriod is ${recheck} s: give whole seconds, at least Duration.seconds(10) (each check starts a pod sandbox per handler)`);

@@ -307,6 +307,30 @@ describe('the DaemonSet', () => {
     expect(Object.keys(dataOf(chart))).toEqual(expect.arrayContaining(['probe.js', 'agent.js', 'sandbox-check.js']));
   });
 
+  test.each([
+    'docker.io/library/node:22-alpine@sha256:' + 'a'.repeat(64),
+    'registry.example.com:5000/team/node-agent:1.2.3',
+    'node@sha256:' + '0123456789abcdef'.repeat(4),
+  ])('agentImage %s is used as given', (image) => {
+    const { app, chart } = newApp();
+    setupWithCrun(chart, { agentImage: image });
+    expect(validationErrors(app)).toEqual([]);
+    expect(agentOf(chart).image).toBe(image);
+  });
+
+  test.each([
+    'docker.io/library/node:22-alpine@sha256:abc',
+    'Docker.io/Library/Node:22',
+    'node:22 alpine',
+  ])('agentImage %s is an error naming it and the form to use', (image) => {
+    const { app, chart } = newApp();
+    setupWithCrun(chart, { agentImage: image });
+    expect(validationErrors(app)).toEqual([
+      `[test/setup] NodeSetup "runtimeclass-node-setup": agentImage "${image}" is not an image reference: give [registry/]repository[:tag][@sha256:<64 lowercase hex digits>], `
+      + 'e.g. "docker.io/library/node:22-alpine@sha256:..." copied from `docker buildx imagetools inspect docker.io/library/node:22-alpine`',
+    ]);
+  });
+
   test('recheckPeriod becomes RECHECK_PERIOD in seconds (default one minute)', () => {
     const env = (props: NodeSetupProps) => {
       const { chart } = newApp();
