@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { installMatrix, uninstallMatrix } from './crash-matrix';
+import { installMatrix, MATRIX_TIMEOUT_MS, uninstallMatrix } from './crash-matrix';
 import { testSpec, TestNode } from './helpers';
 import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
 
@@ -31,9 +31,9 @@ describeIfContainerd('node agent killed at every step, no config file, artifacts
 
   test('install: killed before each step, then re-run', async () => {
     expect(await installMatrix(SCENARIO)).toBeGreaterThanOrEqual(15);
-  });
+  }, MATRIX_TIMEOUT_MS);
 
   test('uninstall: killed before each step, then re-run', async () => {
     expect(await uninstallMatrix(SCENARIO)).toBeGreaterThanOrEqual(15);
-  });
+  }, MATRIX_TIMEOUT_MS);
 });

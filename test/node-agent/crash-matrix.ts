@@ -12,6 +12,8 @@ import {
 import { InstallerSpec } from '../../src/node-agent/setup-spec';
 
 export const CONFIG = '/etc/containerd/config.toml';
+/** A matrix runs the agent twice per step, each run with a restart and a check sandbox: minutes on 2 busy cores. */
+export const MATRIX_TIMEOUT_MS = 600_000;
 const HANDLERS = [KATA_QEMU.handler, RUNC_TEST.handler];
 // kata-qemu is installed but, without /dev/kvm, not offered: only runc-test is labelled.
 const READY = [`runtimeclass.cdk8s.io/${RUNC_TEST.handler}=ready`];

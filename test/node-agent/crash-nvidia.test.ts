@@ -2,7 +2,7 @@
  * Crash matrix on the NVIDIA toolkit's default runtime (see crash-matrix.ts): SIGKILL before every step of install and of
  * uninstall, then a re-run.
  */
-import { installMatrix, uninstallMatrix } from './crash-matrix';
+import { installMatrix, MATRIX_TIMEOUT_MS, uninstallMatrix } from './crash-matrix';
 import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
 
 const SCENARIO = { config: 'nvidia-default-runtime.toml' };
@@ -12,9 +12,9 @@ describeIfContainerd('node agent killed at every step, nvidia-default-runtime.to
 
   test('install: killed before each step, then re-run', async () => {
     expect(await installMatrix(SCENARIO)).toBeGreaterThanOrEqual(10);
-  });
+  }, MATRIX_TIMEOUT_MS);
 
   test('uninstall: killed before each step, then re-run', async () => {
     expect(await uninstallMatrix(SCENARIO)).toBeGreaterThanOrEqual(10);
-  });
+  }, MATRIX_TIMEOUT_MS);
 });
