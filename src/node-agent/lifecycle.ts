@@ -4,6 +4,7 @@ import { artifactsFor, download, nodeArchitecture, planArtifacts } from './artif
 import { HostContainerd } from './containerd';
 import { PROTECTED_PATHS } from './destinations';
 import { detectDistribution, detectUnit, DistributionFacts } from './distributions';
+import { handlersAddedBySetup, recordHandlersBefore } from './handlers-before';
 import { HostFs } from './host-fs';
 import { Kube } from './kube';
 import { LOCK_FILE, NodeLock } from './lock';
@@ -66,6 +67,7 @@ export class Lifecycle {
     await this.underLock(async () => {
       const { tx, distribution } = await this.open();
       const runtime = await this.runtimeOf(distribution, tx.state.unit);
+      if (tx.state.records.length === 0) recordHandlersBefore(this.host, this.spec.setupName, await runtime.served());
       this.distribution = distribution;
       const containerd = distribution.name === 'crio' ? undefined : await this.probeContainerd(distribution);
       this.removeStaleTemps(artifacts.map((a) => a.destination ?? a.location));
@@ -268,9 +270,10 @@ export class Lifecycle {
     const { facts } = detectDistribution(this.host, this.spec.distribution);
     const runtime = await this.runtimeOf(facts, tx.state.unit);
     this.log.info(`restarting ${runtime.unit} (last step of the uninstall)`);
-    const back = (await runtime.restart()) ? await runtime.waitServes(this.handlers, false) : undefined;
+    const added = handlersAddedBySetup(this.host, this.spec.setupName, this.handlers);
+    const back = (await runtime.restart()) ? await runtime.waitServes(added, false) : undefined;
     if (!back?.ok) {
-      const why = back ? `still serves runtime handler(s) ${this.handlers.join(' ')} or does not answer (${describe(back.last)})` : 'did not come back after the restart';
+      const why = back ? `still serves runtime handler(s) ${added.join(' ')} or does not answer (${describe(back.last)})` : 'did not come back after the restart';
       throw new Refusal(`the configuration was restored, but ${runtime.unit} ${why}: check 'journalctl -u ${runtime.unit}' on the node; a re-run restarts it again`);
     }
     step('verified');
