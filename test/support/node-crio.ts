@@ -127,7 +127,11 @@ export function writeCrioNodeFiles(root: HostRoot): void {
     cniVersion: '1.0.0',
     name: 'crio',
     plugins: [{
-      type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: false, hairpinMode: true,
+      type: 'bridge',
+      bridge: 'cni0',
+      isGateway: true,
+      ipMasq: false,
+      hairpinMode: true,
       ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: CRIO_POD_SUBNET }]] },
     }],
   }, null, 2)}\n`);
