@@ -123,7 +123,9 @@ export class Lifecycle {
         if (this.rejected?.digest === digest && changes.some((c) => tx.differs(c))) {
           throw new Refusal(`${this.rejected.reason}; not applied again, since the same change was rolled back before: fix the node, then delete this node-setup pod to try again`);
         }
-        const changed = tx.apply(changes, { unit: runtime.unit });
+        // What the runtime served before our first change goes into the state with that change.
+        const before = tx.state.records.length === 0 ? await runtime.served() : undefined;
+        const changed = tx.apply(changes, { unit: runtime.unit, ...(before && 'handlers' in before ? { handlersBefore: before.handlers } : {}) });
         for (const hostPath of changed) this.log.info(`wrote ${hostPath}`);
         try {
           await this.converge(tx, runtime, changed.length > 0);
@@ -426,9 +428,11 @@ export class Lifecycle {
     const { facts } = detectDistribution(this.host, this.spec.distribution);
     const runtime = await this.runtimeOf(facts, tx.state.unit);
     this.log.info(`restarting ${runtime.unit} (last step of the uninstall)`);
-    const back = (await runtime.restart()) ? await runtime.waitServes(this.handlers, false) : undefined;
+    // Only what exists because of us goes away (CRI-O serves crun by itself whenever crun is installed).
+    const added = this.handlers.filter((h) => !(tx.state.handlersBefore ?? []).includes(h));
+    const back = (await runtime.restart()) ? await runtime.waitServes(added, false) : undefined;
     if (!back?.ok) {
-      const why = back ? `still serves runtime handler(s) ${this.handlers.join(' ')} or does not answer (${describe(back.last)})` : 'did not come back after the restart';
+      const why = back ? `still serves runtime handler(s) ${added.join(' ')} or does not answer (${describe(back.last)})` : 'did not come back after the restart';
       throw new Refusal(`the configuration was restored, but ${runtime.unit} ${why}: check 'journalctl -u ${runtime.unit}' on the node; a re-run restarts it again`);
     }
     step('verified');

@@ -49,6 +49,12 @@ export interface SetupState {
   readonly importPath?: string;
   /** Ready labels this setup set on the node. */
   readonly labels: string[];
+  /**
+   * The handlers the runtime served before this setup's first change (recorded with it). An
+   * uninstall waits only for the others to go: CRI-O serves a `crun` handler on its own whenever
+   * crun is on its PATH, so a setup that configures `crun` leaves one behind, as the node had it.
+   */
+  readonly handlersBefore?: string[];
 }
 
 export const EMPTY_STATE: SetupState = { format: 1, phase: 'installing', restartPending: false, records: [], labels: [] };

@@ -109,6 +109,8 @@ export interface NodeSetupRegistration {
   readonly displayName: string;
   /** True while the runtime reports problems of its own (the node setup then adds none about it). */
   readonly hasProblems: () => boolean;
+  /** Why the runtime has no CRI-O configuration (what was seen, and the fix), if it says. */
+  readonly crioUnsupported?: string;
 }
 
 /**
@@ -485,7 +487,7 @@ export class NodeSetup extends Construct {
         problems.push('handler "runc" is already configured on every node: give the runtime `nodeSetup: false`, or another handler name for a second runc-based handler');
       }
       if (this.props.distribution === KubernetesDistribution.CRIO && !r.handler.crio) {
-        problems.push(`runtime "${r.displayName}" (handler "${handler}") has no CRI-O configuration, and this node setup targets CRI-O`);
+        problems.push(`runtime "${r.displayName}" (handler "${handler}") has no CRI-O configuration, and this node setup targets CRI-O${r.crioUnsupported ? `: ${r.crioUnsupported}` : ''}`);
       }
       for (const artifact of r.artifacts) problems.push(...artifact._problems().map((p) => `runtime "${r.displayName}": ${p}`));
     }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { GVISOR_HANDLERS, GVISOR_HOST_NETWORK_ANNOTATION, familyLimits } from './handler-limits';
 import { preinstalled } from './preinstalled';
-import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
+import { presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 import { renderRunscToml } from '../containerd/runsc-config';
 import { PodOverhead } from '../core/overhead';
 import { CpuArchitecture, RuntimeArtifacts } from '../node-setup/artifacts';
@@ -45,6 +45,14 @@ const GVISOR = {
    * systrap, more containers); the CPU is a floor for scheduling.
    */
   overhead: { cpu: '10m', memory: '64Mi' },
+  /**
+   * Seen with CRI-O 1.34.11 running runsc as a plain OCI runtime (test/support/README.md): pod
+   * sandboxes ran, app containers never started, with runsc 20221219 and 20240729 alike.
+   */
+  crioUnsupported: 'CRI-O runs runsc as a plain OCI runtime (no gVisor shim, no runsc.toml, so none of the class\'s runsc flags), '
+    + 'and under CRI-O 1.34 with runsc 20221219 and 20240729 the pod sandbox started but app containers did not '
+    + '(StartContainer hung; runsc reported "failed to load /bin/busybox" for the sub-container). '
+    + 'Run gVisor on containerd nodes with gVisor\'s shim: a NodeSetup with distribution KubernetesDistribution.CONTAINERD (or AUTO) there',
 } as const;
 
 /** Properties of a gVisor runtime. */
@@ -129,9 +137,7 @@ export class GvisorRuntime extends SandboxedRuntime {
         runtimeType: GVISOR.runtimeType,
         options: { TypeUrl: GVISOR.typeUrl, ConfigPath: configPath },
       },
-      // CRI-O runs runsc directly and never reads runsc.toml: only runsc's defaults (systrap,
-      // its own netstack, no extra flags) can be set up there.
-      crio: runscFlagsAreDefault(runscFlags) ? { runtimePath: runscPath, runtimeType: CrioRuntimeType.OCI, runtimeRoot: '/run/runsc' } : undefined,
+      // No CRI-O table: see GVISOR.crioUnsupported.
       limits: { ...familyLimits(GVISOR_HANDLERS), hostNetwork: props.hostNetworking ?? false },
       // Tells readers of the YAML (the report) that this class's pods may use the node's network.
       metadata: props.hostNetworking
@@ -163,6 +169,11 @@ export class GvisorRuntime extends SandboxedRuntime {
       },
     });
   }
+
+  /** @internal */
+  public _crioUnsupported(): string {
+    return GVISOR.crioUnsupported;
+  }
 }
 
 /** runsc flags from the typed options and the free-form ones, keys sorted; typed ones win (clashes are reported). */
@@ -173,11 +184,6 @@ function mergeFlags(platform: GvisorPlatform, props: GvisorRuntimeProps): { [fla
   const sorted: { [flag: string]: string } = {};
   for (const key of Object.keys(all).sort()) sorted[key] = all[key];
   return sorted;
-}
-
-/** True when the flags are runsc's defaults, which CRI-O can run without a runsc.toml. */
-function runscFlagsAreDefault(flags: { [flag: string]: string }): boolean {
-  return Object.keys(flags).length === 1 && flags.platform === GvisorPlatform.SYSTRAP;
 }
 
 /** The class's runsc.toml; none while its flags are invalid (the runtime reports them). */

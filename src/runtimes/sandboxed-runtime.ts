@@ -228,10 +228,16 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
       hostFiles: props.hostFiles ?? {},
       displayName: this.displayName,
       hasProblems: () => this.node.validate().length > 0 || this.runtimeClass.node.validate().length > 0,
+      crioUnsupported: this._crioUnsupported(),
     });
     // Pods of this class only go to nodes where the node setup verified the handler.
     this.runtimeClass.addNodeSelector(readyLabel, 'ready', `the node setup "${nodeSetup.name}"`);
     return nodeSetup;
+  }
+
+  /** Why this runtime has no CRI-O configuration, for the node setup's message (a preset that knows says). @internal */
+  public _crioUnsupported(): string | undefined {
+    return undefined;
   }
 
   private handlerOptionProblems(): string[] {

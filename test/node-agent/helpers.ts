@@ -16,6 +16,7 @@ import { renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
 import { stopDaemonAt } from '../support/containerd';
 import { createHostRoot, HostRoot } from '../support/host-root';
 import { nodeContainerd, NodeContainerd } from '../support/node-containerd';
+import { nodeCrio, NodeCrio } from '../support/node-crio';
 import { BUSYBOX_PATH, buildPauseImageTar, PAUSE_IMAGE } from '../support/pause-image';
 
 export const STAND_IN = path.join(__dirname, 'stand-in.sh');
@@ -117,6 +118,12 @@ export interface TestNodeOptions {
    * Default: stand-in.sh's containerd outside the root.
    */
   readonly ownContainerd?: boolean;
+  /**
+   * Give the node its own CRI-O inside the root (`nodeCrio`, with node mounts): the agent's
+   * HOST_SYSTEMCTL is `node-systemctl.sh` with `NODE_RUNTIME=crio`. Start it with
+   * `node.crio!.start()`; `cleanup()` stops it.
+   */
+  readonly ownCrio?: boolean;
 }
 
 /** A fake node: host root, ConfigMap dir, pod-local state dir and the stand-in's log. */
@@ -134,6 +141,8 @@ export class TestNode {
   readonly agent?: SynthesizedAgent;
   /** The node's own containerd, with `ownContainerd`. */
   readonly containerd?: NodeContainerd;
+  /** The node's own CRI-O, with `ownCrio`. */
+  readonly crio?: NodeCrio;
 
   constructor(spec: InstallerSpec = testSpec(), files: { [key: string]: string | undefined } = {}, options: TestNodeOptions = {}) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'installer-test-'));
@@ -153,8 +162,9 @@ export class TestNode {
     } else {
       this.writeConfigMap(spec, files);
     }
-    this.root = createHostRoot({ nodeMounts: options.ownContainerd });
+    this.root = createHostRoot({ nodeMounts: options.ownContainerd || options.ownCrio });
     if (options.ownContainerd) this.containerd = nodeContainerd(this.root);
+    if (options.ownCrio) this.crio = nodeCrio(this.root);
   }
 
   /**
@@ -199,10 +209,11 @@ export class TestNode {
     return out;
   }
 
-  /** HOST_SYSTEMCTL and its env for the node's own containerd, if it has one. */
+  /** HOST_SYSTEMCTL and its env for the node's own containerd or CRI-O, if it has one. */
   private ownSystemctl(): { [key: string]: string } {
-    if (!this.containerd) return {};
-    return { HOST_SYSTEMCTL: this.containerd.systemctlCommand, ...this.containerd.systemctlEnv({ STANDIN_LOG: this.logPath }) };
+    const own = this.containerd ?? this.crio;
+    if (!own) return {};
+    return { HOST_SYSTEMCTL: own.systemctlCommand, ...own.systemctlEnv({ STANDIN_LOG: this.logPath }) };
   }
 
   /**
@@ -382,6 +393,7 @@ export class TestNode {
   /** Stops the stand-in's runtime, unmounts and deletes the host root and the temp dir. */
   async cleanup(): Promise<void> {
     await this.containerd?.stop();
+    await this.crio?.stop();
     const socket = path.join(this.standInDir, 'runtime.socket');
     await stopDaemonAt(this.runtimePid(), fs.existsSync(socket) ? fs.readFileSync(socket, 'utf8') : undefined, this.standInDir);
     this.root.cleanup();

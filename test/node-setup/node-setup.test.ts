@@ -904,24 +904,30 @@ describe('validation messages', () => {
     ]);
   });
 
-  test('CRI-O with a gVisor runtime whose flags are not the defaults', () => {
+  test.each([
+    ['its default flags', {}],
+    ['flags that are not the defaults', { runscFlags: { debug: 'true' } }],
+  ])('CRI-O with a gVisor runtime (%s): refused, saying what was seen and to use containerd', (_what, props) => {
     const { app, chart } = newApp();
     const setup = new NodeSetup(chart, 'setup', { distribution: KubernetesDistribution.CRIO });
-    new GvisorRuntime(chart, 'gvisor', { nodeSetup: setup, runscFlags: { debug: 'true' } });
+    new GvisorRuntime(chart, 'gvisor', { nodeSetup: setup, ...props });
     expect(validationErrors(app)).toEqual([
-      '[test/setup] NodeSetup "runtimeclass-node-setup": runtime "gVisor (systrap)" (handler "runsc") has no CRI-O configuration, and this node setup targets CRI-O',
+      '[test/setup] NodeSetup "runtimeclass-node-setup": runtime "gVisor (systrap)" (handler "runsc") has no CRI-O configuration, and this node setup targets CRI-O: '
+      + 'CRI-O runs runsc as a plain OCI runtime (no gVisor shim, no runsc.toml, so none of the class\'s runsc flags), '
+      + 'and under CRI-O 1.34 with runsc 20221219 and 20240729 the pod sandbox started but app containers did not '
+      + '(StartContainer hung; runsc reported "failed to load /bin/busybox" for the sub-container). '
+      + 'Run gVisor on containerd nodes with gVisor\'s shim: a NodeSetup with distribution KubernetesDistribution.CONTAINERD (or AUTO) there',
     ]);
   });
 
-  test('CRI-O with gVisor on its default flags, Kata and crun is fine', () => {
+  test('CRI-O with Kata and crun is fine', () => {
     const { app, chart } = newApp();
     const setup = new NodeSetup(chart, 'setup', { distribution: KubernetesDistribution.CRIO });
-    new GvisorRuntime(chart, 'gvisor', { nodeSetup: setup });
     new KataRuntime(chart, 'kata', { nodeSetup: setup });
     new CrunRuntime(chart, 'crun', { nodeSetup: setup });
     expect(validationErrors(app)).toEqual([]);
     expect(specOf(chart).distribution).toBe('crio');
-    expect(Object.keys((parseToml(dataOf(chart)['crio.conf']) as any).crio.runtime.runtimes)).toEqual(['runsc', 'kata-qemu', 'crun']);
+    expect(Object.keys((parseToml(dataOf(chart)['crio.conf']) as any).crio.runtime.runtimes)).toEqual(['kata-qemu', 'crun']);
   });
 
   test.each<[string | kplus.PercentOrAbsolute, string]>([

@@ -58,6 +58,8 @@ export interface RunPodSandboxOptions {
   readonly annotations?: Record<string, string>;
   /** `linux.cgroup_parent` (cgroupfs style, e.g. `/bench/pod1`). Default: containerd's (`/k8s.io`). */
   readonly cgroupParent?: string;
+  /** The pod's network namespace: the node's (default, no CNI) or its own (`POD`: the runtime's CNI network). */
+  readonly network?: 'NODE' | 'POD';
 }
 
 /** Options of a `CriClient`. */
@@ -142,6 +144,11 @@ export class CriClient {
     return this.call('Version', { version: 'v1' });
   }
 
+  /** `Status` (verbose): `{ status: { conditions }, info, runtime_handlers: [{ name }] }` (the default handler's name is `""`). */
+  status(): Promise<{ status: { conditions: any[] }; info: Record<string, string>; runtime_handlers: Array<{ name: string }> }> {
+    return this.call('Status', { verbose: true });
+  }
+
   /** The `PodSandboxConfig` `runPodSandbox` sends for these options (host network, no hostname). */
   sandboxConfig(opts: RunPodSandboxOptions): object {
     const uid = opts.uid ?? randomUUID();
@@ -154,7 +161,7 @@ export class CriClient {
       annotations: opts.annotations ?? {},
       linux: {
         cgroup_parent: opts.cgroupParent ?? '',
-        security_context: { namespace_options: { network: 'NODE', pid: 'POD', ipc: 'POD' } },
+        security_context: { namespace_options: { network: opts.network ?? 'NODE', pid: 'POD', ipc: 'POD' } },
       },
     };
   }
@@ -203,7 +210,7 @@ export class CriClient {
         args: opts.args ?? [],
         envs: Object.entries(opts.env ?? {}).map(([key, value]) => ({ key, value })),
         log_path: `${opts.name}.log`,
-        linux: { security_context: { namespace_options: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+        linux: { security_context: { namespace_options: { network: (sandboxConfig as any).linux.security_context.namespace_options.network, pid: 'CONTAINER', ipc: 'POD' } } },
       },
     });
     return res.container_id;

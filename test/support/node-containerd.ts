@@ -305,7 +305,8 @@ function killProcessesOf(stateDir: string): void {
   }
 }
 
-async function killProcessesOfAndWait(stateDir: string): Promise<void> {
+/** Kill every process of the node whose namespaces `stateDir` holds, until none is left (5 s at most). */
+export async function killProcessesOfAndWait(stateDir: string): Promise<void> {
   for (let i = 0; i < 50; i++) {
     if (processesOf(stateDir).length === 0) return;
     killProcessesOf(stateDir);

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Stand-in for a node's `systemctl` that drives a real containerd inside a fake host root (tests
-# only). Used as `HOST_SYSTEMCTL="sh node-systemctl.sh"`; `node-containerd.ts` uses it too, so a
-# daemon started either way is the same daemon.
+# Stand-in for a node's `systemctl` that drives a real containerd (or, with NODE_RUNTIME=crio, a
+# real CRI-O) inside a fake host root (tests only). Used as `HOST_SYSTEMCTL="sh node-systemctl.sh"`;
+# `node-containerd.ts` and `node-crio.ts` use it too, so a daemon started either way is the same
+# daemon.
 #
 #   systemctl start|stop|restart <unit>    start, stop (the daemon only: shims and containers keep
 #                                          running, as with containerd.service's KillMode=process)
@@ -21,7 +22,19 @@
 #     --root ... --state ... --address ...
 # Mounts made by containerd and its shims stay inside the node's mount namespace.
 #
+# With NODE_RUNTIME=crio the daemon is `crio` (NODE_CRIO_BINARY, default /usr/local/bin/crio: it
+# reads /etc/crio/crio.conf and /etc/crio/crio.conf.d in the root) with `_CRIO_ROOTLESS=1` in its
+# environment (this machine refuses negative oom_score_adj to root; CRI-O then leaves it, and
+# cgroup paths, out of the specs), and it is up once its socket answers `GET /info`. With
+# NODE_CRIO_REGISTRY_LAYOUT set, a read-only registry (oci-registry.js) serving that OCI layout
+# listens on 127.0.0.1:5000 in the node's network namespace (where CRI-O pulls its pause image
+# from), started with the daemon and left running across restarts (its pid in registry.pid).
+#
 # Environment:
+#   NODE_RUNTIME              containerd (default) | crio
+#   NODE_CRIO_BINARY          crio's path inside the root (default /usr/local/bin/crio)
+#   NODE_CRIO_SOCKET          its socket inside the root (default /run/crio/crio.sock)
+#   NODE_CRIO_REGISTRY_LAYOUT an OCI image layout directory, outside the root (optional)
 #   NODE_ROOT                 the fake host root (required)
 #   NODE_STATE_DIR            the node's namespaces, the daemon's pid file and log (required;
 #                             outside the root; it becomes a private mount of itself)
@@ -46,8 +59,14 @@ data_state=${NODE_CONTAINERD_STATE:-/run/containerd}
 address=${NODE_CONTAINERD_ADDRESS:-/run/containerd/containerd.sock}
 timeout=${NODE_CONTAINERD_TIMEOUT:-30}
 daemon_path=${NODE_CONTAINERD_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
-pid_file=$state_dir/containerd.pid
-log_file=$state_dir/containerd.log
+runtime=${NODE_RUNTIME:-containerd}
+case "$runtime" in
+  containerd) daemon_name=containerd ;;
+  crio) daemon_name=crio; address=${NODE_CRIO_SOCKET:-/run/crio/crio.sock} ;;
+  *) echo "NODE_RUNTIME must be containerd or crio, not $runtime" >&2; exit 2 ;;
+esac
+pid_file=$state_dir/$daemon_name.pid
+log_file=$state_dir/$daemon_name.log
 
 if [ -n "${STANDIN_LOG:-}" ]; then
   printf 'systemctl %s\n' "$*" >> "$STANDIN_LOG"
@@ -75,7 +94,34 @@ ensure_namespaces() {
   if ! mountpoint -q "$net_ns"; then
     touch "$net_ns"
     # A node's loopback is up (the CRI stream server listens on 127.0.0.1; pod networks need it).
-    unshare --net="$net_ns" ip link set lo up || return 1
+    unshare --net="$net_ns" true || return 1
+    nsenter --net="$net_ns" ip link set lo up || return 1
+  fi
+}
+
+# The registry CRI-O pulls its pause image from, if asked for and not running yet.
+ensure_registry() {
+  [ -n "${NODE_CRIO_REGISTRY_LAYOUT:-}" ] || return 0
+  registry_pid_file=$state_dir/registry.pid
+  if [ -f "$registry_pid_file" ] && alive "$(cat "$registry_pid_file")"; then return 0; fi
+  rm -f "$state_dir/registry.ready"
+  setsid nsenter --net="$net_ns" -- node "$(dirname "$0")/oci-registry.js" "$NODE_CRIO_REGISTRY_LAYOUT" 127.0.0.1:5000 \
+    "$state_dir/registry.ready" >> "$state_dir/registry.log" 2>&1 < /dev/null &
+  echo $! > "$registry_pid_file"
+  i=0
+  while [ ! -s "$state_dir/registry.ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -s "$state_dir/registry.ready" ] || { echo "the registry for $root did not start" >&2; cat "$state_dir/registry.log" >&2; return 1; }
+}
+
+# Whether the daemon answers on its socket (ctr runs in the node: the socket path is short there;
+# node, the test's own, from outside).
+answers() {
+  if [ "$runtime" = crio ]; then
+    node -e '
+      const r = require("http").get({ socketPath: process.argv[1], path: "/info", timeout: 1000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1));
+      r.on("error", () => process.exit(1)); r.on("timeout", () => process.exit(1));' "$root$address" >/dev/null 2>&1
+  else
+    nsenter --mount="$mnt_ns" ctr --connect-timeout 1s --address "$address" version >/dev/null 2>&1
   fi
 }
 
@@ -84,13 +130,13 @@ alive() {
   proc_state=$(sed 's/^.*) \(.\).*$/\1/' "/proc/$1/stat" 2>/dev/null) && [ -n "$proc_state" ] && [ "$proc_state" != Z ]
 }
 
-# The daemon's PID if it runs: alive, not a zombie, containerd, in this node's mount namespace
+# The daemon's PID if it runs: alive, not a zombie, containerd (crio), in this node's mount namespace
 # (so a reused PID is never taken for it).
 daemon_pid() {
   [ -f "$pid_file" ] && mountpoint -q "$mnt_ns" || return 1
   pid=$(cat "$pid_file")
   [ -n "$pid" ] && alive "$pid" || return 1
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = containerd ] || return 1
+  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$daemon_name" ] || return 1
   [ "$(readlink "/proc/$pid/ns/mnt")" = "mnt:[$(stat -L -c %i "$mnt_ns")]" ] || return 1
   echo "$pid"
 }
@@ -115,28 +161,32 @@ stop_daemon() {
 start_daemon() {
   daemon_pid >/dev/null && return 0
   ensure_namespaces || { echo "cannot make the node's namespaces for $root" >&2; return 1; }
-  set -- --config "$config" --root "$data_root" --state "$data_state" --address "$address"
-  [ -n "${NODE_CONTAINERD_LOG_LEVEL:-}" ] && set -- "$@" --log-level "$NODE_CONTAINERD_LOG_LEVEL"
-  echo "=== node-systemctl: starting containerd $* ===" >> "$log_file"
-  # setsid, nsenter and env each exec the next: $! is containerd's PID.
-  setsid nsenter --mount="$mnt_ns" --net="$net_ns" -- env PATH="$daemon_path" containerd "$@" >> "$log_file" 2>&1 < /dev/null &
+  if [ "$runtime" = crio ]; then
+    ensure_registry || return 1
+    set -- env _CRIO_ROOTLESS=1 PATH="$daemon_path" "${NODE_CRIO_BINARY:-/usr/local/bin/crio}"
+  else
+    set -- env PATH="$daemon_path" containerd --config "$config" --root "$data_root" --state "$data_state" --address "$address"
+    [ -n "${NODE_CONTAINERD_LOG_LEVEL:-}" ] && set -- "$@" --log-level "$NODE_CONTAINERD_LOG_LEVEL"
+  fi
+  echo "=== node-systemctl: starting $* ===" >> "$log_file"
+  # setsid, nsenter and env each exec the next: $! is the daemon's PID.
+  setsid nsenter --mount="$mnt_ns" --net="$net_ns" -- "$@" >> "$log_file" 2>&1 < /dev/null &
   started=$!
   echo $started > "$pid_file"
   deadline=$(( $(date +%s) + timeout ))
   while :; do
-    # Until containerd answers, $started may still be setsid, nsenter or env about to exec it.
+    # Until the daemon answers, $started may still be setsid, nsenter or env about to exec it.
     if ! alive $started; then
-      echo "containerd in $root exited during startup" >&2
+      echo "$daemon_name in $root exited during startup" >&2
       log_tail
       rm -f "$pid_file"
       return 1
     fi
-    # ctr runs in the node: the socket path is short there whatever the root's path.
-    if nsenter --mount="$mnt_ns" ctr --connect-timeout 1s --address "$address" version >/dev/null 2>&1; then
+    if answers; then
       return 0
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "containerd in $root did not answer on $address within $timeout s" >&2
+      echo "$daemon_name in $root did not answer on $address within $timeout s" >&2
       log_tail
       kill -KILL $started 2>/dev/null
       while alive $started; do sleep 0.1; done

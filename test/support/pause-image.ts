@@ -31,6 +31,8 @@ export interface PauseImageOptions {
   readonly busybox?: string;
   /** File name of the archive inside `dir`. Default: `pause.oci.tar`. */
   readonly fileName?: string;
+  /** The image's entrypoint. Default: `["/bin/busybox","sleep","2147483647"]`. */
+  readonly entrypoint?: string[];
 }
 
 /**
@@ -58,7 +60,7 @@ export function buildPauseImageTar(dir: string, opts: PauseImageOptions = {}): s
     architecture: arch,
     os: 'linux',
     config: {
-      Entrypoint: ['/bin/busybox', 'sleep', '2147483647'],
+      Entrypoint: opts.entrypoint ?? ['/bin/busybox', 'sleep', '2147483647'],
       Env: ['PATH=/bin'],
       WorkingDir: '/',
     },
