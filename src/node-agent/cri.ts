@@ -87,9 +87,11 @@ export interface SandboxInfo {
 export async function runPodSandbox(socket: string, request: SandboxRequest, timeoutMs: number): Promise<string> {
   // PodSandboxMetadata { string name = 1; string uid = 2; string namespace = 3; uint32 attempt = 4; }
   const metadata = encode([[1, request.name], [2, request.uid], [3, request.namespace]]);
-  // NamespaceOption { NamespaceMode network = 1; pid = 2; ipc = 3; } with POD = 0, CONTAINER = 1, NODE = 2
-  // (the kubelet's defaults: a PID namespace per container, the pod's IPC namespace).
-  const namespaces = encode([[1, request.nodeNetwork ? 2 : 0], [2, 1], [3, 0]]);
+  // NamespaceOption { NamespaceMode network = 1; pid = 2; ipc = 3; } with POD = 0, CONTAINER = 1, NODE = 2.
+  // One PID namespace for the pod (as with shareProcessNamespace): CRI-O then starts the sandbox's
+  // infra container through the handler (with a namespace per container it starts none, and the
+  // runtime would not run until the first app container); containerd always starts one.
+  const namespaces = encode([[1, request.nodeNetwork ? 2 : 0], [2, 0], [3, 0]]);
   // LinuxSandboxSecurityContext { NamespaceOption namespace_options = 1; };
   // LinuxPodSandboxConfig { string cgroup_parent = 1; LinuxSandboxSecurityContext security_context = 2; }
   const linux = encode([[1, request.cgroupParent], [2, encode([[1, namespaces]])]]);
