@@ -14,12 +14,25 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-function timed(run: () => { status: number | null; stderr: string }, what: string): number {
+function timed(run: () => { status: number | null; stderr: string }, what: string, stderr: string[] = []): number {
   const start = process.hrtime.bigint();
   const r = run();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`agent ${what} failed (${r.status}): ${r.stderr}`);
+  stderr.push(r.stderr);
   return ms;
+}
+
+/** The check sandbox times an agent logged (ms each). */
+function checkTimes(stderr: string): number[] {
+  return [...stderr.matchAll(/a check sandbox reached SANDBOX_READY in (\d+) ms/g)].map((m) => Number(m[1]));
+}
+
+/** CPU time (user + system, ms) a process has used, from /proc. */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** Every file and directory under the node's root and the agent's state, with what identifies a write. */
@@ -56,6 +69,12 @@ export interface NodeAgentTimings {
   readonly uninstallMs: number;
   /** `node -e ''`: the part of every run that is Node starting. */
   readonly nodeStartMs: number;
+  /** Of the install, the check sandbox (runc-test through containerd, on the pod network). */
+  readonly checkMs: number;
+  /** A long-running agent's re-check: the agent's CPU time per period, and the check sandbox's wall time. */
+  readonly recheckCpuMs: number;
+  readonly recheckSandboxMs: number;
+  readonly rechecks: number;
 }
 
 /** Medians over `RUNS` install / no-op / uninstall cycles on one node. */
@@ -67,12 +86,15 @@ export async function benchmarkNodeAgent(): Promise<NodeAgentTimings> {
     const restart: number[] = [];
     const noop: number[] = [];
     const uninstall: number[] = [];
+    const check: number[] = [];
     let noopChangedPaths = 0;
     let noopRestarts = 0;
     for (let i = 0; i < RUNS; i++) {
       node.root.write(CONFIG, original);
       const before = restartTimes(node).length;
-      install.push(timed(() => node.install(), 'install'));
+      const logs: string[] = [];
+      install.push(timed(() => node.install(), 'install', logs));
+      check.push(...checkTimes(logs.join('')));
       restart.push(restartTimes(node).slice(before).reduce((a, b) => a + b, 0));
       const prints = fingerprint(node.root.path);
       const restarts = restartTimes(node).length;
@@ -83,6 +105,7 @@ export async function benchmarkNodeAgent(): Promise<NodeAgentTimings> {
       uninstall.push(timed(() => node.uninstall(), 'uninstall'));
       if (node.root.read(CONFIG) !== original) throw new Error('uninstall did not restore the config');
     }
+    const recheck = await measureRecheck(node, original);
     const nodeStart: number[] = [];
     for (let i = 0; i < RUNS; i++) nodeStart.push(timed(() => { execFileSync(process.execPath, ['-e', '']); return { status: 0, stderr: '' }; }, 'node start'));
     return {
@@ -93,20 +116,47 @@ export async function benchmarkNodeAgent(): Promise<NodeAgentTimings> {
       noopRestarts,
       uninstallMs: median(uninstall),
       nodeStartMs: median(nodeStart),
+      checkMs: median(check),
+      ...recheck,
     };
   } finally {
     await node.cleanup();
   }
 }
 
+/**
+ * A long-running agent re-checking every second for a while: its CPU time per re-check (the
+ * runtime's own work for the sandbox is not in it) and the check sandboxes' wall time.
+ */
+async function measureRecheck(node: TestNode, original: string): Promise<{ recheckCpuMs: number; recheckSandboxMs: number; rechecks: number }> {
+  node.root.write(CONFIG, original);
+  const { child, done } = node.spawn({ action: 'install', env: { ONESHOT: undefined, RECHECK_PERIOD: '1' }, timeoutMs: 120_000 });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const wait = async (condition: () => boolean) => {
+    for (let i = 0; i < 600 && !condition(); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+  await wait(() => checkTimes(stderr).length >= 2);
+  const firstCpu = cpuMs(child.pid!);
+  const firstCount = checkTimes(stderr).length;
+  await new Promise((r) => setTimeout(r, 15_000));
+  const cpu = cpuMs(child.pid!) - firstCpu;
+  const sandboxes = checkTimes(stderr).slice(firstCount);
+  child.kill('SIGTERM');
+  await done;
+  if (node.uninstall().status !== 0) throw new Error('uninstall after the re-check run failed');
+  return { recheckCpuMs: cpu / Math.max(1, sandboxes.length), recheckSandboxMs: median(sandboxes), rechecks: sandboxes.length };
+}
+
 /** The lines `npx projen benchmark` prints. */
 export function describeNodeAgentTimings(r: NodeAgentTimings): string[] {
   return [
     `node agent on one node (kubeadm-style containerd 1.6 config, real containerd), median of ${RUNS}:`,
-    `  install       ${r.installMs.toFixed(0)} ms (of which the containerd restart ${r.restartMs.toFixed(0)} ms; the agent ${(r.installMs - r.restartMs).toFixed(0)} ms)`,
+    `  install       ${r.installMs.toFixed(0)} ms (of which the containerd restart ${r.restartMs.toFixed(0)} ms, the check sandbox ${r.checkMs.toFixed(0)} ms; the agent ${(r.installMs - r.restartMs - r.checkMs).toFixed(0)} ms)`,
     `  no-op re-run  ${r.noopMs.toFixed(0)} ms, ${r.noopChangedPaths} paths written, ${r.noopRestarts} restarts (over ${RUNS} re-runs)`,
     `  uninstall     ${r.uninstallMs.toFixed(0)} ms`,
     `  Node start    ${r.nodeStartMs.toFixed(0)} ms (in every run above)`,
+    `  re-check      ${r.recheckCpuMs.toFixed(0)} ms of the agent's CPU and a ${r.recheckSandboxMs.toFixed(0)} ms check sandbox per period (${r.rechecks} re-checks, one per second)`,
   ];
 }
 
