@@ -78,6 +78,13 @@ export interface CreateContainerOptions {
   readonly env?: Record<string, string>;
 }
 
+/** `Status`'s answer. */
+export interface CriStatus {
+  readonly status: { readonly conditions: Array<{ type: string; status: boolean; reason: string; message: string }> };
+  readonly info: Record<string, string>;
+  readonly runtime_handlers: Array<{ name: string }>;
+}
+
 /** Error of a CRI call: the gRPC status code and containerd's message. */
 export class CriError extends Error {
   constructor(readonly method: string, readonly code: number | undefined, readonly details: string) {
@@ -140,6 +147,19 @@ export class CriClient {
   /** `Version`: `{ version, runtime_name, runtime_version, runtime_api_version }`. */
   version(): Promise<{ version: string; runtime_name: string; runtime_version: string; runtime_api_version: string }> {
     return this.call('Version', { version: 'v1' });
+  }
+
+  /**
+   * `Status`: the runtime's conditions and `runtime_handlers` (CRI 1.30+: the handlers it serves,
+   * the default one named `""`), `info` with `verbose`.
+   */
+  status(verbose = false): Promise<CriStatus> {
+    return this.call('Status', { verbose });
+  }
+
+  /** The named handlers of `Status`'s `runtime_handlers` (the default one, `""`, left out), sorted. */
+  async runtimeHandlers(): Promise<string[]> {
+    return ((await this.status()).runtime_handlers ?? []).map((h) => h.name).filter((n) => n !== '').sort();
   }
 
   /** The `PodSandboxConfig` `runPodSandbox` sends for these options (host network, no hostname). */

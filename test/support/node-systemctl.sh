@@ -10,7 +10,7 @@
 #   anything else                          recorded, exit 0
 #
 # The unit name is not checked: one daemon per root, whatever the caller calls it.
-# `restart` and `start` return once `ctr version` answers on the daemon's socket, or exit 1 with
+# `restart` and `start` return once the node's `ctr version` answers on the daemon's socket, or exit 1 with
 # the end of the daemon's log if it exits or does not answer within NODE_CONTAINERD_TIMEOUT.
 #
 # The node has its own mount namespace whose root is $NODE_ROOT (entered with pivot_root, not
@@ -130,8 +130,9 @@ start_daemon() {
       rm -f "$pid_file"
       return 1
     fi
-    # ctr runs in the node: the socket path is short there whatever the root's path.
-    if nsenter --mount="$mnt_ns" ctr --connect-timeout 1s --address "$address" version >/dev/null 2>&1; then
+    # The node's own ctr (on the daemon's PATH: containerd 2.x's where the root has it in
+    # /usr/local/bin) runs in the node: the socket path is short there whatever the root's path.
+    if nsenter --mount="$mnt_ns" env PATH="$daemon_path" ctr --connect-timeout 1s --address "$address" version >/dev/null 2>&1; then
       return 0
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
