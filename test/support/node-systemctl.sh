@@ -10,14 +10,15 @@
 #   anything else                          recorded, exit 0
 #
 # The unit name is not checked: one daemon per root, whatever the caller calls it.
-# `restart` and `start` return once the node's `ctr version` answers on the daemon's socket, or exit 1 with
-# the end of the daemon's log if it exits or does not answer within NODE_CONTAINERD_TIMEOUT.
+# `restart` and `start` return once the node's own `ctr version` (on the daemon's PATH) answers on
+# the daemon's socket, or exit 1 with the end of the daemon's log if it exits or does not answer
+# within NODE_CONTAINERD_TIMEOUT.
 #
 # The node has its own mount namespace whose root is $NODE_ROOT (entered with pivot_root, not
 # chroot: runsc cannot create its sandbox's user namespace from a chroot) and its own network
 # namespace, both made on the first start and kept in $NODE_STATE_DIR (`mnt`, `net`) across
 # restarts, as a node's are. The daemon runs there, in its own session:
-#   nsenter --mount=$NODE_STATE_DIR/mnt --net=$NODE_STATE_DIR/net -- containerd --config ...
+#   nsenter --mount=$NODE_STATE_DIR/mnt --net=$NODE_STATE_DIR/net -- containerd [--config ...]
 #     --root ... --state ... --address ...
 # Mounts made by containerd and its shims stay inside the node's mount namespace.
 #
@@ -25,7 +26,8 @@
 #   NODE_ROOT                 the fake host root (required)
 #   NODE_STATE_DIR            the node's namespaces, the daemon's pid file and log (required;
 #                             outside the root; it becomes a private mount of itself)
-#   NODE_CONTAINERD_CONFIG    --config, inside the root (default /etc/containerd/config.toml)
+#   NODE_CONTAINERD_CONFIG    --config, inside the root (default /etc/containerd/config.toml, which
+#                             containerd reads without the flag, as containerd.service runs it)
 #   NODE_CONTAINERD_ROOT      --root, inside the root (default /var/lib/containerd)
 #   NODE_CONTAINERD_STATE     --state, inside the root (default /run/containerd)
 #   NODE_CONTAINERD_ADDRESS   --address, inside the root (default /run/containerd/containerd.sock)
@@ -114,7 +116,10 @@ stop_daemon() {
 start_daemon() {
   daemon_pid >/dev/null && return 0
   ensure_namespaces || { echo "cannot make the node's namespaces for $root" >&2; return 1; }
-  set -- --config "$config" --root "$data_root" --state "$data_state" --address "$address"
+  set -- --root "$data_root" --state "$data_state" --address "$address"
+  # containerd.service names no --config: containerd then reads its default path, and starts on
+  # its defaults when that file is missing (2.x refuses a --config that names a missing file).
+  [ "$config" = /etc/containerd/config.toml ] || set -- --config "$config" "$@"
   [ -n "${NODE_CONTAINERD_LOG_LEVEL:-}" ] && set -- "$@" --log-level "$NODE_CONTAINERD_LOG_LEVEL"
   echo "=== node-systemctl: starting containerd $* ===" >> "$log_file"
   # setsid, nsenter and env each exec the next: $! is containerd's PID.
