@@ -26,8 +26,8 @@
 #   NODE_ROOT                 the fake host root (required)
 #   NODE_STATE_DIR            the node's namespaces, the daemon's pid file and log (required;
 #                             outside the root; it becomes a private mount of itself)
-#   NODE_CONTAINERD_CONFIG    --config, inside the root (default /etc/containerd/config.toml, which
-#                             containerd reads without the flag, as containerd.service runs it)
+#   NODE_CONTAINERD_CONFIG    --config, inside the root (default /etc/containerd/config.toml; left
+#                             out while that default file is missing, as containerd.service runs it)
 #   NODE_CONTAINERD_ROOT      --root, inside the root (default /var/lib/containerd)
 #   NODE_CONTAINERD_STATE     --state, inside the root (default /run/containerd)
 #   NODE_CONTAINERD_ADDRESS   --address, inside the root (default /run/containerd/containerd.sock)
@@ -117,9 +117,11 @@ start_daemon() {
   daemon_pid >/dev/null && return 0
   ensure_namespaces || { echo "cannot make the node's namespaces for $root" >&2; return 1; }
   set -- --root "$data_root" --state "$data_state" --address "$address"
-  # containerd.service names no --config: containerd then reads its default path, and starts on
-  # its defaults when that file is missing (2.x refuses a --config that names a missing file).
-  [ "$config" = /etc/containerd/config.toml ] || set -- --config "$config" "$@"
+  # Without --config (as containerd.service runs it) containerd reads its default path, and starts
+  # on its defaults when that file is missing; 2.x refuses a --config that names a missing file.
+  if [ "$config" != /etc/containerd/config.toml ] || [ -e "$root$config" ]; then
+    set -- --config "$config" "$@"
+  fi
   [ -n "${NODE_CONTAINERD_LOG_LEVEL:-}" ] && set -- "$@" --log-level "$NODE_CONTAINERD_LOG_LEVEL"
   echo "=== node-systemctl: starting containerd $* ===" >> "$log_file"
   # setsid, nsenter and env each exec the next: $! is containerd's PID.
