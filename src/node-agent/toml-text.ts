@@ -216,13 +216,22 @@ export function addImport(text: string, importPath: string): string {
   return lines.join('');
 }
 
-/** The inverse of {@link addImport}. */
-export function removeImport(text: string, importPath: string): string {
+/** Whether the root of a containerd file has an `imports` line (even `imports = []`). */
+export function hasImportsLine(text: string): boolean {
+  return linesOf(rootSection(text.startsWith(BOM) ? text.slice(1) : text)).some((l) => /^\s*imports\s*=/.test(l));
+}
+
+/**
+ * The inverse of {@link addImport}: `importPath` taken out of the root `imports` array. The
+ * line `imports = ["<importPath>"]` is deleted when {@link addImport} made it (`hadLine` false:
+ * the file had no `imports` line), and becomes `imports = []` again when it had one.
+ */
+export function removeImport(text: string, importPath: string, hadLine: boolean): string {
   const quoted = JSON.stringify(importPath);
   const lines = linesOf(text);
   for (let i = 0; i < lines.length; i++) {
     if (!/^\s*imports\s*=/.test(lines[i])) continue;
-    if (bare(lines[i]) === `imports = [${quoted}]`) {
+    if (!hadLine && bare(lines[i]) === `imports = [${quoted}]`) {
       lines.splice(i, 1);
     } else if (lines[i].includes(`${quoted}, `)) {
       lines[i] = lines[i].replace(`${quoted}, `, '');

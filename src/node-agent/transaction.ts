@@ -2,7 +2,7 @@ import * as path from 'path';
 import { entryAt, FileData, HostFs, sameBytes } from './host-fs';
 import { Log, Refusal } from './log';
 import { Original, PathRecord, RecordKind, SetupState, StateStore } from './state';
-import { removeImport, stripAllBlocks, stripBlock } from './toml-text';
+import { hasImportsLine, removeImport, stripAllBlocks, stripBlock } from './toml-text';
 
 /** What a host path should hold. */
 export type Content =
@@ -180,12 +180,13 @@ export class Transaction {
     if (current === undefined) {
       return originalBytes ? { ...base, content: { type: 'file', data: originalBytes } } : undefined;
     }
-    let undone = stripBlock(current.toString('utf8'), this.setupName()).text;
-    if (this.state.importPath) undone = removeImport(undone, this.state.importPath);
     const skeleton = record.skeletonBlob ? this.store.blob(record.skeletonBlob)?.toString('utf8') : undefined;
+    const reference = originalBytes?.toString('utf8') ?? skeleton;
+    let undone = stripBlock(current.toString('utf8'), this.setupName()).text;
+    // Our entry out; the `imports` line itself stays when the file had one before (`imports = []`).
+    if (this.state.importPath) undone = removeImport(undone, this.state.importPath, reference !== undefined && hasImportsLine(reference));
     if (record.original.type === 'absent' && skeleton !== undefined && sameText(undone, skeleton)) return { ...base, content: { type: 'absent' } };
     if (originalBytes && sameText(undone, originalBytes.toString('utf8'))) return { ...base, content: { type: 'file', data: originalBytes } };
-    const reference = originalBytes?.toString('utf8') ?? skeleton;
     if (reference !== undefined && !sameText(stripAllBlocks(undone), stripAllBlocks(reference))) {
       this.log.warn(`${record.path} changed since this node setup edited it: removing only our block and import`);
     }

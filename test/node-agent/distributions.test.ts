@@ -4,16 +4,21 @@
  * The distributions themselves are not here: their files are (corpus/), and the recording
  * systemctl stand-in plays their part on restart (STANDIN_ON_RESTART renders k3s' template,
  * microk8s' template, k0s' merged CRI config), then starts Debian's real containerd on what they
- * rendered, serving CRI on the distribution's socket. containerd 2.x and CRI-O are not on these
- * machines: `fake-containerd2.sh` stands in for containerd 2's `config dump` (version 2.1.4;
- * the file and its imports, checked with a TOML 1.0 parser), and a fake CRI server
- * (`fake-cri.js`) answers for their running runtime with the handlers its files define
- * (`fake-handlers.py`, Python's tomllib). The results' structure is checked with smol-toml.
+ * rendered, serving CRI on the distribution's socket. containerd 2.x is the real containerd
+ * 2.1.9 (Debian's package unpacked into the node's /usr/local/bin: the daemon the agent restarts
+ * and its host containerd), except for version 4 files (containerd 2.2+) and a devmapper pool
+ * (no device-mapper here), where `fake-containerd2.sh` stands in for `config dump` (the file and
+ * its imports, checked with a TOML 1.0 parser). CRI-O is not on these machines: a fake CRI server (`fake-cri.js`) answers with the
+ * handlers its files define (`fake-handlers.py`, Python's tomllib). The results' structure is
+ * checked with smol-toml.
  */
 import * as path from 'path';
 import { parse as parseToml } from 'smol-toml';
 import { CORPUS, corpus, expectOnlyRemoved, FAKE_CONTAINERD2, FAKE_HANDLERS, KATA_QEMU, RUNC_TEST, runtimeHeaders, testSpec, TestNode } from './helpers';
-import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd } from '../support/containerd';
+import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd, NODE_PATH } from '../support/containerd';
+import { CriClient } from '../support/cri-client';
+import { containerd2UnavailableReason, installContainerd2 } from '../support/newer-runtimes';
+import { assertAvailable, describeIfAvailable } from '../support/sandbox-runtimes';
 
 const CRI_V3 = 'io.containerd.cri.v1.runtime';
 const K3S = '/var/lib/rancher/k3s/agent/etc/containerd';
@@ -254,9 +259,32 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
     });
   });
 
-  describe('containerd 2.x (fake containerd 2: config dump = the file and its imports, TOML-checked by Python\'s tomllib)', () => {
+  describeIfAvailable('containerd 2.1.9 (the node\'s own daemon, restarted by the agent, and the agent\'s host containerd)', containerd2UnavailableReason, () => {
     const CONFIG = '/etc/containerd/config.toml';
     const DROPIN = '/etc/containerd/conf.d/test-setup.toml';
+    /** The agent's PATH: a node image's (/usr/local first, where the node has 2.1.9), plus this node binary's dir. */
+    const env = { PATH: `${NODE_PATH}:${path.dirname(process.execPath)}` };
+
+    beforeAll(() => assertAvailable(containerd2UnavailableReason));
+
+    /** A node whose containerd is 2.1.9, running on `files`. */
+    async function containerd2Node(files: Record<string, string>, spec = testSpec(), configMap: Record<string, string> = {}): Promise<TestNode> {
+      node = new TestNode(spec, configMap, { ownContainerd: true });
+      installContainerd2(node.root);
+      for (const [file, text] of Object.entries(files)) node.root.write(file, text);
+      await node.containerd!.start();
+      return node;
+    }
+
+    /** The handlers the node's running daemon serves (CRI `runtime_handlers`). */
+    async function served(): Promise<string[]> {
+      const cri = new CriClient(node.containerd!.address);
+      try {
+        return await cri.runtimeHandlers();
+      } finally {
+        cri.close();
+      }
+    }
 
     function checkDropIn(systemdCgroup: boolean): void {
       const parsed: any = parseToml(node.root.read(DROPIN));
@@ -266,18 +294,19 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
       expect(runtimes['runc-test'].options.SystemdCgroup).toBe(systemdCgroup);
     }
 
-    test('version 3 without imports: drop-in written, one imports line added, restored byte for byte', () => {
-      node = new TestNode();
+    test('version 3 without imports: drop-in written, one imports line added, served after one restart; a re-run is a no-op; restored byte for byte', async () => {
       const original = corpus('v3-no-imports.toml');
-      node.root.write(CONFIG, original);
+      await containerd2Node({ [CONFIG]: original });
       const before = node.snapshot();
-      const env = fakeContainerd2(node);
-      expect(node.install({ env }).status).toBe(0);
+      const r = node.install({ env });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/host containerd 2\.1\.9/);
       expect(node.restarts()).toEqual(['systemctl restart containerd']);
       checkDropIn(true);
       const main = node.root.read(CONFIG);
       expect(main).toBe(original.replace('version = 3\n', `version = 3\nimports = ["${DROPIN}"]\n`));
       expect((parseToml(main) as any).imports).toEqual([DROPIN]);
+      expect(await served()).toEqual(['kata-qemu', 'runc', 'runc-test']);
 
       node.clearCalls();
       const afterFirst = node.snapshot();
@@ -287,43 +316,45 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
 
       expect(node.uninstall({ env }).status).toBe(0);
       expect(node.snapshot()).toEqual(before);
+      expect(await served()).toEqual(['runc']);
     });
 
-    test('version 3 with a multi-line imports array: ours added, the existing import kept', () => {
-      node = new TestNode();
+    test('version 3 with a multi-line imports array: ours added, the existing import kept, restored byte for byte', async () => {
       const original = corpus('v3-with-imports.toml');
-      node.root.write(CONFIG, original);
-      const env = fakeContainerd2(node);
+      await containerd2Node({ [CONFIG]: original, '/etc/containerd/mirrors.toml': "version = 3\n[plugins.'io.containerd.cri.v1.images'.registry]\n  config_path = '/etc/containerd/certs.d'\n" });
       expect(node.install({ env }).status).toBe(0);
       checkDropIn(false);
       const main: any = parseToml(node.root.read(CONFIG));
       expect(main.imports).toEqual([DROPIN, '/etc/containerd/mirrors.toml']);
       expect(main.plugins[CRI_V3].containerd.default_runtime_name).toBe('runc');
-      expect(node.uninstall({ env }).status).toBe(0);
+      expect(await served()).toEqual(['kata-qemu', 'runc', 'runc-test']);
+      const r = node.uninstall({ env });
+      expect(r.status).toBe(0);
+      expect(r.stderr).not.toContain('changed since this node setup edited it');
       expect(node.root.read(CONFIG)).toBe(original);
     });
 
-    test('version 4 importing conf.d/*.toml: only the drop-in is written', () => {
-      node = new TestNode();
-      const original = corpus('v3-conf-d-glob.toml');
-      node.root.write(CONFIG, original);
-      const env = fakeContainerd2(node);
+    test('version 3 importing conf.d/*.toml: only the drop-in is written', async () => {
+      // The corpus file is version 4 (containerd 2.2+); 2.1.9 reads version 3 at most.
+      const original = corpus('v3-conf-d-glob.toml').replace(/^version = 4$/m, 'version = 3');
+      await containerd2Node({ [CONFIG]: original });
       expect(node.install({ env }).status).toBe(0);
       expect(node.root.read(CONFIG)).toBe(original);
       checkDropIn(false);
       expect(node.restarts()).toEqual(['systemctl restart containerd']);
+      expect(await served()).toEqual(['kata-qemu', 'runc', 'runc-test']);
       expect(node.uninstall({ env }).status).toBe(0);
       expect(node.root.exists(DROPIN)).toBe(false);
     });
 
-    test('no config file on containerd 2: a version 3 main file importing the drop-in, both removed on uninstall', () => {
-      node = new TestNode();
+    test('no config file on containerd 2: a version 3 main file importing the drop-in, both removed on uninstall', async () => {
+      await containerd2Node({});
       const before = node.snapshot();
-      const env = fakeContainerd2(node);
       expect(node.install({ env }).status).toBe(0);
       const main: any = parseToml(node.root.read(CONFIG));
       expect(main).toEqual({ version: 3, imports: [DROPIN] });
       checkDropIn(false);
+      expect(await served()).toEqual(['kata-qemu', 'runc', 'runc-test']);
       expect(node.uninstall({ env }).status).toBe(0);
       expect(node.snapshot()).toEqual(before);
     });
@@ -331,12 +362,11 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
     test.each([
       ['no devmapper table at all', ''],
       ['a devmapper table without a pool', '\n[plugins."io.containerd.snapshotter.v1.devmapper"]\n  pool_name = ""\n'],
-    ])('a handler that needs devmapper (Kata Firecracker), %s: refused, nothing changed', (_what, devmapper) => {
+    ])('a handler that needs devmapper (Kata Firecracker), %s: refused, nothing changed', async (_what, devmapper) => {
       const firecracker = { ...RUNC_TEST, handler: 'kata-fc-test', snapshotter: 'devmapper' };
-      node = new TestNode(testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
-      node.root.write(CONFIG, corpus('v3-no-imports.toml') + devmapper);
+      await containerd2Node({ [CONFIG]: corpus('v3-no-imports.toml') + devmapper }, testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
       const before = node.snapshot();
-      expect(node.install({ env: fakeContainerd2(node) }).status).toBe(1);
+      expect(node.install({ env }).status).toBe(1);
       expect(node.readiness().reason).toMatch(/^runtime handler\(s\) kata-fc-test need the devmapper snapshotter, which containerd's merged configuration for \/etc\/containerd\/config.toml does not set up \(plugins."io.containerd.snapshotter.v1.devmapper" has no pool_name\): their pods would fail at sandbox creation/);
       const after = node.snapshot();
       // The journal (for a later uninstall) is the only trace: no restart is left pending.
@@ -347,28 +377,52 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
       expectOnlyRemoved(node, ['kata-fc-test']);
     });
 
-    test('a handler that needs devmapper, on a node whose containerd has a devmapper pool: installed and labelled (recording kubectl stand-in)', () => {
-      const firecracker = { ...RUNC_TEST, handler: 'kata-fc-test', snapshotter: 'devmapper' };
-      node = new TestNode(testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
-      node.root.write(CONFIG, corpus('v3-no-imports.toml') + '\n[plugins."io.containerd.snapshotter.v1.devmapper"]\n  pool_name = "containerd-pool"\n  root_path = "/var/lib/containerd/devmapper"\n');
-      expect(node.install({ env: fakeContainerd2(node) }).status).toBe(0);
-      expect(node.labelCalls().filter((c) => c.includes('=ready'))).toEqual(['kubectl label node node-1 runtimeclass.cdk8s.io/kata-fc-test=ready --overwrite']);
-    });
-
-    test('a drop-in that containerd 2 cannot parse: refused, the drop-in rolled back', () => {
+    test('a drop-in that containerd 2 cannot parse: refused, the drop-in rolled back', async () => {
       // The node runs runc with SystemdCgroup = true: the agent reads the systemd variant.
-      node = new TestNode(testSpec(), { 'containerd-v3.systemd.toml': 'version = 3\n[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.runc-test]\nruntime_type = \n' });
-      node.root.write(CONFIG, corpus('v3-no-imports.toml'));
+      await containerd2Node({ [CONFIG]: corpus('v3-no-imports.toml') }, testSpec(),
+        { 'containerd-v3.systemd.toml': 'version = 3\n[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.runc-test]\nruntime_type = \n' });
       const before = node.snapshot();
-      expect(node.install({ env: fakeContainerd2(node) }).status).toBe(1);
+      expect(node.install({ env }).status).toBe(1);
       expect(node.readiness().reason).toMatch(/^containerd rejects the configuration with our drop-in imported: .*Nothing was changed$/);
       const after = node.snapshot();
       expect(after.has('/var/lib/cdk8s-runtimeclass/test-setup/restart-pending')).toBe(false);
       // The journal (for a later uninstall) is the only trace.
       for (const k of [...after.keys()]) if (k.startsWith('/var/lib/cdk8s-runtimeclass')) after.delete(k);
       expect(after).toEqual(before);
-      expect(node.uninstall({ env: fakeContainerd2(node) }).status).toBe(0);
+      expect(node.restarts()).toEqual([]);
+      expect(node.uninstall({ env }).status).toBe(0);
       expect(node.snapshot()).toEqual(before);
+    });
+  });
+
+  describe('containerd 2.x beyond 2.1.9 here (fake containerd 2: config dump = the file and its imports, TOML-checked by Python\'s tomllib)', () => {
+    const CONFIG = '/etc/containerd/config.toml';
+    const DROPIN = '/etc/containerd/conf.d/test-setup.toml';
+
+    // containerd 2.1.9 refuses version 4 ("expected containerd config version equal to or less than `3`, got `4`").
+    test('version 4 importing conf.d/*.toml: only the drop-in is written', () => {
+      node = new TestNode();
+      const original = corpus('v3-conf-d-glob.toml');
+      node.root.write(CONFIG, original);
+      const env = fakeContainerd2(node);
+      expect(node.install({ env }).status).toBe(0);
+      expect(node.root.read(CONFIG)).toBe(original);
+      const parsed: any = parseToml(node.root.read(DROPIN));
+      expect(Object.keys(parsed.plugins[CRI_V3].containerd.runtimes).sort()).toEqual(['kata-qemu', 'runc-test']);
+      expect(node.restarts()).toEqual(['systemctl restart containerd']);
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.root.exists(DROPIN)).toBe(false);
+    });
+
+    // On containerd 2.1.9 a devmapper table needs a real thin pool (and base_image_size): without
+    // one the daemon serves no CRI at all ("unable to load CRI image service plugin dependency:
+    // no such device"), and this machine has no device-mapper.
+    test('a handler that needs devmapper, on a node whose containerd has a devmapper pool: installed and labelled (recording kubectl stand-in)', () => {
+      const firecracker = { ...RUNC_TEST, handler: 'kata-fc-test', snapshotter: 'devmapper' };
+      node = new TestNode(testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
+      node.root.write(CONFIG, corpus('v3-no-imports.toml') + '\n[plugins."io.containerd.snapshotter.v1.devmapper"]\n  pool_name = "containerd-pool"\n  root_path = "/var/lib/containerd/devmapper"\n');
+      expect(node.install({ env: fakeContainerd2(node) }).status).toBe(0);
+      expect(node.labelCalls().filter((c) => c.includes('=ready'))).toEqual(['kubectl label node node-1 runtimeclass.cdk8s.io/kata-fc-test=ready --overwrite']);
     });
   });
 });

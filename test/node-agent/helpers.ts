@@ -355,10 +355,14 @@ export class TestNode {
     return fs.existsSync(p) ? fs.readFileSync(p) : undefined;
   }
 
-  /** Every regular file under the root's writable dirs (etc, opt, var, run, usr/local excluded): path -> bytes. */
+  /**
+   * Every regular file under the root's writable dirs (etc, opt, var, run, usr/local excluded): path -> bytes.
+   * With `ownContainerd`, the daemon's own data (`/var/lib/containerd`) is left out.
+   */
   snapshot(): Map<string, string> {
     const out = new Map<string, string>();
     const walk = (rel: string) => {
+      if (this.containerd && rel === '/var/lib/containerd') return;
       const abs = this.root.resolve(rel);
       let st: fs.Stats;
       try {

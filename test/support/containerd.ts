@@ -29,6 +29,12 @@ const execFileAsync = promisify(execFile);
 /** The CRI plugin's id in containerd 1.x (config versions 1 and 2). */
 export const CRI_PLUGIN_V1 = 'io.containerd.grpc.v1.cri';
 
+/** The CRI image plugin of containerd 2.x (config version 3): its `snapshotter` is the CRI's. */
+export const CRI_IMAGES_PLUGIN_V2 = 'io.containerd.cri.v1.images';
+
+/** A node's `PATH` (a node image's, `/usr/local` first): commands run with `chroot <root>` get it. */
+export const NODE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 // ---------------------------------------------------------------------------
 // Availability and test gating
 
@@ -106,12 +112,15 @@ export interface ConfigDumpOptions {
 
 /**
  * Run `containerd --config <configPath> config dump`. `stdout` is the merged effective config
- * (imports applied); on a bad file `ok` is false and `stderr` holds containerd's error.
+ * (imports applied); on a bad file `ok` is false and `stderr` holds containerd's error. In a
+ * `chrootDir` the root's own containerd runs (found on `NODE_PATH`: one installed in the root's
+ * `/usr/local/bin` wins over the machine's).
  */
 export function configDump(configPath: string, opts: ConfigDumpOptions = {}): CommandResult {
   const args = ['--config', configPath, 'config', 'dump'];
   const [cmd, argv] = opts.chrootDir ? ['chroot', [opts.chrootDir, 'containerd', ...args]] : ['containerd', args];
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000 });
+  const env = opts.chrootDir ? { ...process.env, PATH: NODE_PATH } : process.env;
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', env, timeout: opts.timeoutMs ?? 30_000 });
   return {
     ok: r.status === 0,
     status: r.status,
@@ -482,18 +491,21 @@ function safeRead(file: string): string {
 /**
  * The CRI plugin's snapshotter according to `containerd config dump` of `configPath`
  * (defaults and imports applied; inside `opts.chrootDir` if given); `overlayfs` if it cannot be read.
+ * containerd 1.x dumps it under `plugins."io.containerd.grpc.v1.cri".containerd`, 2.x under
+ * `plugins.'io.containerd.cri.v1.images'`.
  */
 export function criSnapshotter(configPath: string, opts: ConfigDumpOptions = {}): string {
   const dump = configDump(configPath, opts);
   if (!dump.ok) return 'overlayfs';
+  const tables = [`plugins.${CRI_PLUGIN_V1}.containerd`, `plugins.${CRI_IMAGES_PLUGIN_V2}`];
   let inSection = false;
   for (const line of dump.stdout.split('\n')) {
     const header = /^\s*\[(.*)\]\s*$/.exec(line);
     if (header) {
-      inSection = header[1] === `plugins."${CRI_PLUGIN_V1}".containerd`;
+      inSection = tables.includes(header[1].replace(/["']/g, ''));
       continue;
     }
-    const m = inSection ? /^\s*snapshotter\s*=\s*"([^"]*)"/.exec(line) : null;
+    const m = inSection ? /^\s*snapshotter\s*=\s*["']([^"']*)["']/.exec(line) : null;
     if (m && m[1]) return m[1];
   }
   return 'overlayfs';

@@ -80,6 +80,13 @@ export interface CreateContainerOptions {
   readonly env?: Record<string, string>;
 }
 
+/** `Status`'s answer. */
+export interface CriStatus {
+  readonly status: { readonly conditions: Array<{ type: string; status: boolean; reason: string; message: string }> };
+  readonly info: Record<string, string>;
+  readonly runtime_handlers: Array<{ name: string }>;
+}
+
 /** Error of a CRI call: the gRPC status code and containerd's message. */
 export class CriError extends Error {
   constructor(readonly method: string, readonly code: number | undefined, readonly details: string) {
@@ -144,9 +151,17 @@ export class CriClient {
     return this.call('Version', { version: 'v1' });
   }
 
-  /** `Status` (verbose): `{ status: { conditions }, info, runtime_handlers: [{ name }] }` (the default handler's name is `""`). */
-  status(): Promise<{ status: { conditions: any[] }; info: Record<string, string>; runtime_handlers: Array<{ name: string }> }> {
-    return this.call('Status', { verbose: true });
+  /**
+   * `Status`: the runtime's conditions and `runtime_handlers` (CRI 1.30+: the handlers it serves,
+   * the default one named `""`), `info` with `verbose`.
+   */
+  status(verbose = false): Promise<CriStatus> {
+    return this.call('Status', { verbose });
+  }
+
+  /** The named handlers of `Status`'s `runtime_handlers` (the default one, `""`, left out), sorted. */
+  async runtimeHandlers(): Promise<string[]> {
+    return ((await this.status()).runtime_handlers ?? []).map((h) => h.name).filter((n) => n !== '').sort();
   }
 
   /** The `PodSandboxConfig` `runPodSandbox` sends for these options (host network, no hostname). */

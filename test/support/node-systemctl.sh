@@ -11,14 +11,15 @@
 #   anything else                          recorded, exit 0
 #
 # The unit name is not checked: one daemon per root, whatever the caller calls it.
-# `restart` and `start` return once `ctr version` answers on the daemon's socket, or exit 1 with
-# the end of the daemon's log if it exits or does not answer within NODE_CONTAINERD_TIMEOUT.
+# `restart` and `start` return once the node's own `ctr version` (on the daemon's PATH) answers on
+# the daemon's socket, or exit 1 with the end of the daemon's log if it exits or does not answer
+# within NODE_CONTAINERD_TIMEOUT.
 #
 # The node has its own mount namespace whose root is $NODE_ROOT (entered with pivot_root, not
 # chroot: runsc cannot create its sandbox's user namespace from a chroot) and its own network
 # namespace, both made on the first start and kept in $NODE_STATE_DIR (`mnt`, `net`) across
 # restarts, as a node's are. The daemon runs there, in its own session:
-#   nsenter --mount=$NODE_STATE_DIR/mnt --net=$NODE_STATE_DIR/net -- containerd --config ...
+#   nsenter --mount=$NODE_STATE_DIR/mnt --net=$NODE_STATE_DIR/net -- containerd [--config ...]
 #     --root ... --state ... --address ...
 # Mounts made by containerd and its shims stay inside the node's mount namespace.
 #
@@ -38,7 +39,8 @@
 #   NODE_ROOT                 the fake host root (required)
 #   NODE_STATE_DIR            the node's namespaces, the daemon's pid file and log (required;
 #                             outside the root; it becomes a private mount of itself)
-#   NODE_CONTAINERD_CONFIG    --config, inside the root (default /etc/containerd/config.toml)
+#   NODE_CONTAINERD_CONFIG    --config, inside the root (default /etc/containerd/config.toml; left
+#                             out while that default file is missing, as containerd.service runs it)
 #   NODE_CONTAINERD_ROOT      --root, inside the root (default /var/lib/containerd)
 #   NODE_CONTAINERD_STATE     --state, inside the root (default /run/containerd)
 #   NODE_CONTAINERD_ADDRESS   --address, inside the root (default /run/containerd/containerd.sock)
@@ -121,7 +123,9 @@ answers() {
       const r = require("http").get({ socketPath: process.argv[1], path: "/info", timeout: 1000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1));
       r.on("error", () => process.exit(1)); r.on("timeout", () => process.exit(1));' "$root$address" >/dev/null 2>&1
   else
-    nsenter --mount="$mnt_ns" ctr --connect-timeout 1s --address "$address" version >/dev/null 2>&1
+    # The node's own ctr (on the daemon's PATH: containerd 2.x's where the root has it in
+    # /usr/local/bin) runs in the node: the socket path is short there whatever the root's path.
+    nsenter --mount="$mnt_ns" env PATH="$daemon_path" ctr --connect-timeout 1s --address "$address" version >/dev/null 2>&1
   fi
 }
 
@@ -165,8 +169,14 @@ start_daemon() {
     ensure_registry || return 1
     set -- env _CRIO_ROOTLESS=1 PATH="$daemon_path" "${NODE_CRIO_BINARY:-/usr/local/bin/crio}"
   else
-    set -- env PATH="$daemon_path" containerd --config "$config" --root "$data_root" --state "$data_state" --address "$address"
+    set -- --root "$data_root" --state "$data_state" --address "$address"
+    # Without --config (as containerd.service runs it) containerd reads its default path, and starts
+    # on its defaults when that file is missing; 2.x refuses a --config that names a missing file.
+    if [ "$config" != /etc/containerd/config.toml ] || [ -e "$root$config" ]; then
+      set -- --config "$config" "$@"
+    fi
     [ -n "${NODE_CONTAINERD_LOG_LEVEL:-}" ] && set -- "$@" --log-level "$NODE_CONTAINERD_LOG_LEVEL"
+    set -- env PATH="$daemon_path" containerd "$@"
   fi
   echo "=== node-systemctl: starting $* ===" >> "$log_file"
   # setsid, nsenter and env each exec the next: $! is the daemon's PID.
