@@ -50,6 +50,20 @@ const CGROUP_PARENT = { cgroupfs: '/kubepods/besteffort', systemd: 'kubepods-bes
 const SYSTEMD_PATH_REFUSED = /expected cgroupsPath to be of format "?slice:prefix:name"?/;
 let cgroupDriver: keyof typeof CGROUP_PARENT = 'cgroupfs';
 
+/** Failures seen on real nodes, and what fixes them (the runtime's own words stay in the reason). */
+const FIXES: ReadonlyArray<{ seen: RegExp; fix: string }> = [
+  {
+    // crun before 1.15 knows OCI runtime spec 1.0.x only; containerd 2.1 and CRI-O 1.34 write 1.2.x.
+    seen: /unknown version specified/,
+    fix: 'the OCI runtime is older than the OCI runtime spec this container runtime writes (crun before 1.15 knows only 1.0.x): install a newer one on the node (crun 1.15 or later)',
+  },
+  {
+    // runsc decides "root network namespace" from /proc/sys/net/core/rmem_default, which newer kernels have in every namespace.
+    seen: /cannot run with network enabled in root network namespace/,
+    fix: 'gVisor\'s own network stack does not run on this node\'s kernel: give the GvisorRuntime hostNetworking: true (runsc --network=host), or install a gVisor release that supports this kernel',
+  },
+];
+
 /** The outcome of one handler's check: ready, or the runtime's own words. */
 export type SandboxVerdict = { readonly ready: true; readonly ms: number } | { readonly ready: false; readonly reason: string };
 
@@ -87,7 +101,8 @@ async function runCheck(handler: string, options: SandboxCheckOptions, started: 
     if (!status.ready) return { ready: false, reason: `a pod sandbox with runtime handler ${handler} did not reach SANDBOX_READY` };
     return { ready: true, ms: Date.now() - started };
   } catch (e: any) {
-    return { ready: false, reason: `a pod sandbox with runtime handler ${handler} failed to start: ${e.message}` };
+    const hint = FIXES.find((f) => f.seen.test(e.message))?.fix;
+    return { ready: false, reason: `a pod sandbox with runtime handler ${handler} failed to start: ${e.message}${hint ? `. Fix: ${hint}` : ''}` };
   } finally {
     if (id !== undefined) {
       step(`sandbox-remove:${handler}`);

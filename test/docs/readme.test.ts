@@ -488,6 +488,14 @@ describe('README.md shell blocks name what exists', () => {
     expect(used.filter((n) => !(n.command in packageJson.bin))).toEqual([]);
   });
 
+  test('the test command installs the Debian packages CI installs (.ci/run)', () => {
+    const packagesOf = (text: string) => (/apt-get install -y ((?:\\\n|[^&>\n])*)/.exec(text)?.[1] ?? '')
+      .replace(/\\\n/g, ' ').split(/\s+/).filter((w) => w !== '' && !w.startsWith('-')).sort();
+    const readme = packagesOf(shellBlocks.map((b) => b.code).join('\n'));
+    expect(readme.length).toBeGreaterThan(5);
+    expect(readme).toEqual(packagesOf(fs.readFileSync(path.join(repo, '.ci', 'run'), 'utf8')));
+  });
+
   test('`npm install` names the package and its peer dependencies', () => {
     const installs = commands.flatMap((c) => [...c.text.matchAll(/npm install ((?:[\w@./-]+ ?)+)/g)].map((m) => m[1].trim().split(/\s+/)));
     expect(installs.length).toBeGreaterThan(0);

@@ -6,7 +6,9 @@
  * conf.d, and a containerd 1.6-style version 2 file that 2.1.9 migrates. Each: install, the
  * handler served per CRI `runtime_handlers`, a real pod through it, a no-op re-run, uninstall
  * byte for byte. Also gVisor (runsc 20240729, gVisor's shim) and crun 1.21 pods on 2.1.9, and
- * the fact that Debian's crun 1.8.1 cannot run 2.1.9's containers.
+ * the fact that Debian's crun 1.8.1 cannot run 2.1.9's containers. Where a class cannot run here
+ * (crun 1.8.1; gVisor's own network stack on this kernel), the node is never labelled, and the
+ * reason is the runtime's error with the fix.
  *
  * Needs root, containerd 1.6's tools (the harness), and ../shared/tools beside the repository;
  * skipped with the reason when something is missing, unless `CI` is set (then it fails).
@@ -299,6 +301,28 @@ describeIfAvailable('the node agent on containerd 2.1.9', containerd2Unavailable
     });
   });
 
+  describeIfAvailable('gVisor\'s own network stack (runsc 20240729, gVisor\'s shim)', gvisor2024UnavailableReason, () => {
+    beforeAll(() => assertAvailable(gvisor2024UnavailableReason));
+
+    test('the default GvisorRuntime (systrap, gVisor\'s network): runsc\'s own checks pass, the check sandbox does not, so never labelled; the reason says why and the fix', async () => {
+      const synthesized = synth((chart) => new GvisorRuntime(chart, 'gvisor'));
+      const gvisor = synthesized.runtime;
+      const node = await bootNode2(synthesized.manifests, { [CONFIG]: containerd2DefaultConfig() }, (root) => {
+        installIntoRoot(root, runsc2024(), gvisor.runscPath);
+        installIntoRoot(root, GVISOR_SHIM, NODE_GVISOR_SHIM_PATH);
+      });
+      try {
+        const result = node.install({ timeoutMs: AGENT_TIMEOUT_MS, env: AGENT_ENV });
+        expect(result.status).toBe(1);
+        expect(node.root.read(gvisor.configPath)).toMatch(/^platform = "systrap"$/m);
+        expect(node.labelCalls().filter((c) => c.endsWith('=ready --overwrite'))).toEqual([]);
+        expect(node.readiness().reason).toMatch(/^a pod sandbox with runtime handler runsc failed to start: .*cannot run with network enabled in root network namespace.*\. Fix: gVisor's own network stack does not run on this node's kernel: give the GvisorRuntime hostNetworking: true/);
+      } finally {
+        await node.cleanup();
+      }
+    });
+  });
+
   describeIfAvailable('crun 1.21', crun121UnavailableReason, () => {
     beforeAll(() => assertAvailable(crun121UnavailableReason));
 
@@ -337,6 +361,25 @@ describeIfAvailable('the node agent on containerd 2.1.9', containerd2Unavailable
 
   describeIfAvailable('Debian\'s crun 1.8.1', crunUnavailableReason, () => {
     beforeAll(() => assertAvailable(crunUnavailableReason));
+
+    test('CrunRuntime on Debian\'s crun 1.8.1: installed, served, but never labelled; the reason is crun\'s error and the fix', async () => {
+      const synthesized = synth((chart) => new CrunRuntime(chart, 'crun', { binaryPath: '/usr/bin/crun' }));
+      const node = await bootNode2(synthesized.manifests, { [CONFIG]: containerd2DefaultConfig() });
+      try {
+        const result = node.install({ timeoutMs: AGENT_TIMEOUT_MS, env: AGENT_ENV });
+        expect(result.status).toBe(1);
+        expect(node.labelCalls()).toEqual([`kubectl label node ${NODE_NAME} ${synthesized.readyLabel}-`]);
+        expect(node.restarts()).toEqual(['systemctl restart containerd']);
+        expect(result.stderr).toMatch(/containerd serves runtime handler\(s\) crun/);
+        expect(node.readiness().reason).toMatch(/^a pod sandbox with runtime handler crun failed to start: .*unknown version specified.*\. Fix: the OCI runtime is older than the OCI runtime spec this container runtime writes .*install a newer one on the node \(crun 1\.15 or later\)\. The node is not labelled ready for crun$/);
+        // Not restarted again on a re-run: nothing on disk changed, only the check is repeated.
+        node.clearCalls();
+        expect(node.install({ timeoutMs: AGENT_TIMEOUT_MS, env: AGENT_ENV }).status).toBe(1);
+        expect(node.restarts()).toEqual([]);
+      } finally {
+        await node.cleanup();
+      }
+    });
 
     test('cannot run containerd 2.1.9\'s containers: RunPodSandbox fails with "unknown version specified"', async () => {
       const root = createHostRoot({ nodeMounts: true });

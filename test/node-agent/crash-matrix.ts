@@ -36,7 +36,7 @@ function reset(node: TestNode, scenario: Scenario): void {
   // Everything under the writable directories goes, but for what a fresh node has (its pod network's config).
   for (const top of ['/etc', '/opt', '/var/lib']) {
     for (const name of fs.readdirSync(node.root.resolve(top))) {
-      if (`${top}/${name}` !== '/etc/cni') fs.rmSync(node.root.resolve(`${top}/${name}`), { recursive: true, force: true });
+      if (!['/etc/cni', '/opt/cni'].includes(`${top}/${name}`)) fs.rmSync(node.root.resolve(`${top}/${name}`), { recursive: true, force: true });
     }
   }
   if (scenario.config) node.root.write(CONFIG, corpus(scenario.config));

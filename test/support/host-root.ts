@@ -191,6 +191,9 @@ export function createHostRoot(opts: HostRootOptions = {}): HostRoot {
     // The node's pod network: a CNI bridge config for the plugins Debian installs in /usr/lib/cni.
     fs.mkdirSync(path.join(rootPath, 'etc', 'cni', 'net.d'), { recursive: true });
     fs.writeFileSync(path.join(rootPath, TEST_CNI_CONFLIST), `${JSON.stringify(TEST_CNI_NETWORK, undefined, 2)}\n`);
+    // ... and its plugins where containerd looks by default (Debian installs them in /usr/lib/cni).
+    fs.mkdirSync(path.join(rootPath, 'opt', 'cni'), { recursive: true });
+    fs.symlinkSync(CNI_PLUGIN_DIR, path.join(rootPath, 'opt', 'cni', 'bin'));
     if (opts.nodeMounts) {
       mountNodeFileSystems(rootPath);
     } else {
