@@ -75,7 +75,8 @@ function mustSucceed(r: RunResult, what: string): void {
 function nodeFiles(root: HostRoot, times = false): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (rel: string) => {
-    if (rel === '/var/lib/containerd') return;
+    // The runtime's and the pod network's own data, not the agent's.
+    if (rel === '/var/lib/containerd' || rel === '/var/lib/cni') return;
     const abs = root.resolve(rel);
     let st: fs.Stats;
     try {

@@ -357,12 +357,13 @@ export class TestNode {
 
   /**
    * Every regular file under the root's writable dirs (etc, opt, var, run, usr/local excluded): path -> bytes.
-   * With `ownContainerd`, the daemon's own data (`/var/lib/containerd`) is left out.
+   * With `ownContainerd`, the daemon's own data (`/var/lib/containerd`) is left out; so is the pod
+   * network's (`/var/lib/cni`: addresses of check sandboxes).
    */
   snapshot(): Map<string, string> {
     const out = new Map<string, string>();
     const walk = (rel: string) => {
-      if (this.containerd && rel === '/var/lib/containerd') return;
+      if ((this.containerd && rel === '/var/lib/containerd') || rel === '/var/lib/cni') return;
       const abs = this.root.resolve(rel);
       let st: fs.Stats;
       try {
