@@ -10,17 +10,25 @@
  * 3. Each file is replaced atomically (temp file, fsync, rename, fsync the directory).
  * 4. The runtime is restarted while a restart is pending or it does not serve what the disk
  *    says; "pending" is cleared only once the running runtime answers over CRI as expected.
- * 5. The ready label is set last and removed first; the state goes by tombstone (rename, delete).
+ * 5. The ready label is set last, only for handlers whose check pod sandbox reached
+ *    SANDBOX_READY on the node's runtime, and removed first (before any failed run reports);
+ *    the state goes by tombstone (rename, delete).
+ *
+ * After the install it keeps running: every RECHECK_PERIOD seconds, and as soon as the runtime's
+ * CRI socket changes (a restart), it verifies each handler again without changing anything; a
+ * failure removes that handler's label and turns to retries with backoff. The readiness probe
+ * (probe.js) holds the pod ready only while the last verification is recent.
  *
  * It reaches the host and the cluster only through its environment (DESIGN.md, "The node
  * agent contract"): HOST_ROOT, ACTION, HOST_SYSTEMCTL, HOST_CONTAINERD, KUBECTL, NODE_NAME,
  * POD_NAMESPACE, STATE_DIR, ARTIFACTS_DIR, ONESHOT, CONTAINERD_CONFIG, RESTART_UNIT,
- * CRI_SOCKET, VERIFY_TIMEOUT, LOCK_TIMEOUT (and SERVICE_ACCOUNT_DIR for the API server's
- * token). It imports only Node's built-ins and its own folder: the NodeSetup ships this folder
+ * CRI_SOCKET, VERIFY_TIMEOUT, LOCK_TIMEOUT, RECHECK_PERIOD, SANDBOX_TIMEOUT (and
+ * SERVICE_ACCOUNT_DIR for the API server's token). It imports only Node's built-ins and its own folder: the NodeSetup ships this folder
  * in its ConfigMap with `spec.json` and the rendered configuration fragments.
  *
- * Exit status: 0 done; 1 refused or failed (the reason is logged and in STATE_DIR/not-ready);
- * 2 (ONESHOT only) this node cannot run these runtimes (no /dev/kvm, no artifact for its CPU).
+ * Exit status (ONESHOT=1: one install, then exit; otherwise it exits only after SIGTERM): 0 done;
+ * 1 refused or failed (the reason is logged and in STATE_DIR/not-ready); 2 this node cannot run
+ * these runtimes (no /dev/kvm, no artifact for its CPU).
  */
 import * as fs from 'fs';
 import * as os from 'os';
