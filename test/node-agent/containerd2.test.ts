@@ -275,7 +275,7 @@ describeIfAvailable('the node agent on containerd 2.1.9', containerd2Unavailable
   describeIfAvailable('gVisor (runsc 20240729, gVisor\'s shim)', gvisor2024UnavailableReason, () => {
     beforeAll(() => assertAvailable(gvisor2024UnavailableReason));
 
-    test('default platform with host networking: a two-container pod runs in one gVisor kernel; uninstall removes the handler', async () => {
+    test('default platform with host networking: labelled, a two-container pod runs in one gVisor kernel, a re-run is a no-op; uninstall removes the handler', async () => {
       const synthesized = synth((chart) => new GvisorRuntime(chart, 'gvisor', { hostNetworking: true }));
       const gvisor = synthesized.runtime;
       const node = await bootNode2(synthesized.manifests, { [CONFIG]: containerd2DefaultConfig() }, (root) => {
@@ -284,8 +284,9 @@ describeIfAvailable('the node agent on containerd 2.1.9', containerd2Unavailable
       });
       try {
         const before = nodeFiles(node.root);
-        await installAndExpectServed(node, synthesized);
+        const daemon = await installAndExpectServed(node, synthesized);
         expect(node.root.read(gvisor.configPath)).toMatch(/^network = "host"\nplatform = "systrap"$/m);
+        expectNoOpRerun(node, daemon);
         const cri = new CriClient(node.containerd!.address, { hostRoot: node.root });
         try {
           const id = await cri.runPodSandbox({ name: 'gvisor', handler: synthesized.handler });
@@ -327,7 +328,7 @@ describeIfAvailable('the node agent on containerd 2.1.9', containerd2Unavailable
   describeIfAvailable('crun 1.21', crun121UnavailableReason, () => {
     beforeAll(() => assertAvailable(crun121UnavailableReason));
 
-    test('a pod runs under the class\'s handler and crun 1.21 ran it (crun\'s state lists it)', async () => {
+    test('labelled, a pod runs under the class\'s handler and crun 1.21 ran it (crun\'s state lists it), a re-run is a no-op; uninstall restores every byte', async () => {
       const binaryPath = '/usr/local/bin/crun';
       const synthesized = synth((chart) => new CrunRuntime(chart, 'crun', { binaryPath }));
       const node = await bootNode2(synthesized.manifests, { [CONFIG]: containerd2DefaultConfig() }, (root) => {
@@ -337,7 +338,8 @@ describeIfAvailable('the node agent on containerd 2.1.9', containerd2Unavailable
         const crun = (...args: string[]) => spawnSync('chroot', [node.root.path, binaryPath, ...args], { encoding: 'utf8' }).stdout;
         expect(crun('--version')).toMatch(/^crun version 1\.21\n/);
         const before = nodeFiles(node.root);
-        await installAndExpectServed(node, synthesized);
+        const daemon = await installAndExpectServed(node, synthesized);
+        expectNoOpRerun(node, daemon);
         const cri = new CriClient(node.containerd!.address, { hostRoot: node.root });
         try {
           const id = await cri.runPodSandbox({ name: 'crun', handler: synthesized.handler });
