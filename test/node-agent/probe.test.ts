@@ -7,8 +7,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
 import { testSpec } from './helpers';
+import { renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
 
 let dir: string;
 let stateDir: string;

@@ -21,7 +21,6 @@ import { execFileSync, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { isCI } from './containerd';
 import { removeTreeSafely, unmountAllUnder } from './mounts';
 
 /** Alpine's BusyBox (1.36.1, static, with `flock`): `../shared/tools/busybox/busybox` beside the repository. */
@@ -66,17 +65,6 @@ export function debianSlimUnavailableReason(): string | undefined {
   return undefined;
 }
 
-/** `describe` that skips with the reason off CI and fails under CI (like `describeIfContainerd`). */
-export function describeIfImageRoot(name: string, reason: () => string | undefined, fn: () => void): void {
-  const why = reason();
-  if (why && !isCI()) {
-    // eslint-disable-next-line no-console
-    console.warn(`SKIPPED "${name}": ${why}. Set CI=1 to make this a failure.`);
-    describe.skip(name, fn);
-  } else {
-    describe(name, fn);
-  }
-}
 
 /** The node binary to put in roots, and the shared libraries it loads (absolute paths, as `ldd` prints them). */
 export function nodeWithLibraries(node = fs.realpathSync(process.execPath)): { binary: string; libraries: string[] } {

@@ -16,11 +16,12 @@ import { RecordingApiServer } from './api-server';
 import { assertContainerdAvailable, describeIfContainerd, testCriConfig } from './containerd';
 import { createHostRoot, HostRoot } from './host-root';
 import {
-  alpineLikeRoot, busyboxUnavailableReason, debianSlimRoot, debianSlimUnavailableReason, describeIfImageRoot, ImageRoot,
+  alpineLikeRoot, busyboxUnavailableReason, debianSlimRoot, debianSlimUnavailableReason, ImageRoot,
 } from './image-root';
 import { Kubelet, Pod } from './kubelet';
 import { nodeContainerd, NodeContainerd } from './node-containerd';
 import { buildPauseImageTar, importImage, PAUSE_IMAGE } from './pause-image';
+import { describeIfAvailable } from './sandbox-runtimes';
 import { RuncRuntime } from '../../src';
 
 const CONFIG = '/etc/containerd/config.toml';
@@ -135,7 +136,7 @@ async function installKeepUninstall(image: ImageRoot, checkContainer: (pod: Pod)
 describeIfContainerd('node setup DaemonSet of a synthesized RuncRuntime (kubelet played by the harness, API server played by a local HTTPS recorder)', () => {
   beforeAll(() => assertContainerdAvailable());
 
-  describeIfImageRoot('in the alpine-like BusyBox userland', busyboxUnavailableReason, () => {
+  describeIfAvailable('in the alpine-like BusyBox userland', busyboxUnavailableReason, () => {
     let image: ImageRoot;
     beforeAll(() => { image = alpineLikeRoot(); });
 
@@ -171,7 +172,7 @@ describeIfContainerd('node setup DaemonSet of a synthesized RuncRuntime (kubelet
     }, 600_000);
   });
 
-  describeIfImageRoot('in Debian slim (debootstrap --variant=minbase bookworm)', debianSlimUnavailableReason, () => {
+  describeIfAvailable('in Debian slim (debootstrap --variant=minbase bookworm)', debianSlimUnavailableReason, () => {
     let image: ImageRoot;
     beforeAll(() => { image = debianSlimRoot(); }, 1_200_000);
 

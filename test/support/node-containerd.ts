@@ -221,7 +221,13 @@ export function nodeContainerd(root: HostRoot, opts: NodeContainerdOptions = {})
   return node;
 }
 
-function registerForExit(kill: () => void): void {
+/** No longer run `kill` at exit (its node was stopped). */
+export function unregisterForExit(kill: () => void): void {
+  liveNodes.delete(kill);
+}
+
+/** Runs `kill` when the test process exits (a node left running by a failed test). */
+export function registerForExit(kill: () => void): void {
   liveNodes.add(kill);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -230,7 +236,8 @@ function registerForExit(kill: () => void): void {
   });
 }
 
-function safeRead(file: string): string {
+/** A file's text, or '' when it cannot be read. */
+export function safeRead(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {

@@ -34,7 +34,7 @@ import * as path from 'path';
 import { CommandResult, isCI } from './containerd';
 import { HostRoot } from './host-root';
 import { removeTreeSafely } from './mounts';
-import { installIntoRoot, killProcessesOfAndWait, NODE_SYSTEMCTL, processesOf } from './node-containerd';
+import { installIntoRoot, killProcessesOfAndWait, NODE_SYSTEMCTL, processesOf, registerForExit, safeRead, unregisterForExit } from './node-containerd';
 import { buildPauseImageTar, readTar } from './pause-image';
 
 /** The folder with CRI-O 1.34 and crun 1.21, beside the repository (`CRIO_TOOLS` names another). */
@@ -175,8 +175,6 @@ export interface NodeCrio {
   stop(): Promise<void>;
 }
 
-const liveNodes = new Set<() => void>();
-let exitHookInstalled = false;
 
 /**
  * The node's CRI-O in `root` (made with `nodeMounts: true`). Writes `writeCrioNodeFiles(root)`
@@ -276,29 +274,13 @@ export function nodeCrio(root: HostRoot, opts: NodeCrioOptions = {}): NodeCrio {
         await killProcessesOfAndWait(stateDir);
         killRegistry();
       } finally {
-        liveNodes.delete(killAtExit);
+        unregisterForExit(killAtExit);
       }
       removeTreeSafely(stateDir);
     },
   };
 }
 
-function registerForExit(kill: () => void): void {
-  liveNodes.add(kill);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const k of [...liveNodes]) k();
-  });
-}
-
-function safeRead(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 /** Throws with the reason when CRI-O cannot run here (for `beforeAll`); `isCI()` decides elsewhere whether that skips or fails. */
 export function assertCrioAvailable(): void {
