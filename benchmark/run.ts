@@ -99,7 +99,7 @@ function requireComparison(): void {
  * has one.
  */
 async function otherBenchmarks(): Promise<void> {
-  for (const file of ['node-agent.ts', 'installer.ts']) {
+  for (const file of ['node-agent.ts', 'check-sandbox.ts', 'installer.ts']) {
     if (!fs.existsSync(path.join(__dirname, file))) continue;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exported: { [name: string]: unknown } = require(path.join(__dirname, file));
