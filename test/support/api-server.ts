@@ -8,6 +8,7 @@
  *   ... KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=<port>
  *       SERVICE_ACCOUNT_DIR=api.accountDir('token-1') ...
  *   api.nodeLabels('node-1');                    // the labels as the recorder saw them
+ *   api.labelChanges;                            // each label set or removed, with when
  *   await api.stop();
  *
  * Its certificate is fresh and self-signed (the CA a pod gets as `ca.crt`), valid for
@@ -35,6 +36,16 @@ export interface RecordedCall {
   readonly body?: any;
 }
 
+/** One label change an accepted PATCH made (a key set to a value, or removed). */
+export interface LabelChange {
+  /** When the recorder accepted the PATCH. */
+  readonly at: Date;
+  readonly node: string;
+  readonly label: string;
+  /** The new value, or null when the PATCH removed the label. */
+  readonly value: string | null;
+}
+
 /** Options of a RecordingApiServer. */
 export interface RecordingApiServerOptions {
   /** The nodes it knows, with their labels. Default: `node-1` labelled `kubernetes.io/os=linux`. */
@@ -44,6 +55,8 @@ export interface RecordingApiServerOptions {
 /** A local HTTPS server with a fresh self-signed certificate, answering as the API server would. */
 export class RecordingApiServer {
   readonly calls: RecordedCall[] = [];
+  /** Every label change of every accepted PATCH, oldest first (to order them against other events). */
+  readonly labelChanges: LabelChange[] = [];
   /** What GET of any DaemonSet answers: it exists, or 404. */
   daemonSet: 'present' | 'gone' = 'present';
   /** A status every PATCH answers with (200 by default; others leave the labels as they are). */
@@ -134,9 +147,11 @@ export class RecordingApiServer {
           return [this.patchStatus, { kind: 'Status', message: `nodes "${name}" is forbidden: User "system:serviceaccount:x:y" cannot patch resource "nodes"` }];
         }
         if (!labels) return [404, { kind: 'Status', reason: 'NotFound', message: `nodes "${name}" not found` }];
+        const at = new Date();
         for (const [key, value] of Object.entries(body?.metadata?.labels ?? {})) {
           if (value === null) delete labels[key];
           else labels[key] = String(value);
+          this.labelChanges.push({ at, node: name, label: key, value: value === null ? null : String(value) });
         }
         return [200, { kind: 'Node', metadata: { name, labels } }];
       }

@@ -11,7 +11,8 @@
  *   (resolved in the fake host root: `/` is the root itself, bound recursively), emptyDir (one
  *   dir per pod, mode 0777; `medium: Memory` is a tmpfs); plus `/etc/hosts`, `/etc/hostname`,
  *   `/etc/resolv.conf`, `/dev/termination-log`, `/proc`, `/sys` (read-only unless privileged),
- *   `/dev` (the host's when privileged, else a tmpfs with the standard devices) and `/dev/shm`;
+ *   `/sys/fs/cgroup` (the host's cgroup hierarchies when privileged, as runsc needs them; else
+ *   none), `/dev` (the host's when privileged, else a tmpfs with the standard devices) and `/dev/shm`;
  * - env as the kubelet builds it: the image's `ENV`, `HOSTNAME`, the `kubernetes` Service's
  *   variables (`KUBERNETES_SERVICE_HOST`/`_PORT` and the `KUBERNETES_PORT*` links), then the
  *   container's `env` with `fieldRef`s (`spec.nodeName`, `metadata.namespace`, `metadata.name`,
@@ -88,6 +89,14 @@ export interface RunPodOptions {
   readonly env?: Record<string, string>;
   /** How long to wait for init containers, in ms. Default 120 s each. */
   readonly initTimeoutMs?: number;
+}
+
+/** One `systemctl` call a pod made through the node's systemd. */
+export interface SystemctlCall {
+  /** When the harness received it. */
+  readonly at: Date;
+  /** `systemctl <args>`. */
+  readonly call: string;
 }
 
 /** One exec probe's outcome. */
@@ -241,6 +250,11 @@ export class Kubelet {
 
   /** Lines of `systemctl` calls the pods made through the node's systemd (`restart containerd`, ...). */
   systemctlCalls(): string[] {
+    return this.systemctlHistory().map((c) => c.call);
+  }
+
+  /** The same calls with the time each reached the node's systemd (to order them against label changes). */
+  systemctlHistory(): SystemctlCall[] {
     return this.systemd?.calls.slice() ?? [];
   }
 
@@ -276,7 +290,7 @@ export class Kubelet {
 
 /** Serves `systemctl` calls made inside the host root, by running the node's stand-in outside. */
 class SystemdBridge {
-  readonly calls: string[] = [];
+  readonly calls: SystemctlCall[] = [];
   private reader?: ChildProcess;
   private queue: Promise<void> = Promise.resolve();
 
@@ -310,7 +324,7 @@ class SystemdBridge {
   private async serve(line: string): Promise<void> {
     const [reply, ...args] = line.split(' ').filter(Boolean);
     if (!reply?.startsWith(`${FIFO_DIR}/reply.`)) return;
-    this.calls.push(`systemctl ${args.join(' ')}`);
+    this.calls.push({ at: new Date(), call: `systemctl ${args.join(' ')}` });
     const [command, ...commandArgs] = this.systemctl.command.split(/\s+/).filter(Boolean);
     const env = { ...process.env, ...this.systemctl.env } as Record<string, string>;
     const result = await runAsync([command, ...commandArgs, ...args], { env, timeoutMs: 120_000 });
@@ -567,6 +581,8 @@ class PodRun implements Pod {
     const privileged = container.securityContext?.privileged === true;
     mounts.push({ kind: 'proc', source: '', target: '/proc', flags: '' });
     mounts.push({ kind: 'sysfs', source: '', target: '/sys', flags: privileged ? '' : 'ro' });
+    // A privileged container's cgroup mount is writable; with cgroups not modelled, it is the host's tree.
+    if (privileged) mounts.push({ kind: 'rbind', source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', flags: '' });
     if (privileged) {
       mounts.push({ kind: 'rbind', source: '/dev', target: '/dev', flags: '' });
     } else {
