@@ -248,7 +248,10 @@ export class Kubelet {
     if (options.systemctl) this.systemd = new SystemdBridge(options.hostRoot, options.systemctl);
   }
 
-  /** Lines of `systemctl` calls the pods made through the node's systemd (`restart containerd`, ...). */
+  /**
+   * Lines of `systemctl` calls made through the node's systemd (`restart containerd`, ...): the pods'
+   * and the node's own daemons' (CRI-O runs `systemctl show` when it starts).
+   */
   systemctlCalls(): string[] {
     return this.systemctlHistory().map((c) => c.call);
   }
@@ -288,11 +291,22 @@ export class Kubelet {
   }
 }
 
-/** Serves `systemctl` calls made inside the host root, by running the node's stand-in outside. */
+/**
+ * `systemctl` verbs that only read (systemd answers them while a start or restart job runs: CRI-O
+ * runs `systemctl show` while it starts, which a queue behind the restart that started it would
+ * never answer).
+ */
+const QUERY_VERBS = new Set(['show', 'status', 'is-active', 'is-enabled', 'is-failed', 'cat', 'list-units']);
+
+/**
+ * Serves `systemctl` calls made inside the host root, by running the node's stand-in outside:
+ * jobs (`start`, `restart`, ...) one at a time, in order; queries at once.
+ */
 class SystemdBridge {
   readonly calls: SystemctlCall[] = [];
   private reader?: ChildProcess;
   private queue: Promise<void> = Promise.resolve();
+  private readonly queries = new Set<Promise<void>>();
 
   constructor(private readonly root: HostRoot, private readonly systemctl: { command: string; env: Record<string, string> }) {}
 
@@ -316,7 +330,12 @@ class SystemdBridge {
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        this.queue = this.queue.then(() => this.serve(line));
+        if (QUERY_VERBS.has(line.split(' ').filter(Boolean)[1])) {
+          const query = this.serve(line).finally(() => this.queries.delete(query));
+          this.queries.add(query);
+        } else {
+          this.queue = this.queue.then(() => this.serve(line));
+        }
       }
     });
   }
@@ -346,6 +365,7 @@ class SystemdBridge {
     this.reader?.kill('SIGKILL');
     this.reader = undefined;
     await this.queue;
+    await Promise.all([...this.queries]);
   }
 }
 
