@@ -109,7 +109,7 @@ async function expectContainerd219(node: KubeletNode): Promise<void> {
 async function installAndExpectServed(node: KubeletNode, synthesized: Synthesized<SandboxedRuntime>): Promise<{ pod: Pod; daemon: number }> {
   const before = node.runtimePid();
   const pod = await node.runPod();
-  expect(await node.waitForInstall(pod)).toBe('installed');
+  await node.expectInstallOutcome(pod, 'installed');
   expect(pod.container('agent').logs()).toMatch(/host containerd 2\.1\.9/);
   expect(node.readyLabels()).toEqual([synthesized.readyLabel]);
   const changes = node.labelChanges(synthesized.readyLabel);
@@ -144,7 +144,7 @@ async function expectNoOpRerun(node: KubeletNode, first: Pod, daemon: number, sy
   expect(kept.exitCode).toBe(0);
   expect(kept.logs).toContain('the DaemonSet still wants this node');
   const second = await node.runPod();
-  expect(await node.waitForInstall(second)).toBe('installed');
+  await node.expectInstallOutcome(second, 'installed');
   expect(second.container('agent').logs()).toContain('nothing changed: no restart');
   expect(node.restarts()).toHaveLength(restarts);
   expect(node.files(true)).toEqual(files);
@@ -191,7 +191,7 @@ async function uninstallAndExpectRestored(
  */
 async function expectNeverLabelled(node: KubeletNode, synthesized: Synthesized<SandboxedRuntime>): Promise<{ pod: Pod; reason: string }> {
   const pod = await node.runPod();
-  expect(await node.waitForInstall(pod)).toBe('not ready');
+  await node.expectInstallOutcome(pod, 'not ready');
   expect(node.readyLabels()).toEqual([]);
   expect(node.labelChanges(synthesized.readyLabel).filter((c) => c.value !== null)).toEqual([]);
   const probe = await node.probe(pod);

@@ -1,29 +1,39 @@
 /**
  * The node agent on a real CRI-O 1.34: a cdk8s app with a CRI-O node setup (crun 1.21 at a path
  * the class names, and a second runc handler through a recording wrapper), synthesized, its
- * agent run as the DaemonSet declares it on a fake node whose own CRI-O (`nodeCrio`) the agent
- * restarts through HOST_SYSTEMCTL. Then real pods over CRI, a no-op re-run, and an uninstall that
- * gives every file back.
+ * DaemonSet's pod run as a cluster would run it: the kubelet played by the harness (`kubelet.ts`,
+ * in the alpine-like BusyBox userland of node:22-alpine; the agent exactly as the DaemonSet
+ * declares it: no ONESHOT, no KUBECTL, its default `chroot /host systemctl`), the API server by a
+ * local HTTPS recorder, on a fake node whose own CRI-O (`nodeCrio`) the node's systemctl restarts
+ * (the harness's node systemd, forwarding to `node-systemctl.sh` with `NODE_RUNTIME=crio`). Then
+ * real pods over CRI, a second pod after the first stopped that changes nothing, and SIGTERM with
+ * the DaemonSet gone, which gives every file back.
  *
  * The node's own CRI-O serves `crun` by itself (crun is on its PATH: Debian's 1.8.1, which refuses
  * CRI-O 1.34's specs), so a `crun` pod tells which crun CRI-O runs: before the install and after
  * the uninstall it fails with `unknown version specified`; with the agent's drop-in loaded it runs.
  *
- * Needs root and the CRI-O folder beside the repository (`../shared/tools/crio/`), conmon and
- * containernetworking-plugins; skipped with the reason when missing, unless `CI` is set.
+ * Needs root, the CRI-O folder beside the repository (`../shared/tools/crio/`), Alpine's BusyBox
+ * (`../shared/tools/busybox/`), conmon and containernetworking-plugins; skipped with the reason
+ * when missing, unless `CI` is set.
  */
 import { spawnSync } from 'child_process';
 import { Chart, Testing } from 'cdk8s';
-import { NODE_NAME, RunResult, synthesizedAgent, TestNode } from './helpers';
+import { KubeletNode } from './kubelet-node';
 import { CrunRuntime, KubernetesDistribution, NodeSetup, RuncRuntime } from '../../src';
 import { CriClient, CriError } from '../support/cri-client';
-import { assertCrioAvailable, CRIO_PAUSE_IMAGE, crioNodeConfig, crioUnavailableReason, NODE_CRUN_121 } from '../support/node-crio';
-import { describeIfAvailable } from '../support/sandbox-runtimes';
+import { busyboxUnavailableReason } from '../support/image-root';
+import { CRIO_PAUSE_IMAGE, crioNodeConfig, crioUnavailableReason, NODE_CRUN_121 } from '../support/node-crio';
+import { assertAvailable, describeIfAvailable } from '../support/sandbox-runtimes';
 
-/** The agent may wait for CRI-O up to its VERIFY_TIMEOUT (120 s in the DaemonSet). */
-const AGENT_TIMEOUT_MS = 150_000;
 const AUDIT_BINARY = '/usr/local/bin/runc-audit';
 const AUDIT_LOG = '/var/log/runc-audit.log';
+const RESTART = 'systemctl restart crio';
+
+/** Why this cannot run here: CRI-O's tools or the alpine-like image root are missing. */
+function unavailableReason(): string | undefined {
+  return crioUnavailableReason() ?? busyboxUnavailableReason();
+}
 
 /** The node's crio.conf as someone edited it by hand: comments, odd spacing, a blank-line run. */
 const HAND_EDITED = crioNodeConfig()
@@ -39,16 +49,7 @@ function synth() {
   const manifests = Testing.synth(chart);
   const labels = manifests.filter((m) => m.kind === 'RuntimeClass')
     .map((rc) => Object.keys(rc.scheduling.nodeSelector).find((k) => rc.scheduling.nodeSelector[k] === 'ready')!);
-  return { manifests, labels: labels.sort(), agent: synthesizedAgent(manifests) };
-}
-
-function mustSucceed(r: RunResult, what: string): void {
-  if (r.status !== 0) throw new Error(`${what} exited ${r.status ?? r.signal}:\n${r.stdout}${r.stderr}`);
-}
-
-/** The node's files under /etc and /opt: path -> mode and bytes. */
-function nodeFiles(node: TestNode): Map<string, string> {
-  return new Map([...node.snapshot()].filter(([p]) => p.startsWith('/etc/') || p.startsWith('/opt/')));
+  return { manifests, labels: labels.sort() };
 }
 
 async function handlersServed(cri: CriClient): Promise<string[]> {
@@ -72,33 +73,42 @@ async function expectDebianCrunRefuses(cri: CriClient): Promise<void> {
   await cri.removeAll();
 }
 
-describeIfAvailable('the node agent on a real CRI-O 1.34', crioUnavailableReason, () => {
-  beforeAll(() => assertCrioAvailable());
+describeIfAvailable('the node agent on a real CRI-O 1.34: its node-setup DaemonSet run in the alpine-like BusyBox userland (kubelet played by the harness, API server played by a local HTTPS recorder)', unavailableReason, () => {
+  beforeAll(() => assertAvailable(unavailableReason));
 
-  test('drop-in loaded after one restart (crun 1.21 and a second runc handler run pods), crio.conf kept byte for byte, a no-op re-run, uninstall restores every file', async () => {
+  test('drop-in loaded after one restart (crun 1.21 and a second runc handler run pods), crio.conf kept byte for byte, a second pod changes nothing, SIGTERM with the DaemonSet gone restores every file', async () => {
     const synthesized = synth();
-    const node = new TestNode(undefined, {}, { agent: synthesized.agent, ownCrio: true });
+    const node = await KubeletNode.boot(synthesized.manifests, {
+      runtime: 'crio',
+      prepare: (root) => {
+        root.write('/etc/crio/crio.conf', HAND_EDITED);
+        root.write(AUDIT_BINARY, `#!/bin/sh\necho "$*" >> ${AUDIT_LOG}\nexec /usr/sbin/runc "$@"\n`, 0o755);
+      },
+    });
     const crio = node.crio!;
+    const setupName = node.daemonSet.metadata.name;
     try {
-      node.root.write('/etc/crio/crio.conf', HAND_EDITED);
-      node.root.write(AUDIT_BINARY, `#!/bin/sh\necho "$*" >> ${AUDIT_LOG}\nexec /usr/sbin/runc "$@"\n`, 0o755);
-      await crio.start();
-      const before = nodeFiles(node);
+      const before = node.files();
       const cri = new CriClient(crio.address, { hostRoot: node.root });
       try {
         expect(await handlersServed(cri)).toEqual(['', 'crun', 'runc']);
         await expectDebianCrunRefuses(cri);
 
-        // Install: one restart, the label after it, the drop-in next to the untouched crio.conf.
+        // Install: one restart, the labels after it, the drop-in next to the untouched crio.conf.
         const pidBefore = crio.pid();
-        mustSucceed(node.install({ timeoutMs: AGENT_TIMEOUT_MS }), 'install');
-        expect(node.restarts()).toEqual(['systemctl restart crio']);
-        const labelCalls = synthesized.labels.map((l) => `kubectl label node ${NODE_NAME} ${l}=ready --overwrite`);
-        expect(node.labelCalls().sort()).toEqual(labelCalls.sort());
-        for (const call of labelCalls) expect(node.calls().indexOf(call)).toBeGreaterThan(node.calls().indexOf('systemctl restart crio'));
+        const first = await node.runPod();
+        await node.expectInstallOutcome(first, 'installed');
+        expect(node.restarts()).toEqual([RESTART]);
+        expect(node.readyLabels()).toEqual(synthesized.labels);
+        for (const label of synthesized.labels) {
+          const changes = node.labelChanges(label);
+          expect(changes.map((c) => c.value)).toEqual(['ready']);
+          expect(changes[0].at.getTime()).toBeGreaterThanOrEqual(node.restartTimes()[0].getTime());
+        }
         expect(crio.pid()).not.toBe(pidBefore);
+        expect((await node.probe(first)).exitCode).toBe(0);
         expect(node.root.read('/etc/crio/crio.conf')).toBe(HAND_EDITED);
-        const dropIn = `/etc/crio/crio.conf.d/50-cdk8s-runtimeclass-${synthesized.agent.setupName}.conf`;
+        const dropIn = `/etc/crio/crio.conf.d/50-cdk8s-runtimeclass-${setupName}.conf`;
         expect(node.root.read(dropIn)).toContain(`[crio.runtime.runtimes.crun]\nruntime_path = "${NODE_CRUN_121}"`);
 
         // CRI-O loaded it: the handlers over CRI, the tables in its merged config.
@@ -119,27 +129,40 @@ describeIfAvailable('the node agent on a real CRI-O 1.34', crioUnavailableReason
         expect(audited).not.toContain(crunPod.container);
         expect(await cri.removeAll()).toEqual([]);
 
-        // A no-op re-run: nothing written, nothing restarted.
-        const installed = nodeFiles(node);
+        // SIGTERM with the DaemonSet there keeps everything; a second pod writes and restarts nothing.
+        const installed = node.files(true);
         const pidInstalled = crio.pid();
-        node.clearCalls();
-        mustSucceed(node.install({ timeoutMs: AGENT_TIMEOUT_MS }), 're-run');
-        expect(node.restarts()).toEqual([]);
-        expect(nodeFiles(node)).toEqual(installed);
+        const labelChanges = node.api.labelChanges.length;
+        const kept = await node.stopPod(first);
+        expect(kept.exitCode).toBe(0);
+        expect(kept.logs).toContain('the DaemonSet still wants this node');
+        const second = await node.runPod();
+        await node.expectInstallOutcome(second, 'installed');
+        expect(second.container('agent').logs()).toContain('nothing changed: no restart');
+        expect(node.restarts()).toEqual([RESTART]);
+        expect(node.files(true)).toEqual(installed);
         expect(crio.pid()).toBe(pidInstalled);
+        expect(node.readyLabels()).toEqual(synthesized.labels);
+        expect(node.api.labelChanges.slice(labelChanges).filter((c) => c.value !== 'ready')).toEqual([]);
+        expect((await node.probe(second)).exitCode).toBe(0);
 
-        // Uninstall: labels first, one restart last, every file as before, runc-audit gone, and
-        // `crun` is CRI-O's own again (Debian's crun), which the uninstall must not wait out.
-        node.clearCalls();
+        // SIGTERM with the DaemonSet gone: labels first, one restart last, every file as before,
+        // runc-audit gone, and `crun` is CRI-O's own again (Debian's crun), which the uninstall
+        // must not wait out.
         const started = Date.now();
-        mustSucceed(node.uninstall({ timeoutMs: AGENT_TIMEOUT_MS }), 'uninstall');
+        const gone = await node.uninstallBySigterm(second);
         expect(Date.now() - started).toBeLessThan(60_000);
-        expect(node.restarts()).toEqual(['systemctl restart crio']);
-        const unlabel = synthesized.labels.map((l) => `kubectl label node ${NODE_NAME} ${l}-`);
-        expect(node.labelCalls().sort()).toEqual(unlabel.sort());
-        for (const call of unlabel) expect(node.calls().indexOf(call)).toBeLessThan(node.calls().indexOf('systemctl restart crio'));
-        expect(nodeFiles(node)).toEqual(before);
-        expect(node.root.exists(`/var/lib/cdk8s-runtimeclass/${synthesized.agent.setupName}`)).toBe(false);
+        expect(gone.exitCode).toBe(0);
+        expect(gone.logs).toContain(`DaemonSet ${second.namespace}/${setupName} no longer exists`);
+        expect(node.restarts()).toEqual([RESTART, RESTART]);
+        for (const label of synthesized.labels) {
+          const removed = node.labelChanges(label).filter((c) => c.value === null);
+          expect(removed).toHaveLength(1);
+          expect(removed[0].at.getTime()).toBeLessThanOrEqual(node.restartTimes()[1].getTime());
+        }
+        expect(node.readyLabels()).toEqual([]);
+        expect(node.files()).toEqual(before);
+        expect(node.root.exists(`/var/lib/cdk8s-runtimeclass/${setupName}`)).toBe(false);
         expect(await handlersServed(cri)).toEqual(['', 'crun', 'runc']);
         const err = await cri.runPodSandbox({ name: 'after-uninstall', handler: 'runc-audit' }).catch((e) => e);
         expect(err).toBeInstanceOf(CriError);

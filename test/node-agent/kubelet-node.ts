@@ -125,6 +125,12 @@ export class KubeletNode {
     return NOT_READY.test(logs) ? 'not ready' : 'cannot run';
   }
 
+  /** `waitForInstall`, failing with the agent's log unless the outcome is `expected`. */
+  async expectInstallOutcome(pod: Pod, expected: 'installed' | 'not ready' | 'cannot run', timeoutMs = INSTALL_TIMEOUT_MS): Promise<void> {
+    const outcome = await this.waitForInstall(pod, timeoutMs);
+    if (outcome !== expected) throw new Error(`the agent's first install ended ${outcome}, not ${expected}:\n${pod.container('agent').logs()}`);
+  }
+
   /** Waits until the agent's log matches `pattern` `count` times; returns the log. */
   async waitForLog(pod: Pod, pattern: RegExp, count = 1, timeoutMs = INSTALL_TIMEOUT_MS): Promise<string> {
     const agent = pod.container('agent');
