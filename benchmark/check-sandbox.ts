@@ -131,7 +131,7 @@ export async function benchmarkCheckSandbox(): Promise<Array<{ name: string; tim
 /** The lines `npx projen benchmark` prints. */
 export function describeCheckSandbox(results: Array<{ name: string; times?: number[]; skipped?: string }>): string[] {
   return [
-    `the node agent's check sandbox (run, status, stop, remove; pod network), ${RUNS} runs each:`,
+    `the node agent's check sandbox, time to SANDBOX_READY on the pod network (RunPodSandbox and PodSandboxStatus; stop and remove follow), ${RUNS} runs each:`,
     ...results.map((r) => (r.times ? `  ${r.name}: ${stats(r.times)}` : `  ${r.name}: skipped (${r.skipped})`)),
   ];
 }
