@@ -1,0 +1,204 @@
+/**
+ * A fake node running a synthesized node setup's DaemonSet pod as a cluster would: the node's own
+ * containerd 1.6 inside a host root (`nodeContainerd`, with the pod network's CNI bridge), the
+ * kubelet played by `Kubelet` (the agent in the alpine-like BusyBox userland, with the DaemonSet's
+ * own command, env, volumes and readiness probe), the API server played by a local HTTPS recorder
+ * (`RecordingApiServer`). Shared by the end-to-end tests through the constructs.
+ *
+ * What the cluster and the node see is read from the harness: labels from the recorder
+ * (`api.nodeLabels`, `api.labelChanges`), restarts from the node's systemd
+ * (`kubelet.systemctlHistory()`), readiness from the kubelet's probe results.
+ */
+import * as fs from 'fs';
+import { Chart, Testing } from 'cdk8s';
+import { SandboxedRuntime } from '../../src';
+import { LabelChange, RecordingApiServer } from '../support/api-server';
+import { testCriConfig } from '../support/containerd';
+import { CriClient, CriError } from '../support/cri-client';
+import { createHostRoot, HostRoot } from '../support/host-root';
+import { alpineLikeRoot } from '../support/image-root';
+import { Kubelet, Pod, SystemctlCall } from '../support/kubelet';
+import { nodeContainerd, NodeContainerd } from '../support/node-containerd';
+import { importImage, PAUSE_IMAGE } from '../support/pause-image';
+
+export const CONFIG = '/etc/containerd/config.toml';
+export const NODE = 'node-1';
+/** The node's labels before any node setup ran. */
+export const NODE_LABELS = { 'kubernetes.io/os': 'linux' };
+/** The agent may wait for containerd up to its VERIFY_TIMEOUT (120 s in the DaemonSet). */
+export const AGENT_TIMEOUT_MS = 150_000;
+
+/** A synthesized app with one runtime, and what the cluster reads from it. */
+export interface Synthesized<R extends SandboxedRuntime> {
+  readonly runtime: R;
+  readonly manifests: any[];
+  /** The RuntimeClass's handler, as synthesized. */
+  readonly handler: string;
+  /** The node label the RuntimeClass selects (value `ready`). */
+  readonly readyLabel: string;
+  /** The node setup's DaemonSet. */
+  readonly daemonSet: any;
+}
+
+export function synth<R extends SandboxedRuntime>(make: (chart: Chart) => R): Synthesized<R> {
+  const chart = new Chart(Testing.app(), 'test');
+  const runtime = make(chart);
+  const manifests = Testing.synth(chart);
+  const runtimeClass = manifests.find((m) => m.kind === 'RuntimeClass');
+  const selector = Object.entries(runtimeClass.scheduling.nodeSelector as Record<string, string>).filter(([, v]) => v === 'ready');
+  expect(selector).toHaveLength(1);
+  const daemonSets = manifests.filter((m) => m.kind === 'DaemonSet');
+  expect(daemonSets).toHaveLength(1);
+  return { runtime, manifests, handler: runtimeClass.handler, readyLabel: selector[0][0], daemonSet: daemonSets[0] };
+}
+
+/** Polls `condition` every 100 ms; fails after `timeoutMs`, or at once when the pod's agent exits, with its logs. */
+export async function until(what: string, condition: () => boolean, timeoutMs: number, pod?: Pod): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    const agent = pod?.container('agent');
+    if (agent && !agent.running()) throw new Error(`the agent exited while waiting for ${what}:\n${agent.logs()}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${agent ? `\n--- agent logs ---\n${agent.logs()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** `systemctl restart ...` calls among `calls`. */
+export function restartsIn(calls: SystemctlCall[]): SystemctlCall[] {
+  return calls.filter((c) => /^systemctl restart /.test(c.call));
+}
+
+/**
+ * A node as before the DaemonSet's pod starts: its own config (runc only), `prepare` (what the
+ * node has "preinstalled"), its containerd running with the pause image; the recorder knows the
+ * node with its usual labels; the kubelet runs pods in the alpine-like BusyBox userland.
+ */
+export class DaemonSetNode {
+  static async boot(pauseTar: string, prepare: (root: HostRoot) => void = () => undefined): Promise<DaemonSetNode> {
+    const root = createHostRoot({ nodeMounts: true });
+    const containerd = nodeContainerd(root);
+    const api = new RecordingApiServer({ nodes: { [NODE]: { ...NODE_LABELS } } });
+    try {
+      root.write(CONFIG, testCriConfig());
+      prepare(root);
+      await containerd.start();
+      await importImage(containerd, pauseTar, PAUSE_IMAGE);
+      await api.start();
+    } catch (e) {
+      await containerd.stop();
+      root.cleanup();
+      await api.stop();
+      throw e;
+    }
+    return new DaemonSetNode(root, containerd, api);
+  }
+
+  readonly kubelet: Kubelet;
+  /** The node's config as it was before any pod ran. */
+  readonly originalConfig: Buffer;
+
+  private constructor(readonly root: HostRoot, readonly containerd: NodeContainerd, readonly api: RecordingApiServer) {
+    this.kubelet = new Kubelet({
+      hostRoot: root,
+      imageRoot: alpineLikeRoot(),
+      apiServer: api,
+      nodeName: NODE,
+      systemctl: { command: containerd.systemctlCommand, env: containerd.systemctlEnv() },
+    });
+    this.originalConfig = fs.readFileSync(root.resolve(CONFIG));
+  }
+
+  /** A CRI client of the node's containerd (close it). */
+  cri(): CriClient {
+    return new CriClient(this.containerd.address, { hostRoot: this.root });
+  }
+
+  /** The changes of `label` on this node that the recorder accepted, oldest first. */
+  changesOf(label: string): LabelChange[] {
+    return this.api.labelChanges.filter((c) => c.node === NODE && c.label === label);
+  }
+
+  /**
+   * Starts the DaemonSet's pod and waits for its ready label. Expects: the label set once, after
+   * the agent's one restart of the node's containerd, and that daemon still the one running (so
+   * the label was set while it served the handler); no probe passed before the label was set,
+   * and the pod turns ready after it. Returns the pod and the daemon's PID.
+   */
+  async installAndExpectLabelAfterServed(synthesized: Synthesized<SandboxedRuntime>): Promise<{ pod: Pod; daemon: number }> {
+    const before = this.containerd.pid();
+    const pod = await this.kubelet.runPod(synthesized.manifests);
+    await until(`the ready label ${synthesized.readyLabel}`, () => this.api.nodeLabels(NODE)[synthesized.readyLabel] === 'ready', AGENT_TIMEOUT_MS, pod);
+    const changes = this.api.labelChanges.map((c) => [c.node, c.label, c.value]);
+    expect(changes).toEqual([[NODE, synthesized.readyLabel, 'ready']]);
+    const labelledAt = this.api.labelChanges[0].at.getTime();
+    const restarts = restartsIn(this.kubelet.systemctlHistory());
+    expect(restarts.map((c) => c.call)).toEqual(['systemctl restart containerd']);
+    expect(restarts[0].at.getTime()).toBeLessThan(labelledAt);
+    const after = this.containerd.pid()!;
+    expect(after).toBeGreaterThan(0);
+    expect(after).not.toBe(before);
+
+    await pod.waitForReady('agent', 60_000);
+    const agent = pod.container('agent');
+    expect(agent.probes().slice(-1)[0].output.trim()).toBe(`ready: ${synthesized.handler}`);
+    this.expectNoProbePassedBefore(pod, labelledAt);
+    expect(this.containerd.pid()).toBe(after);
+    return { pod, daemon: after };
+  }
+
+  /** The pod's readiness probe ran before `at` and failed every time it did. */
+  expectNoProbePassedBefore(pod: Pod, at: number): void {
+    const before = pod.container('agent').probes().filter((p) => p.at.getTime() <= at);
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.filter((p) => p.success)).toEqual([]);
+  }
+
+  /** Runs the agent container's readiness probe, as the DaemonSet declares it, now (what the kubelet's next probe sees). */
+  async probeNow(pod: Pod, synthesized: Synthesized<SandboxedRuntime>): Promise<{ ok: boolean; output: string }> {
+    const declared = synthesized.daemonSet.spec.template.spec.containers.find((c: any) => c.name === 'agent').readinessProbe.exec.command;
+    const r = await pod.container('agent').exec(declared, 10_000);
+    return { ok: r.exitCode === 0, output: (r.stdout + r.stderr).trim() };
+  }
+
+  /**
+   * Uninstalls as a cluster does: the DaemonSet is gone (deleted, or it no longer selects the
+   * node) and the kubelet stops the pod with SIGTERM. Expects: the label removed, before the
+   * agent's one restart of containerd; the node's config byte-identical to what it was; a pod
+   * with the handler failing as on a node that never had it; no pod sandbox left.
+   */
+  async uninstallAndExpectGone(pod: Pod, synthesized: Synthesized<SandboxedRuntime>): Promise<void> {
+    const labelsBefore = this.changesOf(synthesized.readyLabel).length;
+    const callsBefore = this.kubelet.systemctlHistory().length;
+    this.api.daemonSet = 'gone';
+    const exits = await pod.stop();
+    expect(exits.agent.exitCode).toBe(0);
+    expect(exits.agent.logs).toContain(`DaemonSet ${pod.namespace}/${synthesized.daemonSet.metadata.name} no longer exists`);
+    const removed = this.changesOf(synthesized.readyLabel).slice(labelsBefore);
+    expect(removed.map((c) => c.value)).toEqual([null]);
+    const restarts = restartsIn(this.kubelet.systemctlHistory().slice(callsBefore));
+    expect(restarts.map((c) => c.call)).toEqual(['systemctl restart containerd']);
+    // The label goes first, the restart onto the node's own config comes last.
+    expect(removed[0].at.getTime()).toBeLessThan(restarts[0].at.getTime());
+    expect(this.api.nodeLabels(NODE)).toEqual(NODE_LABELS);
+    expect(fs.readFileSync(this.root.resolve(CONFIG)).equals(this.originalConfig)).toBe(true);
+    const cri = this.cri();
+    try {
+      const err = await cri.runPodSandbox({ name: 'after-uninstall', handler: synthesized.handler }).catch((e) => e);
+      expect(err).toBeInstanceOf(CriError);
+      expect(err.message).toContain(`no runtime for "${synthesized.handler}" is configured`);
+      expect(await cri.listPodSandbox()).toEqual([]);
+    } finally {
+      cri.close();
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    try {
+      await this.kubelet.stop();
+      await this.containerd.stop();
+      this.root.cleanup();
+    } finally {
+      await this.api.stop();
+    }
+  }
+}
