@@ -27,6 +27,8 @@ export const NODE = 'node-1';
 export const NODE_LABELS = { 'kubernetes.io/os': 'linux' };
 /** The agent may wait for containerd up to its VERIFY_TIMEOUT (120 s in the DaemonSet). */
 export const AGENT_TIMEOUT_MS = 150_000;
+/** How often the tests run the readiness probe's command themselves while the agent installs. */
+const PROBE_SAMPLE_MS = 500;
 
 /** A synthesized app with one runtime, and what the cluster reads from it. */
 export interface Synthesized<R extends SandboxedRuntime> {
@@ -121,13 +123,25 @@ export class DaemonSetNode {
   /**
    * Starts the DaemonSet's pod and waits for its ready label. Expects: the label set once, after
    * the agent's one restart of the node's containerd, and that daemon still the one running (so
-   * the label was set while it served the handler); no probe passed before the label was set,
-   * and the pod turns ready after it. Returns the pod and the daemon's PID.
+   * the label was set while it served the handler); the readiness probe never passed before the
+   * label was set (its command, run inside the container every PROBE_SAMPLE_MS during the
+   * install, and the kubelet's own probes), and the pod turns ready after it. Returns the pod
+   * and the daemon's PID.
    */
   async installAndExpectLabelAfterServed(synthesized: Synthesized<SandboxedRuntime>): Promise<{ pod: Pod; daemon: number }> {
     const before = this.containerd.pid();
     const pod = await this.kubelet.runPod(synthesized.manifests);
-    await until(`the ready label ${synthesized.readyLabel}`, () => this.api.nodeLabels(NODE)[synthesized.readyLabel] === 'ready', AGENT_TIMEOUT_MS, pod);
+    const agent = pod.container('agent');
+    // The kubelet probes every periodSeconds, which an install may fit in: the same probe, more often.
+    const samples: Array<{ at: number; ok: boolean; output: string }> = [];
+    const deadline = Date.now() + AGENT_TIMEOUT_MS;
+    while (this.api.nodeLabels(NODE)[synthesized.readyLabel] !== 'ready') {
+      if (!agent.running()) throw new Error(`the agent exited before the ready label was set:\n${agent.logs()}`);
+      if (Date.now() > deadline) throw new Error(`timed out after ${AGENT_TIMEOUT_MS} ms waiting for the ready label ${synthesized.readyLabel}\n--- agent logs ---\n${agent.logs()}`);
+      const probe = await this.probeNow(pod, synthesized);
+      samples.push({ at: Date.now(), ...probe });
+      await new Promise((r) => setTimeout(r, PROBE_SAMPLE_MS));
+    }
     const changes = this.api.labelChanges.map((c) => [c.node, c.label, c.value]);
     expect(changes).toEqual([[NODE, synthesized.readyLabel, 'ready']]);
     const labelledAt = this.api.labelChanges[0].at.getTime();
@@ -138,8 +152,10 @@ export class DaemonSetNode {
     expect(after).toBeGreaterThan(0);
     expect(after).not.toBe(before);
 
+    const sampledBefore = samples.filter((p) => p.at <= labelledAt);
+    expect(sampledBefore.length).toBeGreaterThan(0);
+    expect(sampledBefore.filter((p) => p.ok)).toEqual([]);
     await pod.waitForReady('agent', 60_000);
-    const agent = pod.container('agent');
     expect(agent.probes().slice(-1)[0].output.trim()).toBe(`ready: ${synthesized.handler}`);
     this.expectNoProbePassedBefore(pod, labelledAt);
     expect(this.containerd.pid()).toBe(after);
