@@ -1,12 +1,13 @@
 /**
  * End to end through the constructs: a cdk8s app synthesized with this library, its node-setup
- * DaemonSet's pod run as the DaemonSet declares it (kubelet played by the harness `kubelet.ts`,
- * in the alpine-like BusyBox userland; API server played by a local HTTPS recorder) on a fake
- * node whose own containerd 1.6 runs inside the host root and is restarted by the agent through
- * the node's systemctl. Then real pods over CRI: gVisor (PTRACE, host networking) and crun; a
- * default gVisor class on a runsc that predates its platform is installed but never labelled
- * ready; SIGTERM with the DaemonSet gone uninstalls and each handler is gone.
- * (RuncRuntime's second handler is in `end-to-end.test.ts`.)
+ * DaemonSet's pod run as the DaemonSet declares it, with no test override (kubelet played by the
+ * harness `kubelet.ts`, in the alpine-like BusyBox userland; API server played by a local HTTPS
+ * recorder), on a fake node whose own containerd 1.6 runs inside the host root and is restarted by
+ * the agent through the node's systemctl. Then real pods over CRI: gVisor (PTRACE, host
+ * networking), crun, and a second runc handler with its own binary; a default gVisor class on a
+ * runsc that predates its platform is installed but never labelled ready; SIGTERM with the
+ * DaemonSet gone uninstalls and each handler is gone. (What a running pod does when the node
+ * changes under it is in `end-to-end.test.ts`.)
  *
  * Needs root and containerd; gVisor needs runsc and gVisor's containerd shim, crun needs crun;
  * the pod needs Alpine's BusyBox (`../shared/tools/busybox`). Skipped with the reason when they
@@ -16,7 +17,9 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DaemonSetNode, NODE, NODE_LABELS, synth, until, AGENT_TIMEOUT_MS } from './daemonset-node';
+import {
+  AGENT_TIMEOUT_MS, AUDIT_LOG, DaemonSetNode, NODE, NODE_LABELS, preinstallAuditWrapper, synth, synthAudit, until,
+} from './daemonset-node';
 import { CrunRuntime, GvisorPlatform, GvisorRuntime } from '../../src';
 import { SYSTRAP_FIRST_RELEASE } from '../../src/node-agent/runsc';
 import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
@@ -57,7 +60,7 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
     describeIfAvailable('GvisorRuntime', gvisorUnavailableReason, () => {
       beforeAll(() => assertAvailable(gvisorUnavailableReason));
 
-      test('PTRACE with host networking: labelled after containerd serves it, ready only after the label; a two-container pod runs in one gVisor kernel under the class\'s handler; stop, remove and uninstall by SIGTERM work', async () => {
+      test('PTRACE with host networking: labelled after containerd serves it, the readiness probe passes only after the label; a two-container pod runs in one gVisor kernel under the class\'s handler; stop, remove and uninstall by SIGTERM work', async () => {
         const synthesized = synth((chart) => new GvisorRuntime(chart, 'gvisor', { platform: GvisorPlatform.PTRACE, hostNetworking: true }));
         const gvisor = synthesized.runtime;
         const node = await DaemonSetNode.boot(pauseTar, preinstallGvisor(gvisor));
@@ -141,10 +144,54 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
       }, TEST_TIMEOUT_MS);
     });
 
+    test('RuncRuntime with a second handler (runc-audit): labelled once a check sandbox ran through its wrapper, the readiness probe passes only after the label; a pod runs through its own binary, only that handler\'s, and an unknown handler fails; SIGTERM with the DaemonSet gone uninstalls (label removed before the restart), config byte-identical', async () => {
+      const synthesized = synthAudit();
+      expect(synthesized.handler).toBe('runc-audit');
+      const node = await DaemonSetNode.boot(pauseTar, preinstallAuditWrapper);
+      try {
+        const { pod, daemon } = await node.installAndExpectLabelAfterServed(synthesized);
+        // The label rests on the agent's check sandbox, which ran through the wrapper.
+        expect(node.root.read(AUDIT_LOG)).toMatch(/\bstart [0-9a-f]{64}\n/);
+        expect(pod.container('agent').logs()).toMatch(/runtime handler runc-audit: a check sandbox reached SANDBOX_READY in \d+ ms/);
+
+        const cri = node.cri();
+        try {
+          const id = await cri.runPodSandbox({ name: 'audit', handler: synthesized.handler });
+          expect((await cri.podSandboxStatus(id)).status).toEqual(expect.objectContaining({ state: 'SANDBOX_READY', runtime_handler: 'runc-audit' }));
+          const cid = await cri.createContainer(id, { name: 'c', command: ['/bin/busybox', 'sh', '-c', 'echo audited; uname -r'] });
+          await cri.startContainer(cid);
+          expect(await cri.waitForLog(cid, /\n.*\n/)).toBe(`audited\n${os.release()}\n`);
+          const audited = node.root.read(AUDIT_LOG);
+          expect(audited).toMatch(new RegExp(`\\bcreate .*${id}`));
+          expect(audited).toMatch(new RegExp(`\\bstart ${id}`));
+          expect(audited).toMatch(new RegExp(`\\bstart ${cid}`));
+
+          // The node's default handler does not go through it.
+          const plain = await cri.runPodSandbox({ name: 'plain', handler: 'runc' });
+          expect((await cri.podSandboxStatus(plain)).status.state).toBe('SANDBOX_READY');
+          expect(node.root.read(AUDIT_LOG)).not.toContain(plain);
+          // A handler nobody added fails the way a real node does.
+          await expect(cri.runPodSandbox({ name: 'unknown', handler: 'kata-fc' })).rejects.toThrow('no runtime for "kata-fc" is configured');
+
+          // Only this test's sandboxes: the agent's own come and go on its period.
+          for (const sandbox of [id, plain]) {
+            await cri.stopPodSandbox(sandbox);
+            await cri.removePodSandbox(sandbox);
+          }
+          expect(node.containerd.pid()).toBe(daemon);
+        } finally {
+          cri.close();
+        }
+        await node.uninstallAndExpectGone(pod, synthesized);
+      } finally {
+        await node.cleanup();
+      }
+    }, TEST_TIMEOUT_MS);
+
     describeIfAvailable('CrunRuntime', crunUnavailableReason, () => {
       beforeAll(() => assertAvailable(crunUnavailableReason));
 
-      test('labelled after containerd serves it, ready only after the label; a pod runs under the class\'s handler, and crun (not runc) ran it; uninstall by SIGTERM removes the handler', async () => {
+      test('labelled after containerd serves it, the readiness probe passes only after the label; a pod runs under the class\'s handler, and crun (not runc) ran it; uninstall by SIGTERM removes the handler', async () => {
         const synthesized = synth((chart) => new CrunRuntime(chart, 'crun'));
         const node = await DaemonSetNode.boot(pauseTar);
         try {
