@@ -1,13 +1,14 @@
 /**
- * End to end through the constructs, while the node-setup pod runs: a RuncRuntime with a second
- * handler, `runc-audit` (a wrapper around runc that records each call, preinstalled on the node),
- * and a NodeSetup re-checking every 10 s. Its DaemonSet's pod runs as the DaemonSet declares it,
- * with no test override (kubelet played by the harness `kubelet.ts`, in the alpine-like BusyBox
- * userland; API server played by a local HTTPS recorder), on a fake node whose own containerd 1.6
- * runs inside the host root. Then the node changes under the running pod, and the ready label (as
- * the recorder sees it) and the pod's readiness (its probe's command run in the container, and the
- * kubelet's probes) follow. The two tests run concurrently, each on a node of its own.
- * Install, pods through the wrapper and uninstall are in `sandboxes.test.ts`.
+ * End to end through the constructs: a RuncRuntime with a second handler, `runc-audit`, whose
+ * binary is a wrapper around runc that records each call (preinstalled on the node). Its
+ * node-setup DaemonSet's pod runs as the DaemonSet declares it, with no test override (kubelet
+ * played by the harness `kubelet.ts`, in the alpine-like BusyBox userland; API server played by a
+ * local HTTPS recorder), on a fake node whose own containerd 1.6 runs inside the host root and is
+ * restarted by the agent through the node's systemctl. Pods over CRI run through the wrapper, and
+ * SIGTERM with the DaemonSet gone uninstalls. With a NodeSetup re-checking every 10 s, the node
+ * then changes under the running pod, and the ready label (as the recorder sees it) and the pod's
+ * readiness (its probe's command run in the container, and the kubelet's probes) follow. The
+ * tests run concurrently, each on a node of its own.
  *
  * Needs root, containerd, runc, Debian's busybox-static (the pause image) and Alpine's BusyBox
  * (`../shared/tools/busybox`). Skipped with the reason off CI, failing under CI.
@@ -17,7 +18,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration } from 'cdk8s';
 import {
-  AGENT_TIMEOUT_MS, AUDIT_BINARY, CONFIG, DaemonSetNode, NODE, preinstallAuditWrapper, restartsIn, synthAudit, until,
+  AGENT_TIMEOUT_MS, AUDIT_BINARY, AUDIT_LOG, CONFIG, DaemonSetNode, NODE, preinstallAuditWrapper, restartsIn, synthAudit, until,
 } from './daemonset-node';
 import { LabelChange } from '../support/api-server';
 import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
@@ -104,11 +105,55 @@ function expectKubeletSawNotReady(r: RunningPod, from: number, to: number): void
   expect(between.filter((p) => p.success)).toEqual([]);
 }
 
-// The two run at once, each on a node of its own: most of their time is the agent's period and retry backoff.
+// They run at once, each on a node of its own: most of the running-pod cases' time is the agent's period and retry backoff.
 describeIfContainerd('RuncRuntime with a second handler (runc-audit), its node-setup DaemonSet\'s pod running (kubelet played by the harness, API server by a local HTTPS recorder) on a node with its own containerd', () => {
   beforeAll(() => assertContainerdAvailable());
 
   describeIfImageRoot('the agent in the alpine-like BusyBox userland', busyboxUnavailableReason, () => {
+    test.concurrent('labelled once a check sandbox ran through its wrapper, the readiness probe passes only after the label; a pod runs through its own binary, only that handler\'s, and an unknown handler fails; SIGTERM with the DaemonSet gone uninstalls (label removed before the restart), config byte-identical', async () => {
+      const synthesized = synthAudit();
+      expect(synthesized.handler).toBe('runc-audit');
+      const node = await DaemonSetNode.boot(pauseTar, preinstallAuditWrapper);
+      try {
+        const { pod, daemon } = await node.installAndExpectLabelAfterServed(synthesized);
+        // The label rests on the agent's check sandbox, which ran through the wrapper.
+        expect(node.root.read(AUDIT_LOG)).toMatch(/\bstart [0-9a-f]{64}\n/);
+        expect(pod.container('agent').logs()).toMatch(/runtime handler runc-audit: a check sandbox reached SANDBOX_READY in \d+ ms/);
+
+        const cri = node.cri();
+        try {
+          const id = await cri.runPodSandbox({ name: 'audit', handler: synthesized.handler });
+          expect((await cri.podSandboxStatus(id)).status).toEqual(expect.objectContaining({ state: 'SANDBOX_READY', runtime_handler: 'runc-audit' }));
+          const cid = await cri.createContainer(id, { name: 'c', command: ['/bin/busybox', 'sh', '-c', 'echo audited; uname -r'] });
+          await cri.startContainer(cid);
+          expect(await cri.waitForLog(cid, /\n.*\n/)).toBe(`audited\n${os.release()}\n`);
+          const audited = node.root.read(AUDIT_LOG);
+          expect(audited).toMatch(new RegExp(`\\bcreate .*${id}`));
+          expect(audited).toMatch(new RegExp(`\\bstart ${id}`));
+          expect(audited).toMatch(new RegExp(`\\bstart ${cid}`));
+
+          // The node's default handler does not go through it.
+          const plain = await cri.runPodSandbox({ name: 'plain', handler: 'runc' });
+          expect((await cri.podSandboxStatus(plain)).status.state).toBe('SANDBOX_READY');
+          expect(node.root.read(AUDIT_LOG)).not.toContain(plain);
+          // A handler nobody added fails the way a real node does.
+          await expect(cri.runPodSandbox({ name: 'unknown', handler: 'kata-fc' })).rejects.toThrow('no runtime for "kata-fc" is configured');
+
+          // Only this test's sandboxes: the agent's own come and go on its period.
+          for (const sandbox of [id, plain]) {
+            await cri.stopPodSandbox(sandbox);
+            await cri.removePodSandbox(sandbox);
+          }
+          expect(node.containerd.pid()).toBe(daemon);
+        } finally {
+          cri.close();
+        }
+        await node.uninstallAndExpectGone(pod, synthesized);
+      } finally {
+        await node.cleanup();
+      }
+    }, TEST_TIMEOUT_MS);
+
     test.concurrent(`recheckPeriod ${RECHECK_SECONDS} s; the wrapper's binary removed from the node: the label goes within one period and the readiness probe fails; restored: the label comes back, then the probe passes; nothing restarts`, async () => {
       const r = await runningPod();
       try {

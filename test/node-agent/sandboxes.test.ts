@@ -4,10 +4,10 @@
  * harness `kubelet.ts`, in the alpine-like BusyBox userland; API server played by a local HTTPS
  * recorder), on a fake node whose own containerd 1.6 runs inside the host root and is restarted by
  * the agent through the node's systemctl. Then real pods over CRI: gVisor (PTRACE, host
- * networking), crun, and a second runc handler with its own binary; a default gVisor class on a
- * runsc that predates its platform is installed but never labelled ready; SIGTERM with the
- * DaemonSet gone uninstalls and each handler is gone. (What a running pod does when the node
- * changes under it is in `end-to-end.test.ts`.)
+ * networking) and crun; a default gVisor class on a runsc that predates its platform is
+ * installed but never labelled ready; SIGTERM with the DaemonSet gone uninstalls and each handler
+ * is gone. (A second runc handler with its own binary, and what a running pod does when the node
+ * changes under it, are in `end-to-end.test.ts`.)
  *
  * Needs root and containerd; gVisor needs runsc and gVisor's containerd shim, crun needs crun;
  * the pod needs Alpine's BusyBox (`../shared/tools/busybox`). Skipped with the reason when they
@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  AGENT_TIMEOUT_MS, AUDIT_LOG, DaemonSetNode, NODE, NODE_LABELS, preinstallAuditWrapper, synth, synthAudit, until,
+  AGENT_TIMEOUT_MS, DaemonSetNode, NODE, NODE_LABELS, synth, until,
 } from './daemonset-node';
 import { CrunRuntime, GvisorPlatform, GvisorRuntime } from '../../src';
 import { SYSTRAP_FIRST_RELEASE } from '../../src/node-agent/runsc';
@@ -143,50 +143,6 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
         }
       }, TEST_TIMEOUT_MS);
     });
-
-    test('RuncRuntime with a second handler (runc-audit): labelled once a check sandbox ran through its wrapper, the readiness probe passes only after the label; a pod runs through its own binary, only that handler\'s, and an unknown handler fails; SIGTERM with the DaemonSet gone uninstalls (label removed before the restart), config byte-identical', async () => {
-      const synthesized = synthAudit();
-      expect(synthesized.handler).toBe('runc-audit');
-      const node = await DaemonSetNode.boot(pauseTar, preinstallAuditWrapper);
-      try {
-        const { pod, daemon } = await node.installAndExpectLabelAfterServed(synthesized);
-        // The label rests on the agent's check sandbox, which ran through the wrapper.
-        expect(node.root.read(AUDIT_LOG)).toMatch(/\bstart [0-9a-f]{64}\n/);
-        expect(pod.container('agent').logs()).toMatch(/runtime handler runc-audit: a check sandbox reached SANDBOX_READY in \d+ ms/);
-
-        const cri = node.cri();
-        try {
-          const id = await cri.runPodSandbox({ name: 'audit', handler: synthesized.handler });
-          expect((await cri.podSandboxStatus(id)).status).toEqual(expect.objectContaining({ state: 'SANDBOX_READY', runtime_handler: 'runc-audit' }));
-          const cid = await cri.createContainer(id, { name: 'c', command: ['/bin/busybox', 'sh', '-c', 'echo audited; uname -r'] });
-          await cri.startContainer(cid);
-          expect(await cri.waitForLog(cid, /\n.*\n/)).toBe(`audited\n${os.release()}\n`);
-          const audited = node.root.read(AUDIT_LOG);
-          expect(audited).toMatch(new RegExp(`\\bcreate .*${id}`));
-          expect(audited).toMatch(new RegExp(`\\bstart ${id}`));
-          expect(audited).toMatch(new RegExp(`\\bstart ${cid}`));
-
-          // The node's default handler does not go through it.
-          const plain = await cri.runPodSandbox({ name: 'plain', handler: 'runc' });
-          expect((await cri.podSandboxStatus(plain)).status.state).toBe('SANDBOX_READY');
-          expect(node.root.read(AUDIT_LOG)).not.toContain(plain);
-          // A handler nobody added fails the way a real node does.
-          await expect(cri.runPodSandbox({ name: 'unknown', handler: 'kata-fc' })).rejects.toThrow('no runtime for "kata-fc" is configured');
-
-          // Only this test's sandboxes: the agent's own come and go on its period.
-          for (const sandbox of [id, plain]) {
-            await cri.stopPodSandbox(sandbox);
-            await cri.removePodSandbox(sandbox);
-          }
-          expect(node.containerd.pid()).toBe(daemon);
-        } finally {
-          cri.close();
-        }
-        await node.uninstallAndExpectGone(pod, synthesized);
-      } finally {
-        await node.cleanup();
-      }
-    }, TEST_TIMEOUT_MS);
 
     describeIfAvailable('CrunRuntime', crunUnavailableReason, () => {
       beforeAll(() => assertAvailable(crunUnavailableReason));
