@@ -22,9 +22,10 @@ import {
 } from './daemonset-node';
 import { LabelChange } from '../support/api-server';
 import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
-import { busyboxUnavailableReason, describeIfImageRoot } from '../support/image-root';
+import { busyboxUnavailableReason } from '../support/image-root';
 import { Pod, RunningContainer, SystemctlCall } from '../support/kubelet';
 import { buildPauseImageTar } from '../support/pause-image';
+import { assertAvailable, describeIfAvailable } from '../support/sandbox-runtimes';
 
 /** The NodeSetup's recheckPeriod in the tests of a running pod (the least it allows). */
 const RECHECK_SECONDS = 10;
@@ -109,7 +110,9 @@ function expectKubeletSawNotReady(r: RunningPod, from: number, to: number): void
 describeIfContainerd('RuncRuntime with a second handler (runc-audit), its node-setup DaemonSet\'s pod running (kubelet played by the harness, API server by a local HTTPS recorder) on a node with its own containerd', () => {
   beforeAll(() => assertContainerdAvailable());
 
-  describeIfImageRoot('the agent in the alpine-like BusyBox userland', busyboxUnavailableReason, () => {
+  describeIfAvailable('the agent in the alpine-like BusyBox userland', busyboxUnavailableReason, () => {
+    beforeAll(() => assertAvailable(busyboxUnavailableReason));
+
     test.concurrent('labelled once a check sandbox ran through its wrapper, the readiness probe passes only after the label; a pod runs through its own binary, only that handler\'s, and an unknown handler fails; SIGTERM with the DaemonSet gone uninstalls (label removed before the restart), config byte-identical', async () => {
       const synthesized = synthAudit();
       expect(synthesized.handler).toBe('runc-audit');

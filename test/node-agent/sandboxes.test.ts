@@ -26,7 +26,7 @@ import { assertContainerdAvailable, describeIfContainerd } from '../support/cont
 import { CriError } from '../support/cri-client';
 import { expectStopAndRemove, expectTwoContainersInOneGvisorKernel } from '../support/gvisor-pod';
 import { HostRoot } from '../support/host-root';
-import { busyboxUnavailableReason, describeIfImageRoot } from '../support/image-root';
+import { busyboxUnavailableReason } from '../support/image-root';
 import { installIntoRoot, processesOf } from '../support/node-containerd';
 import { buildPauseImageTar } from '../support/pause-image';
 import {
@@ -56,7 +56,9 @@ function preinstallGvisor(gvisor: GvisorRuntime) {
 describeIfContainerd('runtimes synthesized by this library, installed by their node-setup DaemonSet (kubelet played by the harness, API server by a local HTTPS recorder) on a node with its own containerd', () => {
   beforeAll(() => assertContainerdAvailable());
 
-  describeIfImageRoot('the agent in the alpine-like BusyBox userland', busyboxUnavailableReason, () => {
+  describeIfAvailable('the agent in the alpine-like BusyBox userland', busyboxUnavailableReason, () => {
+    beforeAll(() => assertAvailable(busyboxUnavailableReason));
+
     describeIfAvailable('GvisorRuntime', gvisorUnavailableReason, () => {
       beforeAll(() => assertAvailable(gvisorUnavailableReason));
 
