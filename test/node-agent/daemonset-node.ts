@@ -170,6 +170,7 @@ export class DaemonSetNode {
     const after = this.containerd.pid()!;
     expect(after).toBeGreaterThan(0);
     expect(after).not.toBe(before);
+    expect(this.containerd.pluginStatus('cri')).toBe('ok');
 
     const sampledBefore = samples.filter((p) => p.at <= labelledAt);
     expect(sampledBefore.length).toBeGreaterThan(0);
