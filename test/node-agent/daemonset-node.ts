@@ -1,28 +1,30 @@
 /**
- * A fake node running a synthesized node setup's DaemonSet pod as a cluster would: the node's own
- * containerd 1.6 inside a host root (`nodeContainerd`, with the pod network's CNI bridge), the
- * kubelet played by `Kubelet` (the agent in the alpine-like BusyBox userland, with the DaemonSet's
- * own command, env, volumes and readiness probe), the API server played by a local HTTPS recorder
- * (`RecordingApiServer`). Shared by the end-to-end tests through the constructs.
+ * The end-to-end tests' view of a node whose node-setup pod runs as a cluster runs it: a
+ * `KubeletNode` (`kubelet-node.ts`: the node's own containerd 1.6 in a host root with the pod
+ * network's CNI bridge, the kubelet played by the harness with the agent in the alpine-like
+ * BusyBox userland exactly as its DaemonSet declares it, the API server by a local HTTPS
+ * recorder) booted on the node's own config (runc only), plus the expectations these tests share:
+ * an install labelled after the restart and only then ready, and an uninstall by SIGTERM with the
+ * DaemonSet gone that removes the label before the restart and gives the config back byte for byte.
  *
  * What the cluster and the node see is read from the harness: labels from the recorder
  * (`api.nodeLabels`, `api.labelChanges`), restarts from the node's systemd
- * (`kubelet.systemctlHistory()`), readiness from the kubelet's probe results.
+ * (`kubelet.systemctlHistory()`), readiness from the probe (its command run in the container, and
+ * the kubelet's probe results).
  */
 import * as fs from 'fs';
 import { Chart, Duration, Testing } from 'cdk8s';
+import { KUBELET_NODE_NAME, KubeletNode } from './kubelet-node';
 import { NodeSetup, RuncRuntime, SandboxedRuntime } from '../../src';
 import { LabelChange, RecordingApiServer } from '../support/api-server';
 import { testCriConfig } from '../support/containerd';
 import { CriClient, CriError } from '../support/cri-client';
-import { createHostRoot, HostRoot } from '../support/host-root';
-import { alpineLikeRoot } from '../support/image-root';
+import { HostRoot } from '../support/host-root';
 import { Kubelet, Pod, SystemctlCall } from '../support/kubelet';
-import { nodeContainerd, NodeContainerd } from '../support/node-containerd';
-import { importImage, PAUSE_IMAGE } from '../support/pause-image';
+import { NodeContainerd } from '../support/node-containerd';
 
 export const CONFIG = '/etc/containerd/config.toml';
-export const NODE = 'node-1';
+export const NODE = KUBELET_NODE_NAME;
 /** The node's labels before any node setup ran. */
 export const NODE_LABELS = { 'kubernetes.io/os': 'linux' };
 /** The agent may wait for containerd up to its VERIFY_TIMEOUT (120 s in the DaemonSet). */
@@ -94,38 +96,41 @@ export function restartsIn(calls: SystemctlCall[]): SystemctlCall[] {
  * node with its usual labels; the kubelet runs pods in the alpine-like BusyBox userland.
  */
 export class DaemonSetNode {
-  static async boot(pauseTar: string, prepare: (root: HostRoot) => void = () => undefined): Promise<DaemonSetNode> {
-    const root = createHostRoot({ nodeMounts: true });
-    const containerd = nodeContainerd(root);
-    const api = new RecordingApiServer({ nodes: { [NODE]: { ...NODE_LABELS } } });
-    try {
-      root.write(CONFIG, testCriConfig());
-      prepare(root);
-      await containerd.start();
-      await importImage(containerd, pauseTar, PAUSE_IMAGE);
-      await api.start();
-    } catch (e) {
-      await containerd.stop();
-      root.cleanup();
-      await api.stop();
-      throw e;
-    }
-    return new DaemonSetNode(root, containerd, api);
+  static async boot(
+    synthesized: Synthesized<SandboxedRuntime>, pauseTar: string, prepare: (root: HostRoot) => void = () => undefined,
+  ): Promise<DaemonSetNode> {
+    const node = await KubeletNode.boot(synthesized.manifests, {
+      runtime: 'containerd',
+      pauseTar,
+      prepare: (root) => {
+        root.write(CONFIG, testCriConfig());
+        prepare(root);
+      },
+    });
+    return new DaemonSetNode(node);
   }
 
-  readonly kubelet: Kubelet;
   /** The node's config as it was before any pod ran. */
   readonly originalConfig: Buffer;
 
-  private constructor(readonly root: HostRoot, readonly containerd: NodeContainerd, readonly api: RecordingApiServer) {
-    this.kubelet = new Kubelet({
-      hostRoot: root,
-      imageRoot: alpineLikeRoot(),
-      apiServer: api,
-      nodeName: NODE,
-      systemctl: { command: containerd.systemctlCommand, env: containerd.systemctlEnv() },
-    });
-    this.originalConfig = fs.readFileSync(root.resolve(CONFIG));
+  private constructor(readonly node: KubeletNode) {
+    this.originalConfig = fs.readFileSync(node.root.resolve(CONFIG));
+  }
+
+  get root(): HostRoot {
+    return this.node.root;
+  }
+
+  get containerd(): NodeContainerd {
+    return this.node.containerd!;
+  }
+
+  get api(): RecordingApiServer {
+    return this.node.api;
+  }
+
+  get kubelet(): Kubelet {
+    return this.node.kubelet;
   }
 
   /** A CRI client of the node's containerd (close it). */
@@ -135,7 +140,7 @@ export class DaemonSetNode {
 
   /** The changes of `label` on this node that the recorder accepted, oldest first. */
   changesOf(label: string): LabelChange[] {
-    return this.api.labelChanges.filter((c) => c.node === NODE && c.label === label);
+    return this.node.labelChanges(label);
   }
 
   /**
@@ -149,7 +154,7 @@ export class DaemonSetNode {
    */
   async installAndExpectLabelAfterServed(synthesized: Synthesized<SandboxedRuntime>): Promise<{ pod: Pod; daemon: number }> {
     const before = this.containerd.pid();
-    const pod = await this.kubelet.runPod(synthesized.manifests);
+    const pod = await this.node.runPod();
     const agent = pod.container('agent');
     // The kubelet probes every periodSeconds, which an install may fit in: the same probe, more often.
     const samples: Array<{ at: number; ok: boolean; output: string }> = [];
@@ -157,7 +162,7 @@ export class DaemonSetNode {
     while (this.api.nodeLabels(NODE)[synthesized.readyLabel] !== 'ready') {
       if (!agent.running()) throw new Error(`the agent exited before the ready label was set:\n${agent.logs()}`);
       if (Date.now() > deadline) throw new Error(`timed out after ${AGENT_TIMEOUT_MS} ms waiting for the ready label ${synthesized.readyLabel}\n--- agent logs ---\n${agent.logs()}`);
-      const probe = await this.probeNow(pod, synthesized);
+      const probe = await this.probeNow(pod);
       samples.push({ at: Date.now(), ...probe });
       await new Promise((r) => setTimeout(r, PROBE_SAMPLE_MS));
     }
@@ -177,10 +182,10 @@ export class DaemonSetNode {
     expect(sampledBefore.filter((p) => p.ok)).toEqual([]);
     // The kubelet's own probes before the label failed too; the probe's command passes right after it.
     this.expectNoProbePassedBefore(pod, labelledAt);
-    let probe = await this.probeNow(pod, synthesized);
+    let probe = await this.probeNow(pod);
     for (let i = 0; !probe.ok && i < 20; i++) {
       await new Promise((r) => setTimeout(r, 100)); // the agent marks itself ready right after the label
-      probe = await this.probeNow(pod, synthesized);
+      probe = await this.probeNow(pod);
     }
     expect(probe).toEqual({ ok: true, output: `ready: ${synthesized.handler}` });
     expect(this.containerd.pid()).toBe(after);
@@ -195,9 +200,8 @@ export class DaemonSetNode {
   }
 
   /** Runs the agent container's readiness probe, as the DaemonSet declares it, now (what the kubelet's next probe sees). */
-  async probeNow(pod: Pod, synthesized: Synthesized<SandboxedRuntime>): Promise<{ ok: boolean; output: string }> {
-    const declared = synthesized.daemonSet.spec.template.spec.containers.find((c: any) => c.name === 'agent').readinessProbe.exec.command;
-    const r = await pod.container('agent').exec(declared, 10_000);
+  async probeNow(pod: Pod): Promise<{ ok: boolean; output: string }> {
+    const r = await this.node.probe(pod);
     return { ok: r.exitCode === 0, output: (r.stdout + r.stderr).trim() };
   }
 
@@ -210,10 +214,9 @@ export class DaemonSetNode {
   async uninstallAndExpectGone(pod: Pod, synthesized: Synthesized<SandboxedRuntime>): Promise<void> {
     const labelsBefore = this.changesOf(synthesized.readyLabel).length;
     const callsBefore = this.kubelet.systemctlHistory().length;
-    this.api.daemonSet = 'gone';
-    const exits = await pod.stop();
-    expect(exits.agent.exitCode).toBe(0);
-    expect(exits.agent.logs).toContain(`DaemonSet ${pod.namespace}/${synthesized.daemonSet.metadata.name} no longer exists`);
+    const exit = await this.node.uninstallBySigterm(pod);
+    expect(exit.exitCode).toBe(0);
+    expect(exit.logs).toContain(`DaemonSet ${pod.namespace}/${synthesized.daemonSet.metadata.name} no longer exists`);
     const removed = this.changesOf(synthesized.readyLabel).slice(labelsBefore);
     expect(removed.map((c) => c.value)).toEqual([null]);
     const restarts = restartsIn(this.kubelet.systemctlHistory().slice(callsBefore));
@@ -233,13 +236,7 @@ export class DaemonSetNode {
     }
   }
 
-  async cleanup(): Promise<void> {
-    try {
-      await this.kubelet.stop();
-      await this.containerd.stop();
-      this.root.cleanup();
-    } finally {
-      await this.api.stop();
-    }
+  cleanup(): Promise<void> {
+    return this.node.cleanup();
   }
 }

@@ -57,7 +57,7 @@ async function runningPod(): Promise<RunningPod> {
   const synthesized = synthAudit(Duration.seconds(RECHECK_SECONDS));
   const agentSpec = synthesized.daemonSet.spec.template.spec.containers.find((c: any) => c.name === 'agent');
   expect(agentSpec.env).toContainEqual({ name: 'RECHECK_PERIOD', value: String(RECHECK_SECONDS) });
-  const node = await DaemonSetNode.boot(pauseTar, preinstallAuditWrapper);
+  const node = await DaemonSetNode.boot(synthesized, pauseTar, preinstallAuditWrapper);
   try {
     const { pod } = await node.installAndExpectLabelAfterServed(synthesized);
     const agent = pod.container('agent');
@@ -93,7 +93,7 @@ function lastChange(r: RunningPod): LabelChange {
 /** Runs the probe's command in the container until it gives `ok` (the agent writes its readiness right after the label); returns when, and what it said. */
 async function probeUntil(r: RunningPod, ok: boolean): Promise<{ at: number; output: string }> {
   for (let i = 0; ; i++) {
-    const result = await r.node.probeNow(r.pod, r.synthesized);
+    const result = await r.node.probeNow(r.pod);
     if (result.ok === ok) return { at: Date.now(), output: result.output };
     if (i >= 20) throw new Error(`the readiness probe still ${ok ? 'fails' : 'passes'}: ${result.output}\n--- agent logs ---\n${r.agent.logs()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -116,7 +116,7 @@ describeIfContainerd('RuncRuntime with a second handler (runc-audit), its node-s
     test.concurrent('labelled once a check sandbox ran through its wrapper, the readiness probe passes only after the label; a pod runs through its own binary, only that handler\'s, and an unknown handler fails; SIGTERM with the DaemonSet gone uninstalls (label removed before the restart), config byte-identical', async () => {
       const synthesized = synthAudit();
       expect(synthesized.handler).toBe('runc-audit');
-      const node = await DaemonSetNode.boot(pauseTar, preinstallAuditWrapper);
+      const node = await DaemonSetNode.boot(synthesized, pauseTar, preinstallAuditWrapper);
       try {
         const { pod, daemon } = await node.installAndExpectLabelAfterServed(synthesized);
         // The label rests on the agent's check sandbox, which ran through the wrapper.

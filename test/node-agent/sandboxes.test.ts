@@ -65,7 +65,7 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
       test('PTRACE with host networking: labelled after containerd serves it, the readiness probe passes only after the label; a two-container pod runs in one gVisor kernel under the class\'s handler; stop, remove and uninstall by SIGTERM work', async () => {
         const synthesized = synth((chart) => new GvisorRuntime(chart, 'gvisor', { platform: GvisorPlatform.PTRACE, hostNetworking: true }));
         const gvisor = synthesized.runtime;
-        const node = await DaemonSetNode.boot(pauseTar, preinstallGvisor(gvisor));
+        const node = await DaemonSetNode.boot(synthesized, pauseTar, preinstallGvisor(gvisor));
         try {
           const { pod, daemon } = await node.installAndExpectLabelAfterServed(synthesized);
           expect(node.root.read(gvisor.configPath)).toBe('binary_name = "/usr/local/bin/runsc"\n\n[runsc_config]\nnetwork = "host"\nplatform = "ptrace"\n');
@@ -100,7 +100,7 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
         const synthesized = synth((chart) => new GvisorRuntime(chart, 'gvisor'));
         const gvisor = synthesized.runtime;
         expect(gvisor.platform).toBe(GvisorPlatform.SYSTRAP);
-        const node = await DaemonSetNode.boot(pauseTar, preinstallGvisor(gvisor));
+        const node = await DaemonSetNode.boot(synthesized, pauseTar, preinstallGvisor(gvisor));
         try {
           if (/(\d{8})(\.\d+)?$/.exec(release)![1] >= SYSTRAP_FIRST_RELEASE.slice(0, 8)) {
             // A runsc that knows systrap: the class runs here and is labelled like any other.
@@ -110,7 +110,7 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
           const pod = await node.kubelet.runPod(synthesized.manifests);
           const agent = pod.container('agent');
           await until('the agent to give up on this node', () => agent.logs().includes('not ready on this node; waiting for SIGTERM'), AGENT_TIMEOUT_MS, pod);
-          const probe = await node.probeNow(pod, synthesized);
+          const probe = await node.probeNow(pod);
           expect(probe.ok).toBe(false);
           const reason = probe.output.replace(/^not ready: /, '');
           expect(reason).toContain(`runtime handler ${synthesized.handler}: runsc ${release} on this node does not know platform "systrap"`);
@@ -151,7 +151,7 @@ describeIfContainerd('runtimes synthesized by this library, installed by their n
 
       test('labelled after containerd serves it, the readiness probe passes only after the label; a pod runs under the class\'s handler, and crun (not runc) ran it; uninstall by SIGTERM removes the handler', async () => {
         const synthesized = synth((chart) => new CrunRuntime(chart, 'crun'));
-        const node = await DaemonSetNode.boot(pauseTar);
+        const node = await DaemonSetNode.boot(synthesized, pauseTar);
         try {
           const { pod, daemon } = await node.installAndExpectLabelAfterServed(synthesized);
           const cri = node.cri();
