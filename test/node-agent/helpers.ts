@@ -106,12 +106,6 @@ export interface RunResult {
 /** Options of a TestNode. */
 export interface TestNodeOptions {
   /**
-   * Run the agent as this synthesized node setup's DaemonSet declares it (`synthesizedAgent`):
-   * its ConfigMap's data in `cm/`, its command and env with the pod's mounts mapped onto the
-   * node's dirs. Default: `node cm/agent.js` with the spec's files and the contract's env.
-   */
-  readonly agent?: SynthesizedAgent;
-  /**
    * Give the node its own containerd inside the root (`nodeContainerd`, with node mounts): the
    * agent's HOST_SYSTEMCTL is `node-systemctl.sh`, which restarts that daemon (its calls are
    * recorded in `calls.log` too). Start it with `node.containerd!.start()`; `cleanup()` stops it.
@@ -137,8 +131,6 @@ export class TestNode {
   readonly logPath: string;
   /** The stand-in's state: the container runtime it runs (pid, log, root). */
   readonly standInDir: string;
-  /** The synthesized agent this node runs, if any (`TestNodeOptions.agent`). */
-  readonly agent?: SynthesizedAgent;
   /** The node's own containerd, with `ownContainerd`. */
   readonly containerd?: NodeContainerd;
   /** The node's own CRI-O, with `ownCrio`. */
@@ -153,15 +145,7 @@ export class TestNode {
     this.standInDir = path.join(this.dir, 'standin');
     fs.mkdirSync(this.artifactsDir);
     fs.mkdirSync(this.standInDir);
-    this.agent = options.agent;
-    if (this.agent) {
-      fs.mkdirSync(this.cmDir);
-      for (const [key, content] of Object.entries({ ...this.agent.configMap, ...files })) {
-        if (content !== undefined) fs.writeFileSync(path.join(this.cmDir, key), content, { mode: 0o444 });
-      }
-    } else {
-      this.writeConfigMap(spec, files);
-    }
+    this.writeConfigMap(spec, files);
     this.root = createHostRoot({ nodeMounts: options.ownContainerd || options.ownCrio });
     if (options.ownContainerd) this.containerd = nodeContainerd(this.root);
     if (options.ownCrio) this.crio = nodeCrio(this.root);
@@ -183,7 +167,6 @@ export class TestNode {
 
   /** The environment of a run: the contract's variables pointing at this node. */
   env(opts: RunOptions = {}): { [key: string]: string } {
-    if (this.agent) return this.synthesizedEnv(this.agent, opts);
     const env: { [key: string]: string | undefined } = {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       HOST_ROOT: this.root.path,
@@ -216,70 +199,7 @@ export class TestNode {
     return { HOST_SYSTEMCTL: own.systemctlCommand, ...own.systemctlEnv({ STANDIN_LOG: this.logPath }) };
   }
 
-  /**
-   * The synthesized agent container's env as the kubelet gives it (values under a mount mapped
-   * onto the node's dirs, the downward API's node name and namespace), plus what the cluster
-   * gives by other means here: KUBECTL (the recording stand-in), HOST_SYSTEMCTL and ONESHOT=1.
-   */
-  private synthesizedEnv(agent: SynthesizedAgent, opts: RunOptions): { [key: string]: string } {
-    const fromPod: { [key: string]: string } = {};
-    for (const v of agent.env) {
-      const field = v.valueFrom?.fieldRef?.fieldPath;
-      if (v.value !== undefined) fromPod[v.name] = this.inPod(agent, v.value, opts);
-      else if (field === 'spec.nodeName') fromPod[v.name] = NODE_NAME;
-      else if (field === 'metadata.namespace') fromPod[v.name] = agent.namespace;
-      else throw new Error(`TestNode: cannot give ${v.name} (${JSON.stringify(v.valueFrom)}) as the kubelet would`);
-    }
-    // A pod path outside every mount would make the agent write to this machine's real paths.
-    for (const name of ['HOST_ROOT', 'STATE_DIR', 'ARTIFACTS_DIR']) {
-      const value = fromPod[name];
-      const within = (dir: string) => value === dir || value?.startsWith(`${dir}/`);
-      if (value !== undefined && !within(this.root.path) && !within(this.dir)) {
-        throw new Error(`TestNode: the DaemonSet's ${name} (${value}) lies on no volume the agent container mounts`);
-      }
-    }
-    const env: { [key: string]: string | undefined } = {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-      ...fromPod,
-      ...(opts.action ? { ACTION: opts.action } : {}),
-      KUBECTL: `/bin/sh ${STAND_IN} kubectl`,
-      HOST_SYSTEMCTL: `/bin/sh ${STAND_IN} systemctl`,
-      STANDIN_LOG: this.logPath,
-      STANDIN_DIR: this.standInDir,
-      STANDIN_ROOT: this.root.path,
-      ...standInPauseImage(),
-      ...this.ownSystemctl(),
-      ONESHOT: '1',
-      ...opts.env,
-    };
-    const out: { [key: string]: string } = {};
-    for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-    return out;
-  }
-
-  /**
-   * A path in the agent container mapped onto this node: the host-root hostPath onto the root,
-   * the ConfigMap onto `cm/` (or `opts.cmDir`), an emptyDir onto `<dir>/<volume>` (`state/`,
-   * `artifacts/`). Other values are returned as they are.
-   */
-  private inPod(agent: SynthesizedAgent, value: string, opts: RunOptions): string {
-    const mounts = [...agent.mounts].sort((a, b) => b.mountPath.length - a.mountPath.length);
-    for (const { mountPath, volume } of mounts) {
-      if (value !== mountPath && !value.startsWith(`${mountPath}/`)) continue;
-      let local: string | undefined;
-      if (volume.hostPath) local = this.root.resolve(volume.hostPath.path);
-      else if (volume.configMap?.name === agent.configMapName) local = opts.cmDir ?? this.cmDir;
-      else if (volume.emptyDir) local = path.join(this.dir, volume.name);
-      if (local !== undefined) return local + value.slice(mountPath.length);
-    }
-    return value;
-  }
-
   private argv(opts: RunOptions): [string, string[]] {
-    if (this.agent) {
-      const [command, ...args] = this.agent.command.map((word) => this.inPod(this.agent!, word, opts));
-      return [command, args];
-    }
     return [process.execPath, [path.join(opts.cmDir ?? this.cmDir, 'agent.js')]];
   }
 
@@ -511,67 +431,6 @@ export function traced(node: TestNode, opts: RunOptions): { steps: string[]; res
   const steps = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
   fs.rmSync(file, { force: true });
   return { steps, result };
-}
-
-/** An environment variable of a container, as in a manifest. */
-export interface ContainerEnvVar {
-  readonly name: string;
-  readonly value?: string;
-  readonly valueFrom?: any;
-}
-
-/** What the kubelet needs to run a synthesized node setup's agent: from its DaemonSet and ConfigMap. */
-export interface SynthesizedAgent {
-  /** The DaemonSet's name (the setup's name). */
-  readonly setupName: string;
-  /** The DaemonSet's namespace. */
-  readonly namespace: string;
-  /** The name of the ConfigMap the agent container mounts. */
-  readonly configMapName: string;
-  /** That ConfigMap's `data`: one file per key, as the kubelet mounts it. */
-  readonly configMap: { [key: string]: string };
-  /** The agent container's `command`. */
-  readonly command: string[];
-  /** The agent container's `env`. */
-  readonly env: ContainerEnvVar[];
-  /** The agent container's volume mounts, each with its pod volume. */
-  readonly mounts: Array<{ readonly mountPath: string; readonly volume: any }>;
-}
-
-/**
- * The agent of the node setup named `setupName` (default: the only one) in synthesized
- * manifests (`Testing.synth(chart)`, or an app's charts' `toJson()`): its DaemonSet's `agent`
- * container and the ConfigMap that container mounts.
- */
-export function synthesizedAgent(manifests: any[], setupName?: string): SynthesizedAgent {
-  const daemonSets = manifests.filter((m) => m?.kind === 'DaemonSet'
-    && (m.spec?.template?.spec?.containers ?? []).some((c: any) => c.name === 'agent'));
-  const matching = daemonSets.filter((d) => setupName === undefined || d.metadata.name === setupName);
-  if (matching.length !== 1) {
-    throw new Error(`synthesizedAgent: ${matching.length} node setup DaemonSets${setupName ? ` named ${setupName}` : ''} among ${daemonSets.map((d) => d.metadata.name).join(', ') || 'none'}`);
-  }
-  const daemonSet = matching[0];
-  const pod = daemonSet.spec.template.spec;
-  const container = pod.containers.find((c: any) => c.name === 'agent');
-  const volumes: any[] = pod.volumes ?? [];
-  const mounts = (container.volumeMounts ?? []).map((m: any) => {
-    const volume = volumes.find((v) => v.name === m.name);
-    if (!volume) throw new Error(`synthesizedAgent: the agent mounts volume ${m.name}, which the pod does not have`);
-    return { mountPath: m.mountPath, volume };
-  });
-  const configMapName: string | undefined = mounts.find((m: any) => m.volume.configMap)?.volume.configMap.name;
-  const namespace = daemonSet.metadata.namespace;
-  const configMap = manifests.find((m) => m?.kind === 'ConfigMap' && m.metadata.name === configMapName && m.metadata.namespace === namespace);
-  if (!configMap) throw new Error(`synthesizedAgent: no ConfigMap ${namespace}/${configMapName} for DaemonSet ${daemonSet.metadata.name}`);
-  return {
-    setupName: daemonSet.metadata.name,
-    namespace,
-    configMapName: configMapName!,
-    configMap: { ...configMap.data },
-    command: [...container.command],
-    env: container.env ?? [],
-    mounts,
-  };
 }
 
 /**
