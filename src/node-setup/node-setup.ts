@@ -93,7 +93,8 @@ export interface NodeSetupProps {
    * and a check pod sandbox of it still starts (nothing is changed or restarted). A handler that
    * fails loses its ready label at once, so a broken node keeps its labels for at most this long
    * (a restart of the container runtime is noticed within seconds). Each check runs one pod
-   * sandbox per handler: about 0.2 s for runc and crun, a few seconds for gVisor and Kata.
+   * sandbox per handler: about 0.1 to 0.25 s for runc and crun, under a second for gVisor, longer
+   * for Kata (a VM boots).
    * Whole seconds, at least 10 s.
    * @default Duration.minutes(1)
    */
