@@ -23,7 +23,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Chart, Testing } from 'cdk8s';
+import { synth, Synthesized } from './daemonset-node';
 import { changedFiles, KubeletNode } from './kubelet-node';
 import { CrunRuntime, GvisorRuntime, RuncRuntime, SandboxedRuntime } from '../../src';
 import { testCriConfig, writeRuncWrapper } from '../support/containerd';
@@ -55,23 +55,6 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 /** Why the matrix cannot run here: containerd 2.1.9 or the alpine-like image root is missing. */
 function unavailableReason(): string | undefined {
   return containerd2UnavailableReason() ?? busyboxUnavailableReason();
-}
-
-interface Synthesized<R extends SandboxedRuntime> {
-  readonly runtime: R;
-  readonly manifests: any[];
-  readonly handler: string;
-  readonly readyLabel: string;
-}
-
-function synth<R extends SandboxedRuntime>(make: (chart: Chart) => R): Synthesized<R> {
-  const chart = new Chart(Testing.app(), 'test');
-  const runtime = make(chart);
-  const manifests = Testing.synth(chart);
-  const runtimeClass = manifests.find((m) => m.kind === 'RuntimeClass');
-  const selector = Object.entries(runtimeClass.scheduling.nodeSelector as Record<string, string>).filter(([, v]) => v === 'ready');
-  expect(selector).toHaveLength(1);
-  return { runtime, manifests, handler: runtimeClass.handler, readyLabel: selector[0][0] };
 }
 
 /**
