@@ -28,6 +28,13 @@ function checkTimes(stderr: string): number[] {
   return [...stderr.matchAll(/a check sandbox reached SANDBOX_READY in (\d+) ms/g)].map((m) => Number(m[1]));
 }
 
+/** The split a one-shot run logs as it ends: host programs, the runtime's CRI, the agent's own (ms). */
+function split(stderr: string): { programs: number; runtime: number; own: number } {
+  const m = /took \d+ ms: (\d+) ms waiting on host programs, (\d+) ms on the runtime's CRI, (\d+) ms the agent's own/.exec(stderr);
+  if (!m) throw new Error(`no time split in the agent's log: ${stderr}`);
+  return { programs: Number(m[1]), runtime: Number(m[2]), own: Number(m[3]) };
+}
+
 /** CPU time (user + system, ms) a process has used, from /proc. */
 function cpuMs(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
@@ -69,6 +76,16 @@ export interface NodeAgentTimings {
   readonly uninstallMs: number;
   /** `node -e ''`: the part of every run that is Node starting. */
   readonly nodeStartMs: number;
+  /** Of the install: waiting on the host's programs (containerd --version and config dump, systemctl, flock, the kubectl stand-in). */
+  readonly installProgramsMs: number;
+  /** Of the install: waiting on containerd's CRI (the check sandbox's run, status, stop, remove; the handler and leftover listings). */
+  readonly installRuntimeMs: number;
+  /** Of the install: the rest, the agent's own (Node starting, loading, planning, writing with fsync). */
+  readonly installOwnMs: number;
+  /** The same split of the no-op re-run. */
+  readonly noopProgramsMs: number;
+  readonly noopRuntimeMs: number;
+  readonly noopOwnMs: number;
   /** Of the install, the check sandbox (runc-test through containerd, on the pod network). */
   readonly checkMs: number;
   /** A long-running agent's re-check: the agent's CPU time per period, and the check sandbox's wall time. */
@@ -87,6 +104,8 @@ export async function benchmarkNodeAgent(): Promise<NodeAgentTimings> {
     const noop: number[] = [];
     const uninstall: number[] = [];
     const check: number[] = [];
+    const installSplit: Array<ReturnType<typeof split>> = [];
+    const noopSplit: Array<ReturnType<typeof split>> = [];
     let noopChangedPaths = 0;
     let noopRestarts = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -95,10 +114,13 @@ export async function benchmarkNodeAgent(): Promise<NodeAgentTimings> {
       const logs: string[] = [];
       install.push(timed(() => node.install(), 'install', logs));
       check.push(...checkTimes(logs.join('')));
+      installSplit.push(split(logs.join('')));
       restart.push(restartTimes(node).slice(before).reduce((a, b) => a + b, 0));
       const prints = fingerprint(node.root.path);
       const restarts = restartTimes(node).length;
-      noop.push(timed(() => node.install(), 'no-op re-run'));
+      const noopLogs: string[] = [];
+      noop.push(timed(() => node.install(), 'no-op re-run', noopLogs));
+      noopSplit.push(split(noopLogs.join('')));
       const after = fingerprint(node.root.path);
       noopChangedPaths += [...new Set([...prints.keys(), ...after.keys()])].filter((k) => prints.get(k) !== after.get(k)).length;
       noopRestarts += restartTimes(node).length - restarts;
@@ -117,6 +139,12 @@ export async function benchmarkNodeAgent(): Promise<NodeAgentTimings> {
       uninstallMs: median(uninstall),
       nodeStartMs: median(nodeStart),
       checkMs: median(check),
+      installProgramsMs: median(installSplit.map((x) => x.programs)),
+      installRuntimeMs: median(installSplit.map((x) => x.runtime)),
+      installOwnMs: median(installSplit.map((x) => x.own)),
+      noopProgramsMs: median(noopSplit.map((x) => x.programs)),
+      noopRuntimeMs: median(noopSplit.map((x) => x.runtime)),
+      noopOwnMs: median(noopSplit.map((x) => x.own)),
       ...recheck,
     };
   } finally {
@@ -153,7 +181,9 @@ export function describeNodeAgentTimings(r: NodeAgentTimings): string[] {
   return [
     `node agent on one node (kubeadm-style containerd 1.6 config, real containerd), median of ${RUNS}:`,
     `  install       ${r.installMs.toFixed(0)} ms (of which the containerd restart ${r.restartMs.toFixed(0)} ms, the check sandbox ${r.checkMs.toFixed(0)} ms; the agent ${(r.installMs - r.restartMs - r.checkMs).toFixed(0)} ms)`,
+    `                as the agent splits it: ${r.installProgramsMs.toFixed(0)} ms waiting on host programs (the restart among them), ${r.installRuntimeMs.toFixed(0)} ms on containerd's CRI, ${r.installOwnMs.toFixed(0)} ms its own`,
     `  no-op re-run  ${r.noopMs.toFixed(0)} ms, ${r.noopChangedPaths} paths written, ${r.noopRestarts} restarts (over ${RUNS} re-runs)`,
+    `                as the agent splits it: ${r.noopProgramsMs.toFixed(0)} ms waiting on host programs, ${r.noopRuntimeMs.toFixed(0)} ms on containerd's CRI, ${r.noopOwnMs.toFixed(0)} ms its own`,
     `  uninstall     ${r.uninstallMs.toFixed(0)} ms`,
     `  Node start    ${r.nodeStartMs.toFixed(0)} ms (in every run above)`,
     `  re-check      ${r.recheckCpuMs.toFixed(0)} ms of the agent's CPU and a ${r.recheckSandboxMs.toFixed(0)} ms check sandbox per period (${r.rechecks} re-checks, one per second)`,

@@ -38,6 +38,7 @@ import { Lifecycle, Settings } from './lifecycle';
 import { Log, Readiness, Refusal } from './log';
 import { splitCommand } from './process';
 import { InstallerSpec, parseSpec, SPEC_FILE } from './setup-spec';
+import { waitedMs } from './waits';
 
 function settingsFrom(env: NodeJS.ProcessEnv): Settings {
   const hostRoot = (env.HOST_ROOT || '/host').replace(/\/+$/, '') || '/';
@@ -193,7 +194,10 @@ async function main(): Promise<number> {
   };
   readiness.notReady('installing');
   let status = await guarded(log, readiness, async () => verified(await lifecycle.install()));
-  if (env.ONESHOT === '1') return status;
+  if (env.ONESHOT === '1') {
+    log.info(timeSplit());
+    return status;
+  }
   if (status === 2) {
     // The node cannot run these runtimes (no /dev/kvm, no artifact for its CPU): never labelled.
     log.info('not ready on this node; waiting for SIGTERM');
@@ -231,6 +235,15 @@ async function main(): Promise<number> {
     else log.info('the DaemonSet still wants this node (pod restart or rollout): leaving the runtimes installed');
     return 0;
   });
+}
+
+/** Where a one-shot run's time went, from the process's start: the agent's own part is what is left. */
+function timeSplit(): string {
+  const total = performance.now();
+  const programs = waitedMs('programs');
+  const runtime = waitedMs('runtime');
+  const own = Math.max(0, total - programs - runtime);
+  return `took ${total.toFixed(0)} ms: ${programs.toFixed(0)} ms waiting on host programs, ${runtime.toFixed(0)} ms on the runtime's CRI, ${own.toFixed(0)} ms the agent's own`;
 }
 
 /** The first retry after a failed run, in seconds; each later one waits twice as long. */

@@ -1,6 +1,7 @@
 import * as http from 'http';
 import * as http2 from 'http2';
 import * as net from 'net';
+import { waitingOn } from './waits';
 
 /**
  * The few CRI calls the agent makes to the node's running container runtime, over its unix
@@ -157,7 +158,7 @@ export function crioConfig(socket: string, timeoutMs: number): Promise<string> {
 }
 
 function grpcCall(socket: string, method: string, message: Buffer, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+  return waitingOn('runtime', new Promise((resolve, reject) => {
     const client = http2.connect('http://localhost', { createConnection: () => net.connect(socket) });
     const fail = (e: Error) => {
       client.destroy();
@@ -191,7 +192,7 @@ function grpcCall(socket: string, method: string, message: Buffer, timeoutMs: nu
       else resolve(body.subarray(5, 5 + body.readUInt32BE(1)));
     });
     request.end(frame);
-  });
+  }));
 }
 
 interface Field {

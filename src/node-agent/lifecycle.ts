@@ -55,6 +55,8 @@ export class Lifecycle {
    * planned bytes differ (a new spec, or the node's files changed) or the pod restarts.
    */
   private rejected: { digest: string; reason: string } | undefined;
+  /** `containerd --version`, started before the lock is taken (the command it ran, and its answer). */
+  private earlyProbe: { command: string; result: Promise<HostContainerd> } | undefined;
   /** The ready labels this process last set on the node (a re-check patches only on change). */
   private labelled: string[] | undefined;
 
@@ -89,6 +91,8 @@ export class Lifecycle {
       throw e;
     }
     let labelled: string[] = [];
+    // The host's containerd tells its version while this run waits for the node lock.
+    this.startContainerdProbe();
     await this.underLock(async () => {
       const { tx, distribution } = await this.open();
       try {
@@ -495,9 +499,27 @@ export class Lifecycle {
     return new ContainerRuntime(this.settings.systemctl, unit, socket, distribution.name === 'crio', this.settings.verifyTimeoutSeconds, this.log);
   }
 
+  /** Starts `containerd --version` of the distribution the node has now, if it is a containerd one (read-only: no lock needed). */
+  private startContainerdProbe(): void {
+    try {
+      const { facts } = detectDistribution(this.host, this.spec.distribution);
+      if (facts.name === 'crio') return;
+      const command = this.containerdCommand(facts);
+      this.earlyProbe = { command: command.join('\0'), result: HostContainerd.probe(command) };
+    } catch {
+      // open() detects again under the lock and reports what it finds.
+    }
+  }
+
+  private containerdCommand(distribution: DistributionFacts): string[] {
+    return this.settings.containerd ?? ['chroot', this.settings.hostRoot, distribution.containerdBinary!];
+  }
+
   private async probeContainerd(distribution: DistributionFacts): Promise<HostContainerd> {
-    const command = this.settings.containerd ?? ['chroot', this.settings.hostRoot, distribution.containerdBinary!];
-    const containerd = await HostContainerd.probe(command);
+    const command = this.containerdCommand(distribution);
+    const early = this.earlyProbe;
+    this.earlyProbe = undefined;
+    const containerd = early?.command === command.join('\0') ? await early.result : await HostContainerd.probe(command);
     if (containerd.runs) this.log.info(`host containerd ${containerd.version} (${containerd.commandLine})`);
     else this.log.info(`cannot run the host's containerd ('${containerd.commandLine} --version' failed)`);
     return containerd;

@@ -1,4 +1,5 @@
 import { spawn } from 'child_process';
+import { waitingOn } from './waits';
 
 /** What a command printed and how it ended. */
 export interface CommandResult {
@@ -30,7 +31,7 @@ export function splitCommand(line: string): string[] {
 
 /** Runs `argv` to completion without a shell; never throws. */
 export function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-  return new Promise((resolve) => {
+  return waitingOn('programs', new Promise((resolve) => {
     const stdio: Array<'pipe' | 'ignore' | number> = [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.extraFds ?? [])];
     let child: ReturnType<typeof spawn>;
     try {
@@ -56,7 +57,7 @@ export function runCommand(argv: readonly string[], options: RunOptions = {}): P
       resolve({ status, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), failure });
     });
     if (options.input !== undefined) child.stdin!.end(options.input);
-  });
+  }));
 }
 
 /** The last meaningful lines of a command's error output, on one line (for messages). */

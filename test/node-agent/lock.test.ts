@@ -66,6 +66,13 @@ describeIfContainerd('node lock with BusyBox flock(1) only (no -w)', () => {
       expect(r.stderr).toContain('waiting for the node lock (/run/cdk8s-runtimeclass.lock)');
       expect(r.status).toBe(0);
       expect(traceOf(trace)[0]).toBe('locked');
+      // A one-shot run ends by saying where its time went; the parts add up to the whole.
+      const m = /took (\d+) ms: (\d+) ms waiting on host programs, (\d+) ms on the runtime's CRI, (\d+) ms the agent's own/.exec(r.stderr);
+      expect(m).not.toBeNull();
+      const [total, programs, runtime, own] = m!.slice(1).map(Number);
+      expect(programs).toBeGreaterThan(0);
+      expect(runtime).toBeGreaterThan(0);
+      expect(Math.abs(programs + runtime + own - total)).toBeLessThanOrEqual(3);
     });
 
     test('a second agent waits while the first holds the lock, and proceeds once it is released', async () => {
@@ -88,6 +95,25 @@ describeIfContainerd('node lock with BusyBox flock(1) only (no -w)', () => {
       expect(traceOf(secondTrace)[0]).toBe('locked');
       // Polling backs off to at most a second.
       expect(Date.now() - firstDone).toBeLessThan(10_000);
+    });
+
+    test('while a second agent waits for the lock, it has already asked the host\'s containerd its version (not after)', async () => {
+      const firstTrace = path.join(node.dir, 'trace-1');
+      const calls = path.join(node.dir, 'containerd-calls');
+      const wrapper = path.join(node.dir, 'containerd-wrapper.sh');
+      fs.writeFileSync(wrapper, `echo "$*" >> ${calls}\nexec "$@"\n`);
+      const first = node.spawn({ env: { ...env, AGENT_TRACE: firstTrace, STANDIN_ON_RESTART: 'sleep 3' } });
+      await until('the first agent to lock', () => traceOf(firstTrace).includes('locked'));
+      fs.rmSync(calls, { force: true });
+      const second = node.spawn({ env: { ...env, LOCK_TIMEOUT: '60', HOST_CONTAINERD: `/bin/sh ${wrapper} ${env.HOST_CONTAINERD}` } });
+      await until('the second agent to ask containerd its version', () => traceOf(calls).some((c) => c.endsWith('--version')), 2_500);
+      // Still waiting: nothing else of containerd's has run for it yet.
+      expect(traceOf(calls)).toEqual([`chroot ${node.root.path} /usr/bin/containerd --version`]);
+      expect((await first.done).status).toBe(0);
+      const result = await second.done;
+      expect(result.status).toBe(0);
+      // It used that answer: one --version in the whole run.
+      expect(traceOf(calls).filter((c) => c.endsWith('--version'))).toHaveLength(1);
     });
 
     test('LOCK_TIMEOUT expires while another holds it: refused as held, not as "cannot run flock"', async () => {
