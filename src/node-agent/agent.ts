@@ -22,7 +22,7 @@
  * It reaches the host and the cluster only through its environment (DESIGN.md, "The node
  * agent contract"): HOST_ROOT, ACTION, HOST_SYSTEMCTL, HOST_CONTAINERD, KUBECTL, NODE_NAME,
  * POD_NAMESPACE, STATE_DIR, ARTIFACTS_DIR, ONESHOT, CONTAINERD_CONFIG, RESTART_UNIT,
- * CRI_SOCKET, VERIFY_TIMEOUT, LOCK_TIMEOUT, RECHECK_PERIOD, SANDBOX_TIMEOUT (and
+ * CRI_SOCKET, VERIFY_TIMEOUT, LOCK_TIMEOUT, RECHECK_PERIOD, SANDBOX_TIMEOUT, API_TIMEOUT (and
  * SERVICE_ACCOUNT_DIR for the API server's token). It imports only Node's built-ins and its own folder: the NodeSetup ships this folder
  * in its ConfigMap with `spec.json` and the rendered configuration fragments.
  *
@@ -173,14 +173,15 @@ async function main(): Promise<number> {
   const readiness = new Readiness(env.STATE_DIR || '/run/runtimeclass-setup');
   let settings: Settings;
   let recheckSeconds: number;
+  let kube: Kube;
   try {
     settings = settingsFrom(env);
+    kube = kubeFromEnvironment(env);
     recheckSeconds = Number(env.RECHECK_PERIOD ?? 60);
     if (!Number.isInteger(recheckSeconds) || recheckSeconds < 1) throw new Refusal(`RECHECK_PERIOD must be a whole number of seconds, at least 1, got '${env.RECHECK_PERIOD}'`);
   } catch (e: any) {
     return guarded(log, readiness, () => Promise.reject(e));
   }
-  const kube = kubeFromEnvironment(env);
   const lifecycle = new Lifecycle(spec, settings, kube, log, readiness);
   const action = env.ACTION || 'install';
   if (action === 'uninstall') return guarded(log, readiness, async () => { await lifecycle.uninstall(); return 0; });

@@ -1,9 +1,9 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
+import { fileURLToPath } from 'url';
 import { destinationProblem } from './destinations';
 import { CHUNK, HostFs, isOurTemp } from './host-fs';
 import { Log, Refusal } from './log';
@@ -45,8 +45,9 @@ export async function download(artifacts: InstallerArtifact[], workDir: string, 
     const file = path.join(workDir, `download-${i}`);
     log.info(`downloading ${artifact.location}`);
     try {
-      await fetchTo(artifact.location, file);
+      await fetchTo(artifact.location, file, log);
     } catch (e: any) {
+      fs.rmSync(file, { force: true });
       throw new Refusal(`could not download ${artifact.location} (for ${artifact.destination}): ${e.message}. Check the URL and that the node can reach it (proxy, egress rules)`);
     }
     const got = sha512File(file);
@@ -185,32 +186,122 @@ function sha512File(file: string): string {
   return hash.digest('hex');
 }
 
-/** Downloads `url` to `file` (https, following redirects; file:// and absolute paths are copied, for air gaps and tests). */
-function fetchTo(url: string, file: string, redirects = 5): Promise<void> {
-  if (url.startsWith('file://') || url.startsWith('/')) {
-    fs.copyFileSync(url.replace(/^file:\/\//, ''), file);
-    return Promise.resolve();
+/** Redirects one download may follow (a release host sends one or two: to its object store). */
+export const REDIRECT_LIMIT = 5;
+
+/**
+ * The most one download may hold: the spec declares no sizes, so this caps every URL artifact
+ * (runsc and its shim are 20-60 MB; the pod's /tmp emptyDir holds 2Gi). Reading stops past it.
+ */
+export const DOWNLOAD_LIMIT_BYTES = 512 * 1024 * 1024;
+
+/** How long a download may go without a byte before it is given up. */
+const IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * Downloads `location` to `file`. An https:// URL is fetched with the certificate verified
+ * against Node's CAs (and NODE_EXTRA_CA_CERTS), following at most REDIRECT_LIMIT redirects, each
+ * to https:// only: a download host may not send the agent to a local file or to cleartext.
+ * A `file://` URL or absolute path in the spec itself is copied (air gaps and tests); only the
+ * spec can name one, never a redirect. Either way, at most DOWNLOAD_LIMIT_BYTES are taken.
+ */
+async function fetchTo(location: string, file: string, log: Log): Promise<void> {
+  if (location.startsWith('file://') || location.startsWith('/')) {
+    copyLocal(location.startsWith('/') ? location : fileURLToPath(location), file);
+    return;
   }
+  let url = httpsUrl(location);
+  for (let redirects = 0; ; redirects++) {
+    const answer = await getOnce(url, file);
+    if (answer.redirect === undefined) return;
+    let next: URL;
+    try {
+      next = new URL(answer.redirect, url);
+    } catch {
+      throw new Error(`${url} redirected to '${answer.redirect}', which is not a URL`);
+    }
+    if (next.protocol !== 'https:') {
+      throw new Error(`refused the redirect from ${url} to ${next.href}: only https:// is followed`);
+    }
+    if (redirects >= REDIRECT_LIMIT) {
+      throw new Error(`more than ${REDIRECT_LIMIT} redirects (the last from ${url} to ${next.href}): stopped`);
+    }
+    log.info(`${url} redirects to ${next.href}`);
+    url = next;
+  }
+}
+
+function httpsUrl(location: string): URL {
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    throw new Error('not a URL');
+  }
+  if (url.protocol !== 'https:') throw new Error(`only https:// URLs are downloaded, not ${url.protocol}//`);
+  return url;
+}
+
+function copyLocal(source: string, file: string): void {
+  const size = fs.statSync(source).size;
+  if (size > DOWNLOAD_LIMIT_BYTES) throw new Error(`${source} holds ${size} bytes, more than the limit of ${DOWNLOAD_LIMIT_BYTES}`);
+  fs.copyFileSync(source, file);
+}
+
+/** One GET: a redirect's Location, or the body written to `file` (200 only, at most DOWNLOAD_LIMIT_BYTES). */
+function getOnce(url: URL, file: string): Promise<{ redirect?: string }> {
   return new Promise((resolve, reject) => {
-    const client = url.startsWith('http://') ? http : https;
-    const request = client.get(url, { timeout: 60_000 }, (response) => {
+    let settled = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      request.destroy();
+      reject(e);
+    };
+    const request = https.get(url, { timeout: IDLE_TIMEOUT_MS }, (response) => {
       const status = response.statusCode ?? 0;
-      if (status >= 300 && status < 400 && response.headers.location && redirects > 0) {
+      response.on('error', fail);
+      if ([301, 302, 303, 307, 308].includes(status) && response.headers.location !== undefined) {
         response.resume();
-        fetchTo(new URL(response.headers.location, url).toString(), file, redirects - 1).then(resolve, reject);
+        settled = true;
+        resolve({ redirect: response.headers.location });
         return;
       }
       if (status !== 200) {
         response.resume();
-        reject(new Error(`HTTP ${status}`));
+        fail(new Error(`HTTP ${status} from ${url.href}`));
+        return;
+      }
+      const declared = Number(response.headers['content-length']);
+      if (declared > DOWNLOAD_LIMIT_BYTES) {
+        fail(new Error(`${url.href} announces ${declared} bytes, more than the limit of ${DOWNLOAD_LIMIT_BYTES}: not downloaded`));
         return;
       }
       const out = fs.createWriteStream(file);
-      response.pipe(out);
-      out.on('finish', () => out.close(() => resolve()));
-      out.on('error', reject);
+      let received = 0;
+      out.on('error', fail);
+      response.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > DOWNLOAD_LIMIT_BYTES) {
+          out.destroy();
+          fail(new Error(`${url.href} sent more than the limit of ${DOWNLOAD_LIMIT_BYTES} bytes: stopped reading`));
+          return;
+        }
+        if (!out.write(chunk)) {
+          response.pause();
+          out.once('drain', () => response.resume());
+        }
+      });
+      response.on('end', () => {
+        if (settled) return;
+        out.end(() => {
+          if (settled) return;
+          settled = true;
+          resolve({});
+        });
+      });
     });
-    request.on('timeout', () => request.destroy(new Error('no answer within 60s')));
-    request.on('error', reject);
+    request.on('timeout', () => fail(new Error(`no data from ${url.href} for ${IDLE_TIMEOUT_MS / 1000}s`)));
+    request.on('error', fail);
   });
 }

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
+import { Refusal } from './log';
 import { CommandResult, errorSummary, runCommand, splitCommand } from './process';
 
 /** What the agent asks of the Kubernetes API: its node's labels and its own DaemonSet. */
@@ -16,15 +17,25 @@ export interface Kube {
 /** The DaemonSet's default: the API server, with the token projected into the agent container. */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** The Kube of this environment: KUBECTL when set, else the API server from inside the pod. */
+/** The default deadline of one API call, in seconds (API_TIMEOUT): from the request to the end of the answer. */
+export const API_TIMEOUT_SECONDS = 30;
+
+/**
+ * The Kube of this environment: KUBECTL when set, else the API server from inside the pod.
+ * API_TIMEOUT (seconds) bounds each call from start to finish, so that a slow answer cannot hold
+ * the node lock for long.
+ */
 export function kubeFromEnvironment(env: NodeJS.ProcessEnv): Kube {
-  if (env.KUBECTL) return new KubectlCommand(splitCommand(env.KUBECTL));
-  return new ApiServer(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT, env.SERVICE_ACCOUNT_DIR || SERVICE_ACCOUNT_DIR);
+  const seconds = Number(env.API_TIMEOUT ?? API_TIMEOUT_SECONDS);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new Refusal(`API_TIMEOUT must be a whole number of seconds, at least 1, got '${env.API_TIMEOUT}'`);
+  if (env.KUBECTL) return new KubectlCommand(splitCommand(env.KUBECTL), seconds * 1000);
+  return new ApiServer(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT, env.SERVICE_ACCOUNT_DIR || SERVICE_ACCOUNT_DIR, seconds * 1000);
 }
 
 /** A kubectl-compatible command (tests, debugging): `KUBECTL="kubectl --context x"`. */
 export class KubectlCommand implements Kube {
-  public constructor(private readonly command: string[]) {}
+  /** @param timeoutMs the command is killed after this long */
+  public constructor(private readonly command: string[], private readonly timeoutMs = API_TIMEOUT_SECONDS * 1000) {}
 
   public async setLabel(node: string, key: string, value: string | undefined): Promise<void> {
     const args = value === undefined ? ['label', 'node', node, `${key}-`] : ['label', 'node', node, `${key}=${value}`, '--overwrite'];
@@ -55,7 +66,7 @@ export class KubectlCommand implements Kube {
   }
 
   private run(args: string[]): Promise<CommandResult> {
-    return runCommand([...this.command, ...args], { timeoutMs: 60_000 });
+    return runCommand([...this.command, ...args], { timeoutMs: this.timeoutMs });
   }
 }
 
@@ -65,6 +76,8 @@ export class ApiServer implements Kube {
     private readonly host: string | undefined,
     private readonly port: string | undefined,
     private readonly accountDir: string,
+    /** The deadline of each call, from the request to the end of the answer (not only between bytes). */
+    private readonly timeoutMs = API_TIMEOUT_SECONDS * 1000,
   ) {}
 
   public async setLabel(node: string, key: string, value: string | undefined): Promise<void> {
@@ -98,10 +111,26 @@ export class ApiServer implements Kube {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: { [key: string]: string } = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
     if (payload !== undefined) headers['Content-Type'] = 'application/merge-patch+json';
+    const seconds = Math.round(this.timeoutMs / 1000);
     return new Promise((resolve, reject) => {
-      const request = https.request({ host: this.host, port: Number(this.port), path: apiPath, method, headers, ca, timeout: 30_000 }, (response) => {
+      let settled = false;
+      const settle = (error: Error | undefined, result?: { status: number; body: any }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if (error) {
+          request.destroy();
+          reject(error);
+        } else {
+          resolve(result!);
+        }
+      };
+      // A total deadline: a server that trickles its answer a byte at a time never trips an idle timeout.
+      const deadline = setTimeout(() => settle(new Error(`${method} ${apiPath}: no complete answer within ${seconds}s`)), this.timeoutMs);
+      const request = https.request({ host: this.host, port: Number(this.port), path: apiPath, method, headers, ca }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('error', (e) => settle(e));
         response.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = response.statusCode ?? 0;
@@ -111,12 +140,11 @@ export class ApiServer implements Kube {
           } catch {
             parsed = undefined;
           }
-          if ((status >= 200 && status < 300) || accepted.includes(status)) resolve({ status, body: parsed });
-          else reject(new Error(`${method} ${apiPath}: HTTP ${status}${parsed?.message ? `: ${parsed.message}` : ''}`));
+          if ((status >= 200 && status < 300) || accepted.includes(status)) settle(undefined, { status, body: parsed });
+          else settle(new Error(`${method} ${apiPath}: HTTP ${status}${parsed?.message ? `: ${parsed.message}` : ''}`));
         });
       });
-      request.on('timeout', () => request.destroy(new Error(`${method} ${apiPath}: no answer within 30s`)));
-      request.on('error', reject);
+      request.on('error', (e) => settle(e));
       request.end(payload);
     });
   }

@@ -61,6 +61,18 @@ export class RecordingApiServer {
   daemonSet: 'present' | 'gone' = 'present';
   /** A status every PATCH answers with (200 by default; others leave the labels as they are). */
   patchStatus = 200;
+  /**
+   * Answers to requests of this method go out one byte every `everyMs` (headers at once, then
+   * the body's bytes one by one): a server that never falls silent long enough for an idle timeout.
+   */
+  trickle: { method: string; everyMs: number } | undefined;
+  /** Called with each request once it is read, before it is answered (e.g. to look at the node lock then). */
+  onCall: ((call: RecordedCall) => void) | undefined;
+  /**
+   * Other paths it serves (files to download, redirects): the path (without query) -> a handler.
+   * These requests are recorded in `calls` too.
+   */
+  readonly routes = new Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>();
   /** Temp dir: `ca.crt`, `key.pem`, `api.sock`, `serviceaccount/`. */
   readonly dir: string;
   /** The TCP port on 127.0.0.1 (after `start()`). */
@@ -130,10 +142,32 @@ export class RecordingApiServer {
       } catch {
         body = text;
       }
-      this.calls.push({ method: req.method!, path: req.url!, authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
+      const call: RecordedCall = { method: req.method!, path: req.url!, authorization: req.headers.authorization, contentType: req.headers['content-type'], body };
+      this.calls.push(call);
+      this.onCall?.(call);
+      const route = this.routes.get(req.url!.split('?')[0]);
+      if (route) {
+        route(req, res);
+        return;
+      }
       const [status, answer] = this.answer(req.method!, req.url!, body);
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(answer));
+      const bytes = Buffer.from(JSON.stringify(answer));
+      const trickle = this.trickle;
+      if (trickle?.method !== req.method) {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(bytes);
+        return;
+      }
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': String(bytes.length) });
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write(bytes.subarray(sent, sent + 1));
+        if (++sent === bytes.length) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, trickle!.everyMs);
+      res.on('close', () => clearInterval(timer));
     });
   }
 
