@@ -7,6 +7,7 @@ import { describeManifest, effectiveRequests, podSpecOf, podSpecPointer, readPoi
 import { ResourceList } from './resources';
 import type { IRuntimeClass } from './runtime-class';
 import { schedulingProblems } from './scheduling';
+import { describeValue, nameText, resolveValue } from './values';
 import { checkWrittenManifest } from './written-manifests';
 
 interface Pin {
@@ -32,6 +33,10 @@ export function workloadObjectsOf(workload: IConstruct): ApiObject[] {
 
 /** Pins every workload object of `workload` to `runtimeClass` (see `IRuntimeClass.pin`). */
 export function pinWorkload(runtimeClass: IRuntimeClass, workload: IConstruct): void {
+  if (workload === undefined || workload === null || typeof (workload as { node?: unknown }).node !== 'object') {
+    throw new Error(`RuntimeClass "${runtimeClass.runtimeClassName}": pin() was given ${describeValue(workload)}, not a construct: `
+      + 'give it the workload to pin (a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod, a Kube* object, or an Include)');
+  }
   const objects = workloadObjectsOf(workload);
   if (objects.length === 0) {
     throw new Error(`${workload.node.path}: cannot pin to RuntimeClass "${runtimeClass.runtimeClassName}": it holds no workload object (${WORKLOAD_KINDS.join(', ')})`);
@@ -48,7 +53,9 @@ export function pinWorkload(runtimeClass: IRuntimeClass, workload: IConstruct): 
       continue;
     }
     pins.set(object, [pin]);
-    object.addJsonPatch(JsonPatch.add(`${pointer}/runtimeClassName`, runtimeClass.runtimeClassName));
+    // A JSON patch is applied after cdk8s resolves Lazy values: a Lazy name is produced now.
+    const name = resolveValue(runtimeClass.runtimeClassName);
+    object.addJsonPatch(JsonPatch.add(`${pointer}/runtimeClassName`, typeof name.value === 'string' ? name.value : runtimeClass.runtimeClassName));
     // Checked once per synth, on the manifest written (see written-manifests.ts).
     checkWrittenManifest(object, { problemsIn: (manifest) => manifestProblems(object, manifest), problemsNow: () => pinProblems(object) });
   }
@@ -103,7 +110,7 @@ function manifestProblems(object: ApiObject, manifest: any): string[] {
   const objectPins = pins.get(object) ?? [];
   if (objectPins.length === 0) return [];
   const runtimeClass = objectPins[0].runtimeClass;
-  const name = runtimeClass.runtimeClassName;
+  const name = nameText(runtimeClass.runtimeClassName);
   const podSpec = podSpecOf(manifest) ?? {};
   const where = `${describeManifest(manifest)} (pinned to RuntimeClass "${name}")`;
   const problems: string[] = [];

@@ -3,6 +3,7 @@
 import { Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Quantity } from './quantity';
+import { describeValue, resolveValue } from './values';
 
 /** A quantity's text, or why the value has none. */
 export type QuantityText = { readonly text: string; readonly problem?: undefined } | { readonly text?: undefined; readonly problem: string };
@@ -11,7 +12,10 @@ export type QuantityText = { readonly text: string; readonly problem?: undefined
  * The quantity text of a CPU amount: a string as written, or a `kplus.Cpu`'s amount
  * (`Cpu.millis(250)` is `250m`). `field` names the prop in the problem.
  */
-export function cpuQuantityText(field: string, value: string | kplus.Cpu): QuantityText {
+export function cpuQuantityText(field: string, given: string | kplus.Cpu): QuantityText {
+  const resolved = resolveValue(given);
+  if (resolved.problem !== undefined) return { problem: `${field}: ${resolved.problem}` };
+  const value = resolved.value;
   if (typeof value === 'string') return { text: value };
   if (isCpu(value)) return { text: value.amount };
   return { problem: `${field}: ${describe(value)} is neither a quantity string (e.g. "250m") nor a cdk8s-plus Cpu (e.g. Cpu.millis(250))` };
@@ -21,7 +25,10 @@ export function cpuQuantityText(field: string, value: string | kplus.Cpu): Quant
  * The quantity text of an amount of bytes: a string as written, or a `Size` in binary units
  * (`Size.mebibytes(320)` is `320Mi`, `Size.gibibytes(1.5)` is `1536Mi`). `field` names the prop.
  */
-export function byteQuantityText(field: string, value: string | Size): QuantityText {
+export function byteQuantityText(field: string, given: string | Size): QuantityText {
+  const resolved = resolveValue(given);
+  if (resolved.problem !== undefined) return { problem: `${field}: ${resolved.problem}` };
+  const value = resolved.value;
   if (typeof value === 'string') return { text: value };
   if (!isSize(value)) {
     return { problem: `${field}: ${describe(value)} is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))` };
@@ -44,6 +51,5 @@ function isSize(value: unknown): value is Size {
 }
 
 function describe(value: unknown): string {
-  if (value === null || typeof value !== 'object') return `${typeof value} ${JSON.stringify(value)}`;
-  return `an object (${value.constructor?.name ?? 'Object'})`;
+  return describeValue(value);
 }

@@ -4,6 +4,7 @@ import { dns1123LabelProblem, dns1123SubdomainProblem } from './names';
 import { PodOverhead, ResourceAmountsProps } from './overhead';
 import { pinWorkload } from './pinning';
 import { mergeScheduling, RuntimeScheduling, RuntimeToleration, schedulingProblems, schedulingToJson } from './scheduling';
+import { describeValue, resolveValue } from './values';
 
 /**
  * What pods of a runtime cannot do, checked on every pinned workload at synth time.
@@ -145,22 +146,33 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
     this.node.addValidation({
       validate: () => {
         const problems: string[] = [];
-        const nameProblem = dns1123SubdomainProblem(this.runtimeClassName);
-        if (nameProblem) problems.push(`name "${this.runtimeClassName}" ${nameProblem} (it is the RuntimeClass's metadata.name)`);
+        const name = resolveValue(this.runtimeClassName);
+        if (typeof name.value !== 'string') {
+          problems.push(`name is ${describeValue(this.runtimeClassName)}, not a string: give the RuntimeClass's metadata.name as a string (or a Lazy that produces one)`);
+        } else {
+          const nameProblem = dns1123SubdomainProblem(name.value);
+          if (nameProblem) problems.push(`name "${name.value}" ${nameProblem} (it is the RuntimeClass's metadata.name)`);
+        }
         if (metadata?.name !== undefined && props.name !== undefined && metadata.name !== props.name) {
           problems.push(`metadata.name "${metadata.name}" differs from name "${props.name}": set the name once, with \`name\``);
         }
         if (metadata?.namespace !== undefined) {
           problems.push(`metadata.namespace "${metadata.namespace}" is set, but a RuntimeClass is cluster-scoped: remove the namespace`);
         }
-        const handlerProblem = dns1123LabelProblem(this.handler);
-        if (handlerProblem) problems.push(`handler "${this.handler}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
+        const handler = resolveValue(this.handler);
+        if (typeof handler.value !== 'string') {
+          problems.push(`handler is ${describeValue(this.handler)}, not a string: give the handler configured on the nodes as a string`);
+        } else {
+          const handlerProblem = dns1123LabelProblem(handler.value);
+          if (handlerProblem) problems.push(`handler "${handler.value}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
+        }
         problems.push(...(this.overhead?.validate() ?? []));
         problems.push(...schedulingProblems(this.schedulingState));
         problems.push(...this.schedulingConflicts);
         problems.push(...nodeAllocatableProblems(this.limits, this._nodeAllocatableField));
         problems.push(...this.duplicateNameProblems());
-        return problems.map((p) => `RuntimeClass "${this.runtimeClassName}": ${p}`);
+        const shown = typeof name.value === 'string' ? `"${name.value}"` : `at ${this.node.path}`;
+        return problems.map((p) => `RuntimeClass ${shown}: ${p}`);
       },
     });
   }

@@ -1,4 +1,5 @@
 import { labelValueProblem, qualifiedNameProblem } from './names';
+import { enumProblem } from './values';
 
 /** How a toleration matches a taint's value. */
 export enum TolerationOperator {
@@ -56,6 +57,9 @@ export function schedulingProblems(scheduling: RuntimeScheduling | undefined): s
   (scheduling?.tolerations ?? []).forEach((toleration, index) => {
     const field = `scheduling.tolerations[${index}]`;
     const key = toleration.key ?? '';
+    // JavaScript callers can pass any string where an enum is typed.
+    if (toleration.operator !== undefined) problems.push(...optional(enumProblem(TolerationOperator, toleration.operator, `${field}.operator`, 'TolerationOperator')));
+    if (toleration.effect !== undefined) problems.push(...optional(enumProblem(TaintEffect, toleration.effect, `${field}.effect`, 'TaintEffect')));
     const operator = toleration.operator ?? TolerationOperator.EQUAL;
     if (key === '' && operator !== TolerationOperator.EXISTS) {
       problems.push(`${field} has an empty key with operator ${operator}: an empty key matches every taint only with operator: TolerationOperator.EXISTS; set a key or use EXISTS`);
@@ -139,4 +143,8 @@ export function schedulingToJson(scheduling: RuntimeScheduling | undefined): any
       tolerationSeconds: t.tolerationSeconds,
     })) : undefined,
   };
+}
+
+function optional(problem: string | undefined): string[] {
+  return problem === undefined ? [] : [problem];
 }

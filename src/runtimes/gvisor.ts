@@ -1,9 +1,11 @@
 import { Construct } from 'constructs';
 import { GVISOR_HANDLERS, GVISOR_HOST_NETWORK_ANNOTATION, familyLimits } from './handler-limits';
 import { preinstalled } from './preinstalled';
+import { runscFlagProblem } from './runsc-flags';
 import { presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 import { renderRunscToml } from '../containerd/runsc-config';
 import { PodOverhead } from '../core/overhead';
+import { describeValue, enumProblem } from '../core/values';
 import { CpuArchitecture, RuntimeArtifacts } from '../node-setup/artifacts';
 
 /** How gVisor's Sentry intercepts system calls. */
@@ -73,6 +75,12 @@ export interface GvisorRuntimeProps extends RuntimePresetOptions {
   readonly runscFlags?: { [flag: string]: string };
   /** Absolute path of the `runsc` binary on the node. @default /usr/local/bin/runsc */
   readonly runscPath?: string;
+  /**
+   * Accept `runscFlags` names this library does not know (a flag of a runsc newer than the
+   * releases it knows) and deprecated ones. Values of known flags are checked all the same.
+   * @default false
+   */
+  readonly allowUncheckedRunscFlags?: boolean;
 }
 
 /**
@@ -160,9 +168,15 @@ export class GvisorRuntime extends SandboxedRuntime {
         for (const [flag, owner] of [['platform', 'platform: GvisorPlatform.*'], ['network', 'hostNetworking']]) {
           if (flag in userFlags) problems.push(`runscFlags.${flag} = "${userFlags[flag]}" repeats a typed option: set it with ${owner} instead`);
         }
-        for (const flag of Object.keys(userFlags)) {
-          if (flag.startsWith('-')) problems.push(`runscFlags key "${flag}" starts with "-": write flags without dashes (e.g. "debug-log")`);
-          else if (!/^[a-z0-9][a-z0-9-]*$/.test(flag)) problems.push(`runscFlags key "${flag}" is not a runsc flag name (lowercase letters, digits and "-")`);
+        const wrongPlatform = enumProblem(GvisorPlatform, platform, 'platform', 'GvisorPlatform');
+        if (wrongPlatform) problems.push(wrongPlatform);
+        for (const [flag, value] of Object.entries(userFlags)) {
+          if (flag.startsWith('-')) {problems.push(`runscFlags key "${flag}" starts with "-": write flags without dashes (e.g. "debug-log")`);} else if (!/^[a-z0-9][a-z0-9-]*$/.test(flag)) {problems.push(`runscFlags key "${flag}" is not a runsc flag name (lowercase letters, digits and "-")`);} else if (flag !== 'platform' && flag !== 'network') {
+            const problem = typeof value === 'string'
+              ? runscFlagProblem(flag, value, !props.allowUncheckedRunscFlags)
+              : `its value is ${describeValue(value)}: runsc.toml takes every flag as a string (e.g. "true")`;
+            if (problem) problems.push(`runscFlags.${problem.startsWith('"') ? problem.replace(/^"[^"]*"/, flag) : `${flag}: ${problem}`}`);
+          }
         }
         if (!runscPath.startsWith('/')) problems.push(`runscPath "${runscPath}" must be an absolute path on the node`);
         return problems.map((p) => `${this.displayName} runtime "${this.runtimeClassName}": ${p}`);

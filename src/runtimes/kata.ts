@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { familyLimits, KATA_HANDLERS } from './handler-limits';
 import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 import { PodOverhead } from '../core/overhead';
+import { enumProblem } from '../core/values';
 import { RuntimeArtifacts } from '../node-setup/artifacts';
 
 /** The hypervisor Kata Containers runs each pod's VM with. */
@@ -97,6 +98,8 @@ export class KataRuntime extends SandboxedRuntime {
 
   public constructor(scope: Construct, id: string, props: KataRuntimeProps = {}) {
     const hypervisor = props.hypervisor ?? KataHypervisor.QEMU;
+    const wrongHypervisor = enumProblem(KataHypervisor, hypervisor, 'hypervisor', 'KataHypervisor');
+    if (wrongHypervisor) throw new Error(`KataRuntime "${id}": ${wrongHypervisor}`);
     const facts = KATA[hypervisor];
     super(scope, id, {
       ...props,

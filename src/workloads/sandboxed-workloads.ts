@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { IRuntimeClass } from '../core/runtime-class';
+import { describeValue } from '../core/values';
 
 /** Properties of a Deployment pinned to a runtime. */
 export interface SandboxedDeploymentProps extends kplus.DeploymentProps {
@@ -14,8 +15,8 @@ export class SandboxedDeployment extends kplus.Deployment {
   public readonly runtime: IRuntimeClass;
   public constructor(scope: Construct, id: string, props: SandboxedDeploymentProps) {
     super(scope, id, props);
-    this.runtime = props.runtime;
-    props.runtime.pin(this);
+    this.runtime = requireRuntime(this, props);
+    this.runtime.pin(this);
   }
 }
 
@@ -31,8 +32,8 @@ export class SandboxedStatefulSet extends kplus.StatefulSet {
   public readonly runtime: IRuntimeClass;
   public constructor(scope: Construct, id: string, props: SandboxedStatefulSetProps) {
     super(scope, id, props);
-    this.runtime = props.runtime;
-    props.runtime.pin(this);
+    this.runtime = requireRuntime(this, props);
+    this.runtime.pin(this);
   }
 }
 
@@ -48,8 +49,8 @@ export class SandboxedDaemonSet extends kplus.DaemonSet {
   public readonly runtime: IRuntimeClass;
   public constructor(scope: Construct, id: string, props: SandboxedDaemonSetProps) {
     super(scope, id, props);
-    this.runtime = props.runtime;
-    props.runtime.pin(this);
+    this.runtime = requireRuntime(this, props);
+    this.runtime.pin(this);
   }
 }
 
@@ -65,8 +66,8 @@ export class SandboxedJob extends kplus.Job {
   public readonly runtime: IRuntimeClass;
   public constructor(scope: Construct, id: string, props: SandboxedJobProps) {
     super(scope, id, props);
-    this.runtime = props.runtime;
-    props.runtime.pin(this);
+    this.runtime = requireRuntime(this, props);
+    this.runtime.pin(this);
   }
 }
 
@@ -82,8 +83,8 @@ export class SandboxedCronJob extends kplus.CronJob {
   public readonly runtime: IRuntimeClass;
   public constructor(scope: Construct, id: string, props: SandboxedCronJobProps) {
     super(scope, id, props);
-    this.runtime = props.runtime;
-    props.runtime.pin(this);
+    this.runtime = requireRuntime(this, props);
+    this.runtime.pin(this);
   }
 }
 
@@ -99,7 +100,17 @@ export class SandboxedPod extends kplus.Pod {
   public readonly runtime: IRuntimeClass;
   public constructor(scope: Construct, id: string, props: SandboxedPodProps) {
     super(scope, id, props);
-    this.runtime = props.runtime;
-    props.runtime.pin(this);
+    this.runtime = requireRuntime(this, props);
+    this.runtime.pin(this);
   }
+}
+
+/** The runtime a sandboxed workload was given; a clear error when a JavaScript caller gave none. */
+function requireRuntime(workload: Construct, props: { readonly runtime?: IRuntimeClass } | undefined): IRuntimeClass {
+  const runtime = props?.runtime;
+  if (runtime === undefined || runtime === null || typeof (runtime as IRuntimeClass).pin !== 'function') {
+    throw new Error(`${workload.constructor.name} "${workload.node.path}": runtime is ${describeValue(runtime)}: `
+      + 'give the RuntimeClass its pods run with (a runtime preset such as a GvisorRuntime, a RuntimeClass, or RuntimeClass.fromName("name"))');
+  }
+  return runtime;
 }

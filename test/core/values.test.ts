@@ -1,0 +1,200 @@
+// Values a new user gives that slipped past the synth: unit slips in an overhead, strings outside
+// an enum from JavaScript, a misspelt runsc flag, cdk8s Lazy values, and undefined where a
+// construct or a runtime is required. Each now fails the synth (or works) with a readable message.
+import { App, Chart, Lazy, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import {
+  GvisorRuntime,
+  KataRuntime,
+  PodOverhead,
+  RuntimeClass,
+  SandboxedDaemonSet,
+} from '../../src';
+
+function validationErrors(app: App): string[] {
+  return app.node.findAll().flatMap((c) => c.node.validate().map((message) => `[${c.node.path}] ${message}`));
+}
+
+function newApp(): { app: App; chart: Chart } {
+  const app = Testing.app();
+  return { app, chart: new Chart(app, 'test') };
+}
+
+describe('Overhead cpu: "250" (250 cores) and memory: "320m" (0.32 bytes) pass on a plain class', () => {
+  test('a CPU overhead above 8 CPUs is an error that suggests millicores', () => {
+    const { app, chart } = newApp();
+    new RuntimeClass(chart, 'rc', { handler: 'kata', overhead: PodOverhead.of({ cpu: '250', memory: '320Mi' }) });
+    expect(validationErrors(app)).toEqual([
+      '[test/rc] RuntimeClass "kata": overhead.cpu: "250" is 250 CPUs added to every pod, more than the 8 any runtime needs: '
+      + 'did you mean "250m" (millicores; e.g. Cpu.millis(250))? Fix the amount, or, if it is meant, set allowUnusualAmounts: true on the overhead',
+    ]);
+  });
+
+  test('a memory overhead below 1Mi is an error that suggests mebibytes', () => {
+    const { app, chart } = newApp();
+    new RuntimeClass(chart, 'rc', { handler: 'kata', overhead: PodOverhead.of({ cpu: '250m', memory: '320m' }) });
+    expect(validationErrors(app)).toEqual([
+      '[test/rc] RuntimeClass "kata": overhead.memory: "320m" is less than 1Mi added to every pod; "320m" is in thousandths of a byte: '
+      + 'did you mean "320Mi" (mebibytes; e.g. Size.mebibytes(320))? Fix the amount, or, if it is meant, set allowUnusualAmounts: true on the overhead',
+    ]);
+  });
+
+  test('bytes without a unit are named too; zero and the bounds themselves are fine', () => {
+    const { app, chart } = newApp();
+    new RuntimeClass(chart, 'small', { handler: 'small', overhead: PodOverhead.of({ memory: '1000' }) });
+    new RuntimeClass(chart, 'zero', { handler: 'zero', overhead: PodOverhead.of({ cpu: '0', memory: '0' }) });
+    new RuntimeClass(chart, 'edges', { handler: 'edges', overhead: PodOverhead.of({ cpu: '8', memory: '1Mi' }) });
+    expect(validationErrors(app)).toEqual([
+      '[test/small] RuntimeClass "small": overhead.memory: "1000" is less than 1Mi added to every pod; a runtime adds at least a few mebibytes '
+      + 'to a pod: give the amount with a unit (e.g. "64Mi", Size.mebibytes(64)) Fix the amount, or, if it is meant, set allowUnusualAmounts: true on the overhead',
+    ]);
+  });
+
+  test('allowUnusualAmounts: true accepts them, and they are synthesized as given', () => {
+    const { app, chart } = newApp();
+    new RuntimeClass(chart, 'rc', { handler: 'kata', overhead: PodOverhead.of({ cpu: '250', memory: '320m', allowUnusualAmounts: true }) });
+    expect(validationErrors(app)).toEqual([]);
+    expect(Testing.synth(chart)[0].overhead).toEqual({ podFixed: { cpu: '250', memory: '320m' } });
+  });
+
+  test('a runtime preset\'s overhead is checked the same way', () => {
+    const { app, chart } = newApp();
+    new GvisorRuntime(chart, 'gvisor', { overhead: PodOverhead.of({ cpu: '100', memory: '64Mi' }) });
+    expect(validationErrors(app).join('\n')).toContain('overhead.cpu: "100" is 100 CPUs added to every pod');
+  });
+});
+
+describe('A gVisor platform outside the enum (a JavaScript caller) passes the synth', () => {
+  test('GvisorRuntime platform: a string that is not a GvisorPlatform is an error listing the members', () => {
+    const { app, chart } = newApp();
+    new GvisorRuntime(chart, 'gvisor', { platform: 'systrapp' as any });
+    expect(validationErrors(app)).toContain(
+      '[test/gvisor] gVisor (systrapp) runtime "runsc": platform is "systrapp", which is not a GvisorPlatform: '
+      + 'use one of GvisorPlatform.SYSTRAP, GvisorPlatform.KVM, GvisorPlatform.PTRACE');
+  });
+
+  test('KataRuntime hypervisor outside KataHypervisor throws at once, naming the members (not a TypeError)', () => {
+    const { chart } = newApp();
+    expect(() => new KataRuntime(chart, 'kata', { hypervisor: 'qemu-tdx' as any })).toThrow(
+      'KataRuntime "kata": hypervisor is "qemu-tdx", which is not a KataHypervisor: use one of KataHypervisor.QEMU, '
+      + 'KataHypervisor.CLOUD_HYPERVISOR, KataHypervisor.FIRECRACKER, KataHypervisor.DRAGONBALL');
+  });
+
+  test('a toleration\'s operator and effect outside their enums are errors', () => {
+    const { app, chart } = newApp();
+    new RuntimeClass(chart, 'rc', {
+      handler: 'kata',
+      scheduling: { tolerations: [{ key: 'sandbox', operator: 'Exist' as any, effect: 'NoSchedul' as any }] },
+    });
+    const errors = validationErrors(app);
+    expect(errors).toContain('[test/rc] RuntimeClass "kata": scheduling.tolerations[0].operator is "Exist", which is not a TolerationOperator: use one of TolerationOperator.EQUAL, TolerationOperator.EXISTS');
+    expect(errors).toContain('[test/rc] RuntimeClass "kata": scheduling.tolerations[0].effect is "NoSchedul", which is not a TaintEffect: use one of TaintEffect.NO_SCHEDULE, TaintEffect.PREFER_NO_SCHEDULE, TaintEffect.NO_EXECUTE');
+  });
+});
+
+describe('A misspelt runsc flag (`overlay` for `overlay2`) passes the synth; only the node finds out', () => {
+  const errorsFor = (runscFlags: { [flag: string]: string }, allowUncheckedRunscFlags?: boolean) => {
+    const { app, chart } = newApp();
+    new GvisorRuntime(chart, 'gvisor', { runscFlags, allowUncheckedRunscFlags });
+    return validationErrors(app);
+  };
+  const prefix = '[test/gvisor] gVisor (systrap) runtime "runsc": ';
+
+  test('overlay (deprecated, a boolean) given overlay2\'s value: an error that points to overlay2', () => {
+    expect(errorsFor({ overlay: 'root:self' })).toEqual([
+      `${prefix}runscFlags.overlay is deprecated in runsc ("use --overlay2=all:memory to achieve the same effect"): did you mean "overlay2"? `
+      + 'Fix the name, or, for a flag of a newer runsc, set allowUncheckedRunscFlags: true',
+    ]);
+  });
+
+  test('a name no known runsc has: an error naming the nearest flag and the releases checked', () => {
+    expect(errorsFor({ 'overlay3': 'root:self', 'debug-logs': '/tmp/' })).toEqual([
+      `${prefix}runscFlags.overlay3 is not a flag of runsc releases 20221219.0 and 20240729.0: did you mean "overlay2"? `
+      + 'Fix the name (`runsc flags` lists them), or, for a flag of a newer runsc, set allowUncheckedRunscFlags: true',
+      `${prefix}runscFlags.debug-logs is not a flag of runsc releases 20221219.0 and 20240729.0: did you mean "debug-log"? `
+      + 'Fix the name (`runsc flags` lists them), or, for a flag of a newer runsc, set allowUncheckedRunscFlags: true',
+    ]);
+  });
+
+  test('values runsc would refuse: a boolean flag given "yes", a number flag given words', () => {
+    expect(errorsFor({ 'net-raw': 'yes', 'num-network-channels': 'four' })).toEqual([
+      `${prefix}runscFlags.net-raw = "yes": it is a boolean flag: give "true" or "false" (runsc would refuse --net-raw=yes and no pod of the class would start)`,
+      `${prefix}runscFlags.num-network-channels = "four": it takes a whole number (runsc would refuse --num-network-channels=four and no pod of the class would start)`,
+    ]);
+  });
+
+  test('allowUncheckedRunscFlags accepts a flag of a newer runsc, but still checks the values of known flags', () => {
+    expect(errorsFor({ 'some-future-flag': 'on', 'overlay': 'true' }, true)).toEqual([]);
+    expect(errorsFor({ 'some-future-flag': 'on', 'net-raw': 'yes' }, true)).toEqual([
+      `${prefix}runscFlags.net-raw = "yes": it is a boolean flag: give "true" or "false" (runsc would refuse --net-raw=yes and no pod of the class would start)`,
+    ]);
+  });
+
+  test('flags of either known release, with valid values, pass', () => {
+    expect(errorsFor({ 'overlay2': 'root:self', 'directfs': 'false', 'num-network-channels': '2', 'debug-log': '/var/log/runsc/' })).toEqual([]);
+  });
+});
+
+describe('A Lazy name gives RuntimeClass "[object Object]"; a Lazy overhead gives a message about "an object (Lazy)"', () => {
+  test('a Lazy name is produced before it is checked (and when a workload is pinned): a good one passes, and pinned workloads agree with it', () => {
+    const { app, chart } = newApp();
+    let suffix = '';
+    const rc = new RuntimeClass(chart, 'rc', { handler: 'kata', name: Lazy.any({ produce: () => `kata${suffix}` }) });
+    suffix = '-fast';
+    const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx', securityContext: { ensureNonRoot: false } }] });
+    rc.pin(deployment);
+    expect(validationErrors(app)).toEqual([]);
+    const manifests = Testing.synth(chart);
+    expect(manifests.find((m) => m.kind === 'RuntimeClass').metadata.name).toBe('kata-fast');
+    expect(manifests.find((m) => m.kind === 'Deployment').spec.template.spec.runtimeClassName).toBe('kata-fast');
+  });
+
+  test('a Lazy name that produces a bad name is named by what it produced', () => {
+    const { app, chart } = newApp();
+    new RuntimeClass(chart, 'rc', { handler: 'kata', name: Lazy.any({ produce: () => 'Kata_Fast' }) });
+    const errors = validationErrors(app);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^\[test\/rc\] RuntimeClass "Kata_Fast": name "Kata_Fast" must /);
+  });
+
+  test('a name that is no string at all is named readably, with the construct path', () => {
+    const { app, chart } = newApp();
+    new RuntimeClass(chart, 'rc', { handler: 'kata', name: { value: 'kata' } as any });
+    expect(validationErrors(app)).toContain(
+      '[test/rc] RuntimeClass at test/rc: name is an object {"value":"kata"}, not a string: give the RuntimeClass\'s metadata.name as a string (or a Lazy that produces one)');
+  });
+
+  test('Lazy overhead amounts are produced when checked, after the app is built', () => {
+    const { app, chart } = newApp();
+    let memory = '1Gi';
+    new RuntimeClass(chart, 'rc', {
+      handler: 'kata',
+      overhead: PodOverhead.of({ cpu: Lazy.any({ produce: () => '250m' }), memory: Lazy.any({ produce: () => memory }), resources: { 'hugepages-2Mi': Lazy.any({ produce: () => '4Mi' }) } }),
+    });
+    memory = '320Mi';
+    expect(validationErrors(app)).toEqual([]);
+    expect(Testing.synth(chart)[0].overhead).toEqual({ podFixed: { 'cpu': '250m', 'hugepages-2Mi': '4Mi', 'memory': '320Mi' } });
+  });
+
+  test('a Lazy overhead that produces no quantity is named by what it produced', () => {
+    const { app, chart } = newApp();
+    new RuntimeClass(chart, 'rc', { handler: 'kata', overhead: PodOverhead.of({ cpu: '250m', memory: Lazy.any({ produce: () => 320 }) }) });
+    expect(validationErrors(app)).toContain(
+      '[test/rc] RuntimeClass "kata": overhead.memory: number 320 is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))');
+  });
+});
+
+describe('pin(undefined) and SandboxedDaemonSet({ runtime: undefined }) from JavaScript throw "TypeError: Cannot read properties of undefined"', () => {
+  test('pin(undefined) names the class and what pin() takes', () => {
+    const { chart } = newApp();
+    const rc = new RuntimeClass(chart, 'rc', { handler: 'kata' });
+    expect(() => rc.pin(undefined as any)).toThrow(
+      'RuntimeClass "kata": pin() was given undefined, not a construct: give it the workload to pin (a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod, a Kube* object, or an Include)');
+  });
+
+  test('a sandboxed workload without a runtime names itself and what runtime takes', () => {
+    const { chart } = newApp();
+    expect(() => new SandboxedDaemonSet(chart, 'agent', { runtime: undefined as any, containers: [{ image: 'nginx' }] })).toThrow(
+      'SandboxedDaemonSet "test/agent": runtime is undefined: give the RuntimeClass its pods run with (a runtime preset such as a GvisorRuntime, a RuntimeClass, or RuntimeClass.fromName("name"))');
+  });
+});
