@@ -9,6 +9,7 @@ import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
 import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
 import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
+import { ownNodePolicySpec } from '../policy/own-node-policy';
 
 /** Which Kubernetes distribution's container runtime configuration the node setup edits. */
 export enum KubernetesDistribution {
@@ -99,6 +100,19 @@ export interface NodeSetupProps {
    * @default Duration.minutes(1)
    */
   readonly recheckPeriod?: Duration;
+  /**
+   * Confine the agent's service account to its own node: a ValidatingAdmissionPolicy
+   * (`<name>-own-node`, with its binding) lets it change only the node its pod runs on, named by
+   * its token's node claim (`authentication.kubernetes.io/node-name`), and there only labels
+   * under `runtimeclass.cdk8s.io/`. Without it, root on any one node (which can read the agent's
+   * token) can relabel, taint or cordon every node of the cluster.
+   *
+   * Needs Kubernetes 1.30 or later (ValidatingAdmissionPolicy v1, and the node claim in pod
+   * tokens: on by default from 1.30, always from 1.32). Set false only on older clusters: the
+   * agent then holds get and patch on every node.
+   * @default true
+   */
+  readonly nodeScopedRights?: boolean;
 }
 
 /** What a runtime hands its node setup. @internal */
@@ -169,6 +183,11 @@ export class NodeSetup extends Construct {
   public readonly daemonSet: ApiObject;
   /** The ConfigMap holding the node agent, its spec and the rendered configuration. */
   public readonly configMap: ApiObject;
+  /**
+   * The ValidatingAdmissionPolicy and its binding that confine the agent to its own node and
+   * labels; empty with `nodeScopedRights: false`.
+   */
+  public readonly nodeScopePolicy: ApiObject[] = [];
   /** True when this setup emits its Namespace (the first setup of the app in that namespace). */
   public readonly createsNamespace: boolean;
   private readonly registrations: NodeSetupRegistration[] = [];
@@ -223,7 +242,8 @@ export class NodeSetup extends Construct {
         },
       });
     }
-    // Cluster-wide: only what labelling this node needs. get: read labels; patch: set/remove the ready label.
+    // Cluster-wide: only what labelling this node needs. get: read labels; patch: set/remove the
+    // ready label. RBAC cannot name "the node this pod runs on": the admission policy below does.
     clusterScoped.push(new ApiObject(this, 'ClusterRole', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
@@ -251,6 +271,25 @@ export class NodeSetup extends Construct {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.name },
       subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
     });
+    if (props.nodeScopedRights ?? true) {
+      const policyName = `${this.name}-own-node`;
+      const apiVersion = 'admissionregistration.k8s.io/v1';
+      this.nodeScopePolicy.push(
+        new ApiObject(this, 'OwnNodePolicy', {
+          apiVersion,
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name: policyName, labels },
+          spec: ownNodePolicySpec({ namespace: this.namespace, serviceAccount: this.name, labelPrefix: NODE_READY_LABEL_PREFIX, policyName }),
+        }),
+        new ApiObject(this, 'OwnNodePolicyBinding', {
+          apiVersion,
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name: policyName, labels },
+          spec: { policyName, validationActions: ['Deny'] },
+        }),
+      );
+      clusterScoped.push(...this.nodeScopePolicy);
+    }
     this.configMap = new ApiObject(this, 'ConfigMap', {
       apiVersion: 'v1',
       kind: 'ConfigMap',

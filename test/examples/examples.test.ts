@@ -99,7 +99,7 @@ describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
         expect(rc.scheduling.nodeSelector[`runtimeclass.cdk8s.io/${rc.handler}`]).toBe('ready');
       }
     }
-    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
     for (const m of all.filter(isNodeSetupObject)) {
       expect([m.kind, m.metadata.namespace]).toEqual([m.kind, clusterScoped.includes(m.kind) ? undefined : 'runtimeclass-system']);
     }

@@ -95,6 +95,8 @@ describe('a runtime\'s own node setup', () => {
       ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'kata-qemu-node-setup', undefined],
       ['rbac.authorization.k8s.io/v1', 'Role', 'kata-qemu-node-setup', 'runtimeclass-system'],
       ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'kata-qemu-node-setup', 'runtimeclass-system'],
+      ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'kata-qemu-node-setup-own-node', undefined],
+      ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'kata-qemu-node-setup-own-node', undefined],
       ['v1', 'ConfigMap', 'kata-qemu-node-setup', 'runtimeclass-system'],
       ['apps/v1', 'DaemonSet', 'kata-qemu-node-setup', 'runtimeclass-system'],
     ]);
@@ -167,6 +169,8 @@ describe('a runtime\'s own node setup', () => {
       ['ClusterRoleBinding', undefined],
       ['Role', namespace],
       ['RoleBinding', namespace],
+      ['ValidatingAdmissionPolicy', undefined],
+      ['ValidatingAdmissionPolicyBinding', undefined],
       ['ConfigMap', namespace],
       ['DaemonSet', namespace],
     ]);
@@ -181,7 +185,7 @@ describe('a runtime\'s own node setup', () => {
     const labels = { 'app.kubernetes.io/name': 'runtimeclass-node-setup', 'app.kubernetes.io/instance': 'runtimes' };
     const setupObjects = manifestsOf(chart).filter((m) => !['RuntimeClass', 'Namespace'].includes(m.kind));
     expect(setupObjects.map((m) => [m.kind, m.metadata.labels])).toEqual(
-      ['ServiceAccount', 'ResourceQuota', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ConfigMap', 'DaemonSet'].map((kind) => [kind, labels]));
+      ['ServiceAccount', 'ResourceQuota', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ConfigMap', 'DaemonSet'].map((kind) => [kind, labels]));
     const daemonSet = onlyOfKind(setupObjects, 'DaemonSet');
     expect(daemonSet.spec.selector).toEqual({ matchLabels: labels });
     expect(daemonSet.spec.template.metadata.labels).toEqual(labels);

@@ -397,6 +397,8 @@ describe('SandboxedRuntime handler options', () => {
       ['ClusterRoleBinding', 'youki-node-setup'],
       ['Role', 'youki-node-setup'],
       ['RoleBinding', 'youki-node-setup'],
+      ['ValidatingAdmissionPolicy', 'youki-node-setup-own-node'],
+      ['ValidatingAdmissionPolicyBinding', 'youki-node-setup-own-node'],
       ['ConfigMap', 'youki-node-setup'],
       ['DaemonSet', 'youki-node-setup'],
     ]);
