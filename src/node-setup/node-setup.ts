@@ -181,7 +181,13 @@ export class NodeSetup extends Construct {
   public readonly namespace: string;
   /** The DaemonSet. */
   public readonly daemonSet: ApiObject;
-  /** The ConfigMap holding the node agent, its spec and the rendered configuration. */
+  /**
+   * The ConfigMap holding the node agent, its spec and the rendered configuration. It is
+   * immutable and named after its content (`<name>-<10 hex digits of the sha256 of its data>`),
+   * so no one can swap the code of running agents in place, and a new configuration is a new
+   * ConfigMap that rolls the DaemonSet. Older ones stay in the cluster until the deploy tool
+   * prunes them.
+   */
   public readonly configMap: ApiObject;
   /**
    * The ValidatingAdmissionPolicy and its binding that confine the agent to its own node and
@@ -294,8 +300,14 @@ export class NodeSetup extends Construct {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: this.name, namespace: this.namespace, labels },
+      immutable: true,
       data: Lazy.any({ produce: () => this.installerFiles() }),
     });
+    // Named after its content, which is known only once every runtime has registered: the
+    // name is computed whenever it is read (the DaemonSet's volume, the manifest, callers).
+    const contentName = (): string => `${this.name}-${createHash('sha256').update(JSON.stringify(this.installerFiles())).digest('hex').slice(0, 10)}`;
+    Object.defineProperty(this.configMap, 'name', { get: contentName });
+    Object.defineProperty(this.configMap.metadata, 'name', { get: contentName });
     this.daemonSet = new ApiObject(this, 'Resource', {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
@@ -385,18 +397,14 @@ export class NodeSetup extends Construct {
   }
 
   private daemonSetSpec(labels: { [key: string]: string }): any {
-    const files = this.installerFiles();
-    const checksum = createHash('sha256').update(JSON.stringify(files)).digest('hex');
     const tolerations = this.props.tolerations ?? [{ operator: 'Exists' }];
     return {
       selector: { matchLabels: labels },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: maxUnavailableValue(this.props.maxUnavailable) } },
       template: {
-        metadata: {
-          labels,
-          // A new configuration rolls the node-setup pods, which apply it node by node.
-          annotations: { 'runtimeclass.cdk8s.io/config-sha256': checksum },
-        },
+        // A new configuration is a ConfigMap of another name: it rolls the node-setup pods,
+        // which apply it node by node.
+        metadata: { labels },
         spec: {
           serviceAccountName: this.name,
           automountServiceAccountToken: false,
@@ -414,7 +422,7 @@ export class NodeSetup extends Construct {
           containers: [this.agentContainer()],
           volumes: [
             { name: 'host-root', hostPath: { path: '/', type: 'Directory' } },
-            { name: 'config', configMap: { name: this.name } },
+            { name: 'config', configMap: { name: this.configMap.name } },
             { name: 'state', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
             { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
             { name: 'artifacts', emptyDir: { sizeLimit: '4Gi' } },

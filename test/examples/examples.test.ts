@@ -93,7 +93,8 @@ describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
     // A managed cluster installs its runtimes itself.
     expect(setups.length > 0).toBe(PROVIDED_BY_THE_CLUSTER[name] === undefined);
     for (const setup of setups) {
-      const spec = JSON.parse(all.find((m) => m.kind === 'ConfigMap' && m.metadata.name === setup.metadata.name).data['spec.json']);
+      const mounted = setup.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name;
+      const spec = JSON.parse(all.find((m) => m.kind === 'ConfigMap' && m.metadata.name === mounted).data['spec.json']);
       const handlers: string[] = spec.handlers.map((h: any) => h.handler);
       for (const rc of all.filter((m) => m.kind === 'RuntimeClass' && handlers.includes(m.handler))) {
         expect(rc.scheduling.nodeSelector[`runtimeclass.cdk8s.io/${rc.handler}`]).toBe('ready');

@@ -399,7 +399,7 @@ describe('SandboxedRuntime handler options', () => {
       ['RoleBinding', 'youki-node-setup'],
       ['ValidatingAdmissionPolicy', 'youki-node-setup-own-node'],
       ['ValidatingAdmissionPolicyBinding', 'youki-node-setup-own-node'],
-      ['ConfigMap', 'youki-node-setup'],
+      ['ConfigMap', expect.stringMatching(/^youki-node-setup-[0-9a-f]{10}$/)],
       ['DaemonSet', 'youki-node-setup'],
     ]);
     expect(youki._handlerConfig().crio).toBeUndefined();
