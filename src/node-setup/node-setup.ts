@@ -564,12 +564,99 @@ export class NodeSetup extends Construct {
         // The ClusterRole and ClusterRoleBinding carry the name: it must be unique in the cluster.
         problems.push(`another NodeSetup (${other.node.path}) has the same name: names are cluster-wide (ClusterRole, ClusterRoleBinding); give each its own \`name\``);
       }
-      for (const handler of this.handlers.filter((h) => other.handlers.includes(h))) {
+      const sharedHandlers = this.handlers.filter((h) => other.handlers.includes(h));
+      for (const handler of sharedHandlers) {
         problems.push(`handler "${handler}" is also installed by NodeSetup "${other.name}" (${other.node.path}): share one NodeSetup between the runtimes, or give one of them another name`);
       }
+      // Setups that share a handler share its artifacts too: the fix above covers both.
+      if (sharedHandlers.length === 0) problems.push(...this.sharedPathProblems(other));
     }
+    problems.push(...this.ownPathProblems());
     return problems;
   }
+
+  /** Every host path this setup installs (artifact destinations and host files), with what installs it. */
+  private installedPaths(): InstalledPath[] {
+    const paths: InstalledPath[] = [];
+    for (const r of this.registrations) {
+      for (const artifact of r.artifacts) {
+        if (artifact.destination === undefined) continue;
+        paths.push({
+          path: artifact.destination,
+          // An image artifact may be a directory: a tree that owns everything under it.
+          tree: artifact._source === 'image',
+          architecture: artifact.architecture,
+          source: JSON.stringify([artifact._source, artifact.image, artifact.location, artifact.sha512]),
+          runtime: r.displayName,
+        });
+      }
+      for (const [hostPath, content] of Object.entries(r.hostFiles)) {
+        paths.push({ path: hostPath, tree: false, architecture: CpuArchitecture.ANY, source: JSON.stringify(['file', content]), runtime: r.displayName });
+      }
+    }
+    return paths;
+  }
+
+  /**
+   * Paths that this setup and another both install on a node both select: each setup would
+   * delete the other's file on uninstall, and two versions would overwrite each other.
+   */
+  private sharedPathProblems(other: NodeSetup): string[] {
+    if (disjointSelectors(this.nodeSelector(), other.nodeSelector())) return [];
+    const problems = new Map<string, string>();
+    for (const mine of this.installedPaths()) {
+      for (const theirs of other.installedPaths()) {
+        if (!pathsOverlap(mine, theirs) || !architecturesOverlap(mine.architecture, theirs.architecture)) continue;
+        const where = mine.path === theirs.path ? `"${mine.path}"` : `"${mine.path}" (${theirs.path} overlaps it)`;
+        problems.set(`${mine.path}\n${theirs.path}`, `installs ${where} for runtime "${mine.runtime}", and NodeSetup "${other.name}" (${other.node.path}) installs it too for runtime "${theirs.runtime}": `
+          + 'each setup would delete or overwrite the other\'s files on the nodes both select; share one NodeSetup between the runtimes (pass the same `nodeSetup`), '
+          + 'give one of the artifacts another destination, or give the setups node selectors that never select the same node');
+      }
+    }
+    return [...problems.values()];
+  }
+
+  /** Paths that two runtimes of this setup install from different sources (the last one would win). */
+  private ownPathProblems(): string[] {
+    const problems = new Map<string, string>();
+    const paths = this.installedPaths();
+    paths.forEach((a, i) => {
+      for (const b of paths.slice(i + 1)) {
+        if (a.source === b.source || !pathsOverlap(a, b) || !architecturesOverlap(a.architecture, b.architecture)) continue;
+        problems.set(`${a.path}\n${b.path}`, `runtimes "${a.runtime}" and "${b.runtime}" both install "${a.path}"${a.path === b.path ? '' : ` and "${b.path}"`}, from different sources: `
+          + 'the last one installed would replace the other; give them the same artifact (one version), or another destination');
+      }
+    });
+    return [...problems.values()];
+  }
+}
+
+/** A host path a node setup installs. */
+interface InstalledPath {
+  readonly path: string;
+  /** A directory artifact: it owns everything under its path. */
+  readonly tree: boolean;
+  readonly architecture: CpuArchitecture;
+  /** What is installed there (artifact source or file content), to tell the same artifact from another. */
+  readonly source: string;
+  readonly runtime: string;
+}
+
+function isWithin(child: string, parent: string): boolean {
+  return child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
+}
+
+function pathsOverlap(a: InstalledPath, b: InstalledPath): boolean {
+  return a.path === b.path || (a.tree && isWithin(b.path, a.path)) || (b.tree && isWithin(a.path, b.path));
+}
+
+function architecturesOverlap(a: CpuArchitecture, b: CpuArchitecture): boolean {
+  return a === CpuArchitecture.ANY || b === CpuArchitecture.ANY || a === b;
+}
+
+/** True when no node can match both selectors (one key, two required values). */
+function disjointSelectors(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  return Object.keys(a).some((key) => key in b && a[key] !== b[key]);
 }
 
 /** Architectures a list of artifacts covers. @internal */
