@@ -19,7 +19,12 @@ function newApp(): { app: App; chart: Chart } {
 }
 
 /** A generic runc-based runtime that installs `artifacts` and `hostFiles`. */
-function generic(chart: Chart, handler: string, options: { nodeSetup?: NodeSetup; artifacts?: RuntimeArtifacts[]; hostFiles?: { [path: string]: string } }): SandboxedRuntime {
+interface GenericOptions {
+  readonly artifacts?: RuntimeArtifacts[];
+  readonly hostFiles?: { [path: string]: string };
+}
+
+function generic(chart: Chart, handler: string, options: GenericOptions): SandboxedRuntime {
   return new SandboxedRuntime(chart, handler, {
     handler,
     containerd: { runtimeType: 'io.containerd.runc.v2', options: { BinaryName: `/opt/${handler}/bin/runc` } },
