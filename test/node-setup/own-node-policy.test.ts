@@ -5,8 +5,10 @@
  */
 import { Chart, Testing } from 'cdk8s';
 import { CrunRuntime, NodeSetup } from '../../src';
+import { ApiServer } from '../../src/node-agent/kube';
 import { validationErrors } from '../core/support';
 import { evaluatedExpressions, expressionsIn, Request, validate } from '../policy/cel-harness';
+import { RecordingApiServer } from '../support/api-server';
 
 const AGENT = 'system:serviceaccount:runtimeclass-system:crun-node-setup';
 const NODE_NAME_CLAIM = 'authentication.kubernetes.io/node-name';
@@ -94,6 +96,26 @@ describe('Any node\'s root can patch every node: the agent\'s token may change o
     const bare = node('node-a');
     delete bare.metadata.labels;
     expect(validate(policy, binding, patchOf('node-a', ready, { before: bare }))).toEqual({ result: 'passed' });
+  });
+
+  test('the agent\'s own PATCHes (its API client, through a local HTTPS recorder) pass: set, then remove, the ready label', async () => {
+    const api = new RecordingApiServer({ nodes: { 'node-a': node('node-a').metadata.labels } });
+    const port = await api.start();
+    try {
+      const client = new ApiServer('127.0.0.1', String(port), api.accountDir('token-1'));
+      await client.setLabel('node-a', 'runtimeclass.cdk8s.io/crun', 'ready');
+      await client.setLabel('node-a', 'runtimeclass.cdk8s.io/crun', undefined);
+    } finally {
+      await api.stop();
+    }
+    const patches = api.calls.filter((c) => c.method === 'PATCH');
+    expect(patches.map((c) => [c.path, c.contentType])).toEqual(Array(2).fill(['/api/v1/nodes/node-a', 'application/merge-patch+json']));
+    let current = node('node-a');
+    for (const call of patches) {
+      expect(validate(policy, binding, patchOf('node-a', call.body, { before: current }))).toEqual({ result: 'passed' });
+      current = mergePatch(current, call.body);
+    }
+    expect(current.metadata.labels).toEqual(node('node-a').metadata.labels);
   });
 
   test('another node is denied, and the message names both nodes and the policy', () => {
