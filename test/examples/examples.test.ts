@@ -23,9 +23,9 @@ function isNodeSetupObject(manifest: any): boolean {
 }
 
 /**
- * Every chart's manifests for a snapshot, with the installer script and the config-sha256 derived
+ * Every chart's manifests for a snapshot, with the installer script and the ConfigMap name derived
  * from it replaced by placeholders: the script is tested on its own (test/node-setup) and every
- * change to it would otherwise rewrite every snapshot; the annotation has tests of its own.
+ * change to it would otherwise rewrite every snapshot; the name has tests of its own.
  */
 function forSnapshot(manifests: { [chart: string]: any[] }): { [chart: string]: any[] } {
   const result: { [chart: string]: any[] } = {};
