@@ -9,6 +9,7 @@ import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
 import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
 import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
+import { ownNodePolicySpec } from '../policy/own-node-policy';
 
 /** Which Kubernetes distribution's container runtime configuration the node setup edits. */
 export enum KubernetesDistribution {
@@ -99,6 +100,19 @@ export interface NodeSetupProps {
    * @default Duration.minutes(1)
    */
   readonly recheckPeriod?: Duration;
+  /**
+   * Confine the agent's service account to its own node: a ValidatingAdmissionPolicy
+   * (`<name>-own-node`, with its binding) lets it change only the node its pod runs on, named by
+   * its token's node claim (`authentication.kubernetes.io/node-name`), and there only labels
+   * under `runtimeclass.cdk8s.io/`. Without it, root on any one node (which can read the agent's
+   * token) can relabel, taint or cordon every node of the cluster.
+   *
+   * Needs Kubernetes 1.30 or later (ValidatingAdmissionPolicy v1, and the node claim in pod
+   * tokens: on by default from 1.30, always from 1.32). Set false only on older clusters: the
+   * agent then holds get and patch on every node.
+   * @default true
+   */
+  readonly nodeScopedRights?: boolean;
 }
 
 /** What a runtime hands its node setup. @internal */
@@ -167,8 +181,19 @@ export class NodeSetup extends Construct {
   public readonly namespace: string;
   /** The DaemonSet. */
   public readonly daemonSet: ApiObject;
-  /** The ConfigMap holding the node agent, its spec and the rendered configuration. */
+  /**
+   * The ConfigMap holding the node agent, its spec and the rendered configuration. It is
+   * immutable and named after its content (`<name>-<10 hex digits of the sha256 of its data>`),
+   * so no one can swap the code of running agents in place, and a new configuration is a new
+   * ConfigMap that rolls the DaemonSet. Older ones stay in the cluster until the deploy tool
+   * prunes them.
+   */
   public readonly configMap: ApiObject;
+  /**
+   * The ValidatingAdmissionPolicy and its binding that confine the agent to its own node and
+   * labels; empty with `nodeScopedRights: false`.
+   */
+  public readonly nodeScopePolicy: ApiObject[] = [];
   /** True when this setup emits its Namespace (the first setup of the app in that namespace). */
   public readonly createsNamespace: boolean;
   private readonly registrations: NodeSetupRegistration[] = [];
@@ -223,7 +248,8 @@ export class NodeSetup extends Construct {
         },
       });
     }
-    // Cluster-wide: only what labelling this node needs. get: read labels; patch: set/remove the ready label.
+    // Cluster-wide: only what labelling this node needs. get: read labels; patch: set/remove the
+    // ready label. RBAC cannot name "the node this pod runs on": the admission policy below does.
     clusterScoped.push(new ApiObject(this, 'ClusterRole', {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
@@ -251,12 +277,37 @@ export class NodeSetup extends Construct {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.name },
       subjects: [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }],
     });
+    if (props.nodeScopedRights ?? true) {
+      const policyName = `${this.name}-own-node`;
+      const apiVersion = 'admissionregistration.k8s.io/v1';
+      this.nodeScopePolicy.push(
+        new ApiObject(this, 'OwnNodePolicy', {
+          apiVersion,
+          kind: 'ValidatingAdmissionPolicy',
+          metadata: { name: policyName, labels },
+          spec: ownNodePolicySpec({ namespace: this.namespace, serviceAccount: this.name, labelPrefix: NODE_READY_LABEL_PREFIX, policyName }),
+        }),
+        new ApiObject(this, 'OwnNodePolicyBinding', {
+          apiVersion,
+          kind: 'ValidatingAdmissionPolicyBinding',
+          metadata: { name: policyName, labels },
+          spec: { policyName, validationActions: ['Deny'] },
+        }),
+      );
+      clusterScoped.push(...this.nodeScopePolicy);
+    }
     this.configMap = new ApiObject(this, 'ConfigMap', {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: this.name, namespace: this.namespace, labels },
+      immutable: true,
       data: Lazy.any({ produce: () => this.installerFiles() }),
     });
+    // Named after its content, which is known only once every runtime has registered: the
+    // name is computed whenever it is read (the DaemonSet's volume, the manifest, callers).
+    const contentName = (): string => `${this.name}-${createHash('sha256').update(JSON.stringify(this.installerFiles())).digest('hex').slice(0, 10)}`;
+    Object.defineProperty(this.configMap, 'name', { get: contentName });
+    Object.defineProperty(this.configMap.metadata, 'name', { get: contentName });
     this.daemonSet = new ApiObject(this, 'Resource', {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
@@ -346,18 +397,14 @@ export class NodeSetup extends Construct {
   }
 
   private daemonSetSpec(labels: { [key: string]: string }): any {
-    const files = this.installerFiles();
-    const checksum = createHash('sha256').update(JSON.stringify(files)).digest('hex');
     const tolerations = this.props.tolerations ?? [{ operator: 'Exists' }];
     return {
       selector: { matchLabels: labels },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: maxUnavailableValue(this.props.maxUnavailable) } },
       template: {
-        metadata: {
-          labels,
-          // A new configuration rolls the node-setup pods, which apply it node by node.
-          annotations: { 'runtimeclass.cdk8s.io/config-sha256': checksum },
-        },
+        // A new configuration is a ConfigMap of another name: it rolls the node-setup pods,
+        // which apply it node by node.
+        metadata: { labels },
         spec: {
           serviceAccountName: this.name,
           automountServiceAccountToken: false,
@@ -375,7 +422,7 @@ export class NodeSetup extends Construct {
           containers: [this.agentContainer()],
           volumes: [
             { name: 'host-root', hostPath: { path: '/', type: 'Directory' } },
-            { name: 'config', configMap: { name: this.name } },
+            { name: 'config', configMap: { name: this.configMap.name } },
             { name: 'state', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
             { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
             { name: 'artifacts', emptyDir: { sizeLimit: '4Gi' } },
@@ -517,12 +564,99 @@ export class NodeSetup extends Construct {
         // The ClusterRole and ClusterRoleBinding carry the name: it must be unique in the cluster.
         problems.push(`another NodeSetup (${other.node.path}) has the same name: names are cluster-wide (ClusterRole, ClusterRoleBinding); give each its own \`name\``);
       }
-      for (const handler of this.handlers.filter((h) => other.handlers.includes(h))) {
+      const sharedHandlers = this.handlers.filter((h) => other.handlers.includes(h));
+      for (const handler of sharedHandlers) {
         problems.push(`handler "${handler}" is also installed by NodeSetup "${other.name}" (${other.node.path}): share one NodeSetup between the runtimes, or give one of them another name`);
       }
+      // Setups that share a handler share its artifacts too: the fix above covers both.
+      if (sharedHandlers.length === 0) problems.push(...this.sharedPathProblems(other));
     }
+    problems.push(...this.ownPathProblems());
     return problems;
   }
+
+  /** Every host path this setup installs (artifact destinations and host files), with what installs it. */
+  private installedPaths(): InstalledPath[] {
+    const paths: InstalledPath[] = [];
+    for (const r of this.registrations) {
+      for (const artifact of r.artifacts) {
+        if (artifact.destination === undefined) continue;
+        paths.push({
+          path: artifact.destination,
+          // An image artifact may be a directory: a tree that owns everything under it.
+          tree: artifact._source === 'image',
+          architecture: artifact.architecture,
+          source: JSON.stringify([artifact._source, artifact.image, artifact.location, artifact.sha512]),
+          runtime: r.displayName,
+        });
+      }
+      for (const [hostPath, content] of Object.entries(r.hostFiles)) {
+        paths.push({ path: hostPath, tree: false, architecture: CpuArchitecture.ANY, source: JSON.stringify(['file', content]), runtime: r.displayName });
+      }
+    }
+    return paths;
+  }
+
+  /**
+   * Paths that this setup and another both install on a node both select: each setup would
+   * delete the other's file on uninstall, and two versions would overwrite each other.
+   */
+  private sharedPathProblems(other: NodeSetup): string[] {
+    if (disjointSelectors(this.nodeSelector(), other.nodeSelector())) return [];
+    const problems = new Map<string, string>();
+    for (const mine of this.installedPaths()) {
+      for (const theirs of other.installedPaths()) {
+        if (!pathsOverlap(mine, theirs) || !architecturesOverlap(mine.architecture, theirs.architecture)) continue;
+        const where = mine.path === theirs.path ? `"${mine.path}"` : `"${mine.path}" (${theirs.path} overlaps it)`;
+        problems.set(`${mine.path}\n${theirs.path}`, `installs ${where} for runtime "${mine.runtime}", and NodeSetup "${other.name}" (${other.node.path}) installs it too for runtime "${theirs.runtime}": `
+          + 'each setup would delete or overwrite the other\'s files on the nodes both select; share one NodeSetup between the runtimes (pass the same `nodeSetup`), '
+          + 'give one of the artifacts another destination, or give the setups node selectors that never select the same node');
+      }
+    }
+    return [...problems.values()];
+  }
+
+  /** Paths that two runtimes of this setup install from different sources (the last one would win). */
+  private ownPathProblems(): string[] {
+    const problems = new Map<string, string>();
+    const paths = this.installedPaths();
+    paths.forEach((a, i) => {
+      for (const b of paths.slice(i + 1)) {
+        if (a.source === b.source || !pathsOverlap(a, b) || !architecturesOverlap(a.architecture, b.architecture)) continue;
+        problems.set(`${a.path}\n${b.path}`, `runtimes "${a.runtime}" and "${b.runtime}" both install "${a.path}"${a.path === b.path ? '' : ` and "${b.path}"`}, from different sources: `
+          + 'the last one installed would replace the other; give them the same artifact (one version), or another destination');
+      }
+    });
+    return [...problems.values()];
+  }
+}
+
+/** A host path a node setup installs. */
+interface InstalledPath {
+  readonly path: string;
+  /** A directory artifact: it owns everything under its path. */
+  readonly tree: boolean;
+  readonly architecture: CpuArchitecture;
+  /** What is installed there (artifact source or file content), to tell the same artifact from another. */
+  readonly source: string;
+  readonly runtime: string;
+}
+
+function isWithin(child: string, parent: string): boolean {
+  return child.startsWith(parent.endsWith('/') ? parent : `${parent}/`);
+}
+
+function pathsOverlap(a: InstalledPath, b: InstalledPath): boolean {
+  return a.path === b.path || (a.tree && isWithin(b.path, a.path)) || (b.tree && isWithin(a.path, b.path));
+}
+
+function architecturesOverlap(a: CpuArchitecture, b: CpuArchitecture): boolean {
+  return a === CpuArchitecture.ANY || b === CpuArchitecture.ANY || a === b;
+}
+
+/** True when no node can match both selectors (one key, two required values). */
+function disjointSelectors(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  return Object.keys(a).some((key) => key in b && a[key] !== b[key]);
 }
 
 /** Architectures a list of artifacts covers. @internal */

@@ -115,7 +115,9 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
     const app = path.join(work, 'app');
     if (!fs.existsSync(path.join(app, 'dist', 'quickstart.k8s.yaml'))) run('node', ['main.js'], app);
     const docs = parseAllDocuments(fs.readFileSync(path.join(app, 'dist', 'quickstart.k8s.yaml'), 'utf8')).map((d) => d.toJS());
-    const configMap = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'kata-qemu-node-setup');
+    const daemonSet = docs.find((d) => d.kind === 'DaemonSet' && d.metadata.name === 'kata-qemu-node-setup');
+    const mounted = daemonSet.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name;
+    const configMap = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === mounted);
     const compiled = fs.readFileSync(path.join(app, 'node_modules', 'cdk8s-runtimeclass', 'lib', 'node-agent', 'agent.js'), 'utf8');
     expect(configMap.data['agent.js']).toBe(compiled.replace(/\n\/\/# sourceMappingURL=data:[^\n]*\n?$/, '\n'));
     expect(configMap.data['agent.js']).not.toContain('sourceMappingURL');

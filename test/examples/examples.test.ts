@@ -23,9 +23,9 @@ function isNodeSetupObject(manifest: any): boolean {
 }
 
 /**
- * Every chart's manifests for a snapshot, with the installer script and the config-sha256 derived
+ * Every chart's manifests for a snapshot, with the installer script and the ConfigMap name derived
  * from it replaced by placeholders: the script is tested on its own (test/node-setup) and every
- * change to it would otherwise rewrite every snapshot; the annotation has tests of its own.
+ * change to it would otherwise rewrite every snapshot; the name has tests of its own.
  */
 function forSnapshot(manifests: { [chart: string]: any[] }): { [chart: string]: any[] } {
   const result: { [chart: string]: any[] } = {};
@@ -93,13 +93,14 @@ describe.each(Object.keys(EXAMPLES))('example %s', (name) => {
     // A managed cluster installs its runtimes itself.
     expect(setups.length > 0).toBe(PROVIDED_BY_THE_CLUSTER[name] === undefined);
     for (const setup of setups) {
-      const spec = JSON.parse(all.find((m) => m.kind === 'ConfigMap' && m.metadata.name === setup.metadata.name).data['spec.json']);
+      const mounted = setup.spec.template.spec.volumes.find((v: any) => v.name === 'config').configMap.name;
+      const spec = JSON.parse(all.find((m) => m.kind === 'ConfigMap' && m.metadata.name === mounted).data['spec.json']);
       const handlers: string[] = spec.handlers.map((h: any) => h.handler);
       for (const rc of all.filter((m) => m.kind === 'RuntimeClass' && handlers.includes(m.handler))) {
         expect(rc.scheduling.nodeSelector[`runtimeclass.cdk8s.io/${rc.handler}`]).toBe('ready');
       }
     }
-    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
     for (const m of all.filter(isNodeSetupObject)) {
       expect([m.kind, m.metadata.namespace]).toEqual([m.kind, clusterScoped.includes(m.kind) ? undefined : 'runtimeclass-system']);
     }

@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { ApiObject, App, Chart, Duration, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { parse as parseToml } from 'smol-toml';
@@ -77,9 +78,13 @@ function artifactLinesOf(chart: Chart): string[][] {
   return specOf(chart).artifacts.map((a: any) => [a.arch, a.source, a.location, a.sha512 ?? '-', a.destination ?? '-']);
 }
 
-function configHashOf(chart: Chart): string {
-  return daemonSetOf(chart).spec.template.metadata.annotations['runtimeclass.cdk8s.io/config-sha256'];
+/** The name of the ConfigMap the DaemonSet mounts. */
+function mountedConfigMapOf(chart: Chart): string {
+  return podSpecOf(chart).volumes.find((v: any) => v.name === 'config').configMap.name;
 }
+
+/** `<name>-` and 10 hex digits. */
+const CONTENT_NAMED = (name: string) => new RegExp(`^${name}-[0-9a-f]{10}$`);
 
 describe('a runtime\'s own node setup', () => {
   test('every object, by kind and name, after the RuntimeClass', () => {
@@ -95,7 +100,9 @@ describe('a runtime\'s own node setup', () => {
       ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'kata-qemu-node-setup', undefined],
       ['rbac.authorization.k8s.io/v1', 'Role', 'kata-qemu-node-setup', 'runtimeclass-system'],
       ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'kata-qemu-node-setup', 'runtimeclass-system'],
-      ['v1', 'ConfigMap', 'kata-qemu-node-setup', 'runtimeclass-system'],
+      ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy', 'kata-qemu-node-setup-own-node', undefined],
+      ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding', 'kata-qemu-node-setup-own-node', undefined],
+      ['v1', 'ConfigMap', expect.stringMatching(CONTENT_NAMED('kata-qemu-node-setup')), 'runtimeclass-system'],
       ['apps/v1', 'DaemonSet', 'kata-qemu-node-setup', 'runtimeclass-system'],
     ]);
     const setup = kata.nodeSetup!;
@@ -110,7 +117,8 @@ describe('a runtime\'s own node setup', () => {
     const setup = new CrunRuntime(chart, 'crun').nodeSetup!;
     expect(ApiObject.of(setup)).toBe(setup.daemonSet);
     expect([setup.daemonSet.kind, setup.daemonSet.name]).toEqual(['DaemonSet', 'crun-node-setup']);
-    expect([setup.configMap.kind, setup.configMap.name]).toEqual(['ConfigMap', 'crun-node-setup']);
+    expect([setup.configMap.kind, setup.configMap.name]).toEqual(['ConfigMap', expect.stringMatching(CONTENT_NAMED('crun-node-setup'))]);
+    expect(onlyOfKind(manifestsOf(chart), 'ConfigMap').metadata.name).toBe(setup.configMap.name);
   });
 
   test('the node setup of a runtime is named after its handler, not its class', () => {
@@ -167,6 +175,8 @@ describe('a runtime\'s own node setup', () => {
       ['ClusterRoleBinding', undefined],
       ['Role', namespace],
       ['RoleBinding', namespace],
+      ['ValidatingAdmissionPolicy', undefined],
+      ['ValidatingAdmissionPolicyBinding', undefined],
       ['ConfigMap', namespace],
       ['DaemonSet', namespace],
     ]);
@@ -181,7 +191,7 @@ describe('a runtime\'s own node setup', () => {
     const labels = { 'app.kubernetes.io/name': 'runtimeclass-node-setup', 'app.kubernetes.io/instance': 'runtimes' };
     const setupObjects = manifestsOf(chart).filter((m) => !['RuntimeClass', 'Namespace'].includes(m.kind));
     expect(setupObjects.map((m) => [m.kind, m.metadata.labels])).toEqual(
-      ['ServiceAccount', 'ResourceQuota', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ConfigMap', 'DaemonSet'].map((kind) => [kind, labels]));
+      ['ServiceAccount', 'ResourceQuota', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ConfigMap', 'DaemonSet'].map((kind) => [kind, labels]));
     const daemonSet = onlyOfKind(setupObjects, 'DaemonSet');
     expect(daemonSet.spec.selector).toEqual({ matchLabels: labels });
     expect(daemonSet.spec.template.metadata.labels).toEqual(labels);
@@ -373,7 +383,7 @@ describe('the DaemonSet', () => {
     const spec = podSpecOf(chart);
     expect(spec.volumes).toEqual([
       { name: 'host-root', hostPath: { path: '/', type: 'Directory' } },
-      { name: 'config', configMap: { name: 'runtimes' } },
+      { name: 'config', configMap: { name: expect.stringMatching(CONTENT_NAMED('runtimes')) } },
       { name: 'state', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
       { name: 'tmp', emptyDir: { sizeLimit: '2Gi' } },
       { name: 'artifacts', emptyDir: { sizeLimit: '4Gi' } },
@@ -520,7 +530,7 @@ describe('the DaemonSet', () => {
     expect(podSpecOf(chart)).not.toHaveProperty('initContainers');
   });
 
-  describe('the config-sha256 annotation', () => {
+  describe('The ConfigMap that holds the agent\'s code is mutable in place and not content-named: it is immutable, named after its data, and mounted by that name', () => {
     function build(extra?: (chart: Chart, setup: NodeSetup) => void, props: NodeSetupProps = {}): Chart {
       const { chart } = newApp();
       const setup = new NodeSetup(chart, 'setup', props);
@@ -529,29 +539,38 @@ describe('the DaemonSet', () => {
       return chart;
     }
 
-    test('is a sha256 on the pod template, so that a new configuration rolls the node-setup pods', () => {
+    test('the ConfigMap is immutable, named <name>-<first 10 hex digits of the sha256 of its data>, and the DaemonSet mounts that name', () => {
       const chart = build();
-      expect(configHashOf(chart)).toMatch(/^[0-9a-f]{64}$/);
+      const configMap = onlyOfKind(manifestsOf(chart), 'ConfigMap');
+      expect(configMap.immutable).toBe(true);
+      const digest = createHash('sha256').update(JSON.stringify(configMap.data)).digest('hex');
+      expect(configMap.metadata.name).toBe(`runtimeclass-node-setup-${digest.slice(0, 10)}`);
+      expect(mountedConfigMapOf(chart)).toBe(configMap.metadata.name);
+      // The name is the only link: no annotation repeats it.
+      expect(daemonSetOf(chart).spec.template.metadata).toEqual({ labels: SETUP_LABELS });
       expect(daemonSetOf(chart).metadata).not.toHaveProperty('annotations');
     });
 
     test('is stable for the same configuration', () => {
-      expect(configHashOf(build())).toBe(configHashOf(build()));
+      expect(mountedConfigMapOf(build())).toBe(mountedConfigMapOf(build()));
     });
 
-    test('changes when another runtime is added', () => {
+    test('a runtime added after the setup is in the name (it is computed at synthesis)', () => {
       const withGvisor = build((chart, setup) => new GvisorRuntime(chart, 'gvisor', { nodeSetup: setup }));
-      expect(configHashOf(withGvisor)).not.toBe(configHashOf(build()));
+      expect(mountedConfigMapOf(withGvisor)).not.toBe(mountedConfigMapOf(build()));
+      expect(onlyOfKind(manifestsOf(withGvisor), 'ConfigMap').metadata.name).toBe(mountedConfigMapOf(withGvisor));
     });
 
-    test('changes when the distribution changes', () => {
-      expect(configHashOf(build(undefined, { distribution: KubernetesDistribution.K3S }))).not.toBe(configHashOf(build()));
+    test('changes when the distribution changes, so the pod template changes and the DaemonSet rolls', () => {
+      const k3s = build(undefined, { distribution: KubernetesDistribution.K3S });
+      expect(mountedConfigMapOf(k3s)).not.toBe(mountedConfigMapOf(build()));
+      expect(daemonSetOf(k3s).spec.template).not.toEqual(daemonSetOf(build()).spec.template);
     });
 
     test('changes when a runtime\'s handler configuration changes', () => {
       const a = build((chart, setup) => new GvisorRuntime(chart, 'gvisor', { nodeSetup: setup }));
       const b = build((chart, setup) => new GvisorRuntime(chart, 'gvisor', { nodeSetup: setup, runscFlags: { overlay2: 'root:self' } }));
-      expect(configHashOf(a)).not.toBe(configHashOf(b));
+      expect(mountedConfigMapOf(a)).not.toBe(mountedConfigMapOf(b));
     });
   });
 });
@@ -717,7 +736,7 @@ describe('sharing one NodeSetup', () => {
     expect(setup.handlers).toEqual(['kata-qemu', 'runsc', 'crun']);
     const manifests = manifestsOf(chart);
     expect(manifests.filter((m) => m.kind === 'DaemonSet').map((m) => m.metadata.name)).toEqual(['runtimes']);
-    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['runtimes']);
+    expect(manifests.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual([mountedConfigMapOf(chart)]);
     expect(manifests.filter((m) => m.kind === 'Namespace')).toHaveLength(1);
     expect(specOf(chart)).toMatchObject({
       handlers: ['kata-qemu', 'runsc', 'crun'],

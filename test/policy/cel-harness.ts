@@ -86,6 +86,7 @@ const RESOURCES: { [kind: string]: string } = {
   CronJob: 'cronjobs',
   Service: 'services',
   ConfigMap: 'configmaps',
+  Node: 'nodes',
 };
 
 /** An API request to admit. */
@@ -98,6 +99,8 @@ export interface Request {
   readonly namespaceLabels?: { [key: string]: string };
   /** Overrides the namespace object entirely (e.g. one without labels). */
   readonly namespaceObject?: any;
+  /** Who sends the request (`request.userInfo`). @default a cluster admin */
+  readonly userInfo?: { readonly username: string; readonly groups?: string[]; readonly extra?: { [key: string]: string[] } };
 }
 
 function bindingsOf(request: Request): { [name: string]: unknown } {
@@ -112,6 +115,7 @@ function bindingsOf(request: Request): { [name: string]: unknown } {
       operation: request.operation,
       namespace: request.namespace,
       name: request.object.metadata?.name ?? '',
+      userInfo: request.userInfo ?? { username: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] },
     },
     namespaceObject: request.namespaceObject !== undefined ? request.namespaceObject : {
       apiVersion: 'v1',

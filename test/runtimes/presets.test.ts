@@ -34,9 +34,9 @@ function validationErrors(chart: Chart): string[] {
 }
 
 /**
- * The chart's manifests for a snapshot, with the installer script and the config-sha256 derived
+ * The chart's manifests for a snapshot, with the installer script and the ConfigMap name derived
  * from it replaced by placeholders: the script is tested on its own (test/node-setup) and every
- * change to it would otherwise rewrite every snapshot; the annotation has tests of its own.
+ * change to it would otherwise rewrite every snapshot; the name has tests of its own.
  */
 function snapshotOf(chart: Chart): any[] {
   return Testing.synth(chart).map(withoutAgentCode);

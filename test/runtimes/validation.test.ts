@@ -397,7 +397,9 @@ describe('SandboxedRuntime handler options', () => {
       ['ClusterRoleBinding', 'youki-node-setup'],
       ['Role', 'youki-node-setup'],
       ['RoleBinding', 'youki-node-setup'],
-      ['ConfigMap', 'youki-node-setup'],
+      ['ValidatingAdmissionPolicy', 'youki-node-setup-own-node'],
+      ['ValidatingAdmissionPolicyBinding', 'youki-node-setup-own-node'],
+      ['ConfigMap', expect.stringMatching(/^youki-node-setup-[0-9a-f]{10}$/)],
       ['DaemonSet', 'youki-node-setup'],
     ]);
     expect(youki._handlerConfig().crio).toBeUndefined();

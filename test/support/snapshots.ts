@@ -1,7 +1,11 @@
+/** The content hash a node setup's ConfigMap name ends with. */
+const CONTENT_SUFFIX = /-[0-9a-f]{10}$/;
+const CONTENT_PLACEHOLDER = '-<sha256 of the data, 10 hex digits>';
+
 /**
  * A manifest as snapshots keep it: the node agent's code (tested on its own, and run for real
- * by the node-agent tests) and the config-sha256 derived from it become placeholders, so that a
- * change to the agent does not rewrite every snapshot; the annotation has tests of its own
+ * by the node-agent tests) and the ConfigMap name derived from it become placeholders, so that
+ * a change to the agent does not rewrite every snapshot; the name has tests of its own
  * (test/node-setup).
  */
 export function withoutAgentCode(manifest: any): any {
@@ -10,12 +14,14 @@ export function withoutAgentCode(manifest: any): any {
     for (const [key, value] of Object.entries<string>(manifest.data)) {
       data[key] = key.endsWith('.js') ? `<src/node-agent/${key.replace(/\.js$/, '.ts')}>` : value;
     }
-    return { ...manifest, data };
+    const metadata = { ...manifest.metadata, name: String(manifest.metadata.name).replace(CONTENT_SUFFIX, CONTENT_PLACEHOLDER) };
+    return { ...manifest, metadata, data };
   }
-  const annotations = manifest.spec?.template?.metadata?.annotations;
-  if (manifest.kind === 'DaemonSet' && annotations?.['runtimeclass.cdk8s.io/config-sha256'] !== undefined) {
+  const config = manifest.kind === 'DaemonSet' ? manifest.spec?.template?.spec?.volumes?.find((v: any) => v.name === 'config' && v.configMap) : undefined;
+  if (config && CONTENT_SUFFIX.test(config.configMap.name)) {
     const copy = JSON.parse(JSON.stringify(manifest));
-    copy.spec.template.metadata.annotations['runtimeclass.cdk8s.io/config-sha256'] = '<sha256 of the ConfigMap data>';
+    const volume = copy.spec.template.spec.volumes.find((v: any) => v.name === 'config');
+    volume.configMap.name = volume.configMap.name.replace(CONTENT_SUFFIX, CONTENT_PLACEHOLDER);
     return copy;
   }
   return manifest;

@@ -148,7 +148,7 @@ describe('each wrapper sets runtimeClassName at its kind\'s pod spec path and ex
     expect(validationErrors(app)).toEqual([]);
     const all = Testing.synth(chart);
     // The runtimes' node setups keep to their own namespace (or none, when cluster-scoped), not the chart's.
-    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'];
+    const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
     expect(all.filter(isNodeSetupObject).map((o) => o.metadata.namespace))
       .toEqual(all.filter(isNodeSetupObject).map((o) => (clusterScoped.includes(o.kind) ? undefined : 'runtimeclass-system')));
     expect(all.filter((o) => o.kind === 'DaemonSet' && isNodeSetupObject(o)).map((o) => o.metadata.name)).toEqual(['kata-qemu-node-setup', 'runsc-node-setup']);
