@@ -14,7 +14,7 @@ import { ContainerRuntime, Served } from './runtime';
 import { planRuntimeConfig } from './runtime-config';
 import { checkSandbox, removeLeftoverChecks, SandboxCheckOptions } from './sandbox-check';
 import { InstallerSpec } from './setup-spec';
-import { otherSetupsClaims, SetupState, SpecGeneration, specOrderProblem, STATE_ROOT, StateStore } from './state';
+import { otherSetupsClaims, SetupState, SpecGeneration, specOrderProblem, specToRecord, STATE_ROOT, StateStore } from './state';
 import { step } from './steps';
 import { markers } from './toml-text';
 import { Change, Transaction } from './transaction';
@@ -140,9 +140,10 @@ export class Lifecycle {
         }
         // What the runtime served before our first change goes into the state with that change.
         const before = tx.state.records.length === 0 ? await runtime.served() : undefined;
-        const changed = tx.apply(changes, { unit: runtime.unit, spec: this.specGeneration, ...(before && 'handlers' in before ? { handlersBefore: before.handlers } : {}) });
+        const spec = specToRecord(this.specGeneration, tx.state.spec);
+        const changed = tx.apply(changes, { unit: runtime.unit, spec, ...(before && 'handlers' in before ? { handlersBefore: before.handlers } : {}) });
         // A run that changed nothing still marks the node as having run this spec.
-        if (this.store().exists()) tx.save({ ...tx.state, spec: this.specGeneration });
+        if (this.store().exists()) tx.save({ ...tx.state, spec });
         for (const hostPath of changed) this.log.info(`wrote ${hostPath}`);
         try {
           await this.converge(tx, runtime, changed.length > 0);

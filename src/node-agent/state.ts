@@ -87,6 +87,16 @@ export function specOrderProblem(ours: SpecGeneration, recorded: SpecGeneration 
     + 'uninstall the old setup first (run the agent with ACTION=uninstall)';
 }
 
+/**
+ * What to record after an agent running `ours` went on: `ours`, unless the same spec is recorded
+ * with a later generation (a template change that left the spec as it was), which stays.
+ */
+export function specToRecord(ours: SpecGeneration, recorded: SpecGeneration | undefined): SpecGeneration {
+  const laterSame = recorded?.sha256 === ours.sha256 && recorded.generation !== undefined
+    && (ours.generation === undefined || recorded.generation > ours.generation);
+  return laterSame ? recorded : ours;
+}
+
 /** Another setup's record of a host path it installed (an artifact, a host file, or a part of its tree). */
 export interface Claim {
   /** That setup's name. */

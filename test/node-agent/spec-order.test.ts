@@ -65,6 +65,12 @@ describeIfContainerd('the order of specs', () => {
     expect(node.install({ ...generation(3), cmDir: oldDir }).status).toBe(0);
     expect(node.root.read(MARKER)).toBe('old\n');
     expect(agentState(node).spec.generation).toBe(3);
+
+    // The same spec from an earlier template (only the image changed since) goes on, and the record keeps the later generation.
+    expect(node.install({ ...generation(1), cmDir: oldDir }).status).toBe(0);
+    expect(agentState(node).spec.generation).toBe(3);
+    expect(node.install(generation(2)).status).toBe(1);
+    expect(node.root.read(MARKER)).toBe('old\n');
   }, 120_000);
 });
 
