@@ -106,6 +106,8 @@ export interface Claim {
   readonly store: StateStore;
   /** That setup is being uninstalled (its uninstall started and has not finished). */
   readonly uninstalling: boolean;
+  /** The directories that setup created (outside trees): a setup sharing a path inside one takes them over too. */
+  readonly createdDirectories: readonly PathRecord[];
 }
 
 /**
@@ -130,10 +132,11 @@ export function otherSetupsClaims(stateRoot: string, setupName: string): Map<str
     } catch (e: any) {
       throw new Error(`cannot read the state of node setup ${name} (${e.message}), so which files it owns is unknown: refusing to change artifacts`);
     }
+    const createdDirectories = state.records.filter((r) => r.kind === 'dir' && r.tree === undefined && r.original.type === 'absent');
     for (const record of state.records) {
       if (record.kind !== 'artifact' && record.kind !== 'host-file' && record.tree === undefined) continue;
       const list = claims.get(record.path) ?? [];
-      list.push({ setup: name, record, store, uninstalling: state.phase === 'uninstalling' });
+      list.push({ setup: name, record, store, uninstalling: state.phase === 'uninstalling', createdDirectories });
       claims.set(record.path, list);
     }
   }

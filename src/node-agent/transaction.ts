@@ -72,6 +72,12 @@ export class Transaction {
     const shared = changes.filter((c) => c.sharedWith && !known.has(c.path) && !pending.includes(c));
     if (pending.length === 0 && shared.length === 0) return [];
     for (const change of shared) {
+      // The directories the other setup created for it come along (parents first), so the last one out removes them.
+      const ancestors = change.sharedWith!.createdDirectories.filter((d) => change.path.startsWith(`${d.path}/`) && !known.has(d.path));
+      for (const dir of ancestors) {
+        records.push({ path: dir.path, kind: 'dir', original: { type: 'absent' } });
+        known.add(dir.path);
+      }
       records.push(this.sharedRecord(change, change.sharedWith!));
       known.add(change.path);
     }

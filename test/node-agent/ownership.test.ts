@@ -1,7 +1,7 @@
 /**
  * Ownership of host paths between node setups on one node: two gVisor classes in two apps (two
  * NodeSetups, each with its own state) whose release artifacts both go to /usr/local/bin/runsc and
- * the shim's path, installed from file:// URLs by the agent on a node with its own containerd
+ * the shim's path (/opt/gvisor/bin/runsc and /usr/local/bin/containerd-shim-runsc-v1), installed from file:// URLs by the agent on a node with its own containerd
  * (Debian's 1.6) that runs their check sandboxes through gVisor. Needs root, containerd, runsc and
  * gVisor's shim; skipped with the reason otherwise, unless `CI` is set.
  */
@@ -12,12 +12,13 @@ import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { agentState, NODE_NAME, TestNode } from './helpers';
 import { GvisorPlatform, GvisorRuntime } from '../../src';
-import { InstallerSpec } from '../../src/node-agent/setup-spec';
+import { InstallerArtifact, InstallerSpec } from '../../src/node-agent/setup-spec';
 import { assertContainerdAvailable, describeIfContainerd, testCriConfig } from '../support/containerd';
 import { buildPauseImageTar, importImage, PAUSE_IMAGE } from '../support/pause-image';
 import { assertAvailable, describeIfAvailable, GVISOR_SHIM, gvisorUnavailableReason, NODE_GVISOR_SHIM_PATH, RUNSC } from '../support/sandbox-runtimes';
 
-const RUNSC_PATH = '/usr/local/bin/runsc';
+/** Where both classes put runsc: a directory the node does not have, which the setups create. */
+const RUNSC_PATH = '/opt/gvisor/bin/runsc';
 const CONFIG = '/etc/containerd/config.toml';
 /** The NodeSetups that GvisorRuntime 'gvisor-a' and 'gvisor-b' make. */
 const SETUP_A = 'gvisor-a-node-setup';
@@ -37,12 +38,14 @@ function gvisorSpec(name: string, runsc: string): InstallerSpec {
     name,
     platform: GvisorPlatform.PTRACE,
     hostNetworking: true,
+    runscPath: RUNSC_PATH,
     artifacts: GvisorRuntime.releaseArtifacts('20221219.0', { runscAmd64: sha512(runsc), shimAmd64: sha512(GVISOR_SHIM), runscArm64: sha512(runsc), shimArm64: sha512(GVISOR_SHIM) }),
   });
   const configMap = Testing.synth(chart).find((m) => m.kind === 'ConfigMap' && m.data?.['spec.json'] !== undefined);
   const spec: InstallerSpec = JSON.parse(configMap.data['spec.json']);
   const local = (url: string) => `file://${url.endsWith('/runsc') ? runsc : GVISOR_SHIM}`;
-  return { ...spec, artifacts: spec.artifacts.map((a) => ({ ...a, location: local(a.location) })) };
+  const destination = (a: InstallerArtifact) => (a.destination?.endsWith('/runsc') ? RUNSC_PATH : a.destination);
+  return { ...spec, artifacts: spec.artifacts.map((a) => ({ ...a, location: local(a.location), destination: destination(a) })) };
 }
 
 /** The `kubectl label` calls of a run that set or removed `handler`'s ready label. */
@@ -82,6 +85,7 @@ describeIfContainerd('node setups sharing a node', () => {
 
     test('Setups do not own shared artifacts: uninstalling one of two setups that installed the same runsc leaves the other its binary and its ready label', async () => {
       const { node: n, cmB } = await twoSetups(gvisorSpec('gvisor-a', RUNSC), gvisorSpec('gvisor-b', RUNSC));
+      const before = n.snapshot();
       const a = n.install({ timeoutMs: 120_000 });
       expect(a.stderr).toContain('labelled node node-1 runtimeclass.cdk8s.io/gvisor-a=ready');
       expect(a.status).toBe(0);
@@ -102,7 +106,7 @@ describeIfContainerd('node setups sharing a node', () => {
       expect(uninstallA.stderr).toContain(`kept ${RUNSC_PATH}: node setup ${SETUP_B} installed it too`);
       // The second setup shared the paths: it recorded the node's original (nothing there), not the first one's binary.
       const shared = recordsOfB.filter((r: any) => r.path === RUNSC_PATH || r.path === NODE_GVISOR_SHIM_PATH);
-      expect(shared.map((r: any) => [r.path, r.original.type]).sort()).toEqual([[NODE_GVISOR_SHIM_PATH, 'absent'], [RUNSC_PATH, 'absent']]);
+      expect(shared.map((r: any) => [r.path, r.original.type]).sort()).toEqual([[RUNSC_PATH, 'absent'], [NODE_GVISOR_SHIM_PATH, 'absent']].sort());
 
       // The other setup still runs its pods: its check sandbox starts and it stays labelled.
       n.clearCalls();
@@ -111,10 +115,12 @@ describeIfContainerd('node setups sharing a node', () => {
       expect(again.stderr).toMatch(/runtime handler gvisor-b: a check sandbox reached SANDBOX_READY/);
       expect(labelCalls(n, 'gvisor-b').filter((c) => c.endsWith('-'))).toEqual([]);
 
-      // The last one out gives the paths back as the node had them.
+      // The last one out gives the paths back as the node had them, the directories the first one created included.
       expect(n.uninstall({ cmDir: cmB, timeoutMs: 120_000 }).status).toBe(0);
       expect(n.root.exists(RUNSC_PATH)).toBe(false);
       expect(n.root.exists(NODE_GVISOR_SHIM_PATH)).toBe(false);
+      expect(n.root.exists('/opt/gvisor')).toBe(false);
+      expect(n.snapshot()).toEqual(before);
     }, 300_000);
 
     test('Setups do not own shared artifacts: a different runsc for the same path is refused, naming both setups, and changes nothing', async () => {
