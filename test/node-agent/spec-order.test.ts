@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { agentState, testSpec, TestNode } from './helpers';
 import { InstallerSpec } from '../../src/node-agent/setup-spec';
+import { specOrderProblem, specToRecord } from '../../src/node-agent/state';
 import { assertContainerdAvailable, describeIfContainerd, testCriConfig } from '../support/containerd';
 
 const CONFIG = '/etc/containerd/config.toml';
@@ -21,6 +22,30 @@ function specOf(version: string): InstallerSpec {
 function generation(n: number): { env: { POD_TEMPLATE_GENERATION: string } } {
   return { env: { POD_TEMPLATE_GENERATION: String(n) } };
 }
+
+describe('specOrderProblem and specToRecord', () => {
+  const A = 'a'.repeat(64);
+  const B = 'b'.repeat(64);
+  test.each([
+    ['nothing recorded', false, { sha256: A, generation: 1 }, undefined],
+    ['the same spec at an earlier generation', false, { sha256: A, generation: 1 }, { sha256: A, generation: 5 }],
+    ['another spec at a later generation', false, { sha256: A, generation: 6 }, { sha256: B, generation: 5 }],
+    ['another spec at the same generation', false, { sha256: A, generation: 5 }, { sha256: B, generation: 5 }],
+    ['another spec at an earlier generation', true, { sha256: A, generation: 4 }, { sha256: B, generation: 5 }],
+    ['an agent run by hand (no generation)', false, { sha256: A }, { sha256: B, generation: 5 }],
+    ['a spec recorded by hand (no generation)', false, { sha256: A, generation: 1 }, { sha256: B }],
+  ])('%s: refused: %s', (_name, refused, ours, recorded) => {
+    expect(specOrderProblem(ours, recorded) !== undefined).toBe(refused);
+  });
+
+  test('the record keeps the later generation of the same spec, and takes any other spec that may go on', () => {
+    expect(specToRecord({ sha256: A, generation: 1 }, { sha256: A, generation: 5 })).toEqual({ sha256: A, generation: 5 });
+    expect(specToRecord({ sha256: A }, { sha256: A, generation: 5 })).toEqual({ sha256: A, generation: 5 });
+    expect(specToRecord({ sha256: A, generation: 6 }, { sha256: A, generation: 5 })).toEqual({ sha256: A, generation: 6 });
+    expect(specToRecord({ sha256: A, generation: 6 }, { sha256: B, generation: 5 })).toEqual({ sha256: A, generation: 6 });
+    expect(specToRecord({ sha256: A }, { sha256: B, generation: 5 })).toEqual({ sha256: A });
+  });
+});
 
 describeIfContainerd('the order of specs', () => {
   let node: TestNode | undefined;
