@@ -22,7 +22,8 @@
  * It reaches the host and the cluster only through its environment (DESIGN.md, "The node
  * agent contract"): HOST_ROOT, ACTION, HOST_SYSTEMCTL, HOST_CONTAINERD, KUBECTL, NODE_NAME,
  * POD_NAMESPACE, STATE_DIR, ARTIFACTS_DIR, ONESHOT, CONTAINERD_CONFIG, RESTART_UNIT,
- * CRI_SOCKET, VERIFY_TIMEOUT, LOCK_TIMEOUT, RECHECK_PERIOD, SANDBOX_TIMEOUT, API_TIMEOUT (and
+ * CRI_SOCKET, VERIFY_TIMEOUT, LOCK_TIMEOUT, RECHECK_PERIOD, SANDBOX_TIMEOUT, API_TIMEOUT,
+ * POD_TEMPLATE_GENERATION (and
  * SERVICE_ACCOUNT_DIR for the API server's token). It imports only Node's built-ins and its own folder: the NodeSetup ships this folder
  * in its ConfigMap with `spec.json` and the rendered configuration fragments.
  *
@@ -63,7 +64,16 @@ function settingsFrom(env: NodeJS.ProcessEnv): Settings {
     verifyTimeoutSeconds: seconds('VERIFY_TIMEOUT', 120),
     lockTimeoutSeconds: seconds('LOCK_TIMEOUT', 600),
     sandboxTimeoutSeconds: seconds('SANDBOX_TIMEOUT', 120),
+    specGeneration: generationFrom(env.POD_TEMPLATE_GENERATION),
   };
+}
+
+/** The pod's `pod-template-generation` label (from the downward API); empty or unset: unknown. */
+function generationFrom(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const generation = Number(value);
+  if (!Number.isSafeInteger(generation) || generation < 0) throw new Refusal(`POD_TEMPLATE_GENERATION must be a whole number (the pod's pod-template-generation label), got '${value}'`);
+  return generation;
 }
 
 /** Whether the DaemonSet no longer wants this node: uninstall only on evidence, never on doubt. */
@@ -184,7 +194,7 @@ async function main(): Promise<number> {
   }
   const lifecycle = new Lifecycle(spec, settings, kube, log, readiness);
   const action = env.ACTION || 'install';
-  if (action === 'uninstall') return guarded(log, readiness, async () => { await lifecycle.uninstall(); return 0; });
+  if (action === 'uninstall') return guarded(log, readiness, async () => { await lifecycle.uninstall({ anySpec: true }); return 0; });
   if (action !== 'install') return guarded(log, readiness, () => Promise.reject(new Refusal(`ACTION must be install or uninstall, got '${action}'`)));
 
   // The probe holds the pod ready only while a verification newer than two periods stands.

@@ -8,7 +8,7 @@ import { destinationProblem } from './destinations';
 import { CHUNK, HostFs, isOurTemp } from './host-fs';
 import { Log, Refusal } from './log';
 import type { InstallerArtifact, InstallerSpec } from './setup-spec';
-import { PathRecord } from './state';
+import { Claim, PathRecord } from './state';
 import { Change } from './transaction';
 
 /** The node's CPU architecture as artifacts name it. */
@@ -63,6 +63,49 @@ export async function download(artifacts: InstallerArtifact[], workDir: string, 
 
 /** What installing the artifacts and host files takes (computed before any change). */
 export function planArtifacts(opts: {
+  spec: InstallerSpec;
+  artifacts: InstallerArtifact[];
+  downloads: Map<InstallerArtifact, string>;
+  artifactsDir: string;
+  host: HostFs;
+  records: readonly PathRecord[];
+  /** What other setups on this node installed; without it, ownership is not checked. */
+  ownership?: Ownership;
+}): Change[] {
+  const changes = planOwnArtifacts(opts);
+  return opts.ownership ? changes.map((c) => shareOrRefuse(c, opts.ownership!)) : changes;
+}
+
+/** This setup's name, the other setups' claims on host paths, and whether a change would change the host. */
+export interface Ownership {
+  readonly setupName: string;
+  readonly claims: ReadonlyMap<string, readonly Claim[]>;
+  readonly differs: (change: Change) => boolean;
+}
+
+/**
+ * A path another setup installed is never overwritten nor deleted by this one: the same bytes
+ * (and mode) already there are shared (recorded with the other setup's original, so the last of
+ * the two to be uninstalled gives the path back); anything else is refused, naming both setups.
+ * Directory artifacts are never shared: a tree belongs to one setup.
+ */
+function shareOrRefuse(change: Change, ownership: Ownership): Change {
+  const me = ownership.setupName;
+  const trees = [...ownership.claims.values()].flat().filter((c) => c.record.tree !== undefined && (change.path === c.record.tree || change.path.startsWith(`${c.record.tree}/`)));
+  const claims = [...(ownership.claims.get(change.path) ?? []), ...trees];
+  if (claims.length === 0) return change;
+  const owners = [...new Set(claims.map((c) => c.setup))];
+  const named = `node setup${owners.length > 1 ? 's' : ''} ${owners.join(', ')}`;
+  const leaving = claims.some((c) => c.uninstalling) ? ` (${named} ${owners.length > 1 ? 'are' : 'is'} being uninstalled: that uninstall must finish first)` : '';
+  if (trees.length > 0 || change.tree !== undefined) {
+    throw new Refusal(`refusing to install ${change.path} for node setup ${me}: it is part of what ${named} installed${leaving}, and a directory artifact belongs to one setup. Give each setup a destination of its own`);
+  }
+  if (change.content.type === 'file' && !ownership.differs(change)) return { ...change, sharedWith: claims[0] };
+  throw new Refusal(`refusing to install ${change.path} for node setup ${me}: ${named} installed a different ${change.kind === 'host-file' ? 'file' : 'version'} there${leaving}. `
+    + `A node setup never overwrites or deletes what another one installed. Fix: give the runtimes of ${me} and ${owners.join(', ')} the same artifact (same URL and sha512, or the same image and path), or different destinations (e.g. GvisorRuntime's runscPath)`);
+}
+
+function planOwnArtifacts(opts: {
   spec: InstallerSpec;
   artifacts: InstallerArtifact[];
   downloads: Map<InstallerArtifact, string>;

@@ -14,7 +14,7 @@ import { ContainerRuntime, Served } from './runtime';
 import { planRuntimeConfig } from './runtime-config';
 import { checkSandbox, removeLeftoverChecks, SandboxCheckOptions } from './sandbox-check';
 import { InstallerSpec } from './setup-spec';
-import { STATE_ROOT, StateStore } from './state';
+import { otherSetupsClaims, SetupState, SpecGeneration, specOrderProblem, specToRecord, STATE_ROOT, StateStore } from './state';
 import { step } from './steps';
 import { markers } from './toml-text';
 import { Change, Transaction } from './transaction';
@@ -35,6 +35,8 @@ export interface Settings {
   readonly podNamespace?: string;
   readonly verifyTimeoutSeconds: number;
   readonly lockTimeoutSeconds: number;
+  /** The pod template generation of the agent's DaemonSet pod (orders overlapping agents); unknown when run by hand. */
+  readonly specGeneration?: number;
   /** How long one check sandbox may take to start (a VM boots inside RunPodSandbox). */
   readonly sandboxTimeoutSeconds: number;
 }
@@ -59,6 +61,8 @@ export class Lifecycle {
   private earlyProbe: { command: string; result: Promise<HostContainerd> } | undefined;
   /** The ready labels this process last set on the node (a re-check patches only on change). */
   private labelled: string[] | undefined;
+  /** The spec this agent runs, as recorded in the state. */
+  private readonly specGeneration: SpecGeneration;
 
   public constructor(
     private readonly spec: InstallerSpec,
@@ -69,6 +73,10 @@ export class Lifecycle {
   ) {
     this.host = new HostFs(settings.hostRoot);
     this.handlers = spec.handlers.map((h) => h.handler);
+    this.specGeneration = {
+      sha256: createHash('sha256').update(JSON.stringify(spec)).digest('hex'),
+      ...(settings.specGeneration !== undefined ? { generation: settings.specGeneration } : {}),
+    };
   }
 
   // ---- install ------------------------------------------------------------------------------
@@ -96,13 +104,20 @@ export class Lifecycle {
     await this.underLock(async () => {
       const { tx, distribution } = await this.open();
       try {
+        this.refuseOlderSpec(tx.state);
         const runtime = await this.runtimeOf(distribution, tx.state.unit);
         this.distribution = distribution;
         const containerd = distribution.name === 'crio' ? undefined : await this.probeContainerd(distribution);
         this.removeStaleTemps(artifacts.map((a) => a.destination ?? a.location));
         const changes: Change[] = [
           ...planArtifacts({
-            spec: this.spec, artifacts, downloads, artifactsDir: this.settings.artifactsDir, host: this.host, records: tx.state.records,
+            spec: this.spec,
+            artifacts,
+            downloads,
+            artifactsDir: this.settings.artifactsDir,
+            host: this.host,
+            records: tx.state.records,
+            ownership: { setupName: this.spec.setupName, claims: this.otherClaims(), differs: (c) => tx.differs(c) },
           }),
           ...(await planRuntimeConfig({
             setupName: this.spec.setupName,
@@ -129,7 +144,10 @@ export class Lifecycle {
         }
         // What the runtime served before our first change goes into the state with that change.
         const before = tx.state.records.length === 0 ? await runtime.served() : undefined;
-        const changed = tx.apply(changes, { unit: runtime.unit, ...(before && 'handlers' in before ? { handlersBefore: before.handlers } : {}) });
+        const spec = specToRecord(this.specGeneration, tx.state.spec);
+        const changed = tx.apply(changes, { unit: runtime.unit, spec, ...(before && 'handlers' in before ? { handlersBefore: before.handlers } : {}) });
+        // A run that changed nothing still marks the node as having run this spec.
+        if (this.store().exists()) tx.save({ ...tx.state, spec });
         for (const hostPath of changed) this.log.info(`wrote ${hostPath}`);
         try {
           await this.converge(tx, runtime, changed.length > 0);
@@ -159,6 +177,7 @@ export class Lifecycle {
     await this.underLock(async () => {
       const { tx, distribution } = await this.open();
       try {
+        this.refuseOlderSpec(tx.state);
         const offered = this.offeredHandlers();
         if (tx.state.restartPending) throw new Refusal('a configuration change still waits for its verified restart');
         const runtime = await this.runtimeOf(distribution, tx.state.unit);
@@ -247,6 +266,8 @@ export class Lifecycle {
   private async unlabelAfterFailure(tx: Transaction): Promise<void> {
     const node = this.settings.nodeName;
     if (node === undefined) return;
+    // An agent of an older spec changes no label: the newer one owns them now.
+    if (specOrderProblem(this.specGeneration, tx.state.spec) !== undefined) return;
     // Every label of this setup, unless this process knows which it has set since it last removed them all.
     const known = this.labelled === undefined ? Object.values(this.spec.readyLabels) : this.labelled;
     for (const key of [...new Set([...known, ...tx.state.labels])]) {
@@ -395,13 +416,18 @@ export class Lifecycle {
 
   // ---- uninstall ----------------------------------------------------------------------------
 
-  /** Removes the labels first, gives back every recorded path, restarts last, then deletes the state. */
-  public async uninstall(): Promise<void> {
+  /**
+   * Removes the labels first, gives back every recorded path, restarts last, then deletes the state.
+   * An agent whose spec is older than the one recorded refuses (a newer agent of the DaemonSet
+   * decides), unless `anySpec` (an explicit ACTION=uninstall).
+   */
+  public async uninstall(options: { anySpec?: boolean } = {}): Promise<void> {
     this.readiness.notReady('uninstalling');
     this.log.info('uninstalling: removing the ready labels first');
     await this.underLock(async () => {
       const store = this.store();
       const state = store.exists() ? store.load() : undefined;
+      if (!options.anySpec && state) this.refuseOlderSpec(state);
       await this.removeLabels([...Object.values(this.spec.readyLabels), ...(state?.labels ?? [])]);
       if (store.hasTombstone()) {
         this.log.info('finishing the removal of this setup\'s state that an earlier uninstall started');
@@ -413,7 +439,12 @@ export class Lifecycle {
       }
       const tx = new Transaction(this.host, store, state, this.log);
       this.removeStaleTemps(state.records.map((r) => r.path));
-      const undo = tx.undo(() => true).filter((c) => tx.differs(c));
+      // What another setup installed too stays: that setup records the original and gives it back.
+      const claims = this.otherClaims();
+      for (const record of state.records.filter((r) => claims.has(r.path))) {
+        this.log.info(`kept ${record.path}: node setup ${[...new Set(claims.get(record.path)!.map((c) => c.setup))].join(', ')} installed it too`);
+      }
+      const undo = tx.undo((r) => !claims.has(r.path)).filter((c) => tx.differs(c));
       const restart = state.restartPending || undo.some((c) => c.restart);
       tx.save({ ...state, phase: 'uninstalling', labels: [], restartPending: restart });
       for (const change of undo) {
@@ -464,6 +495,21 @@ export class Lifecycle {
   private nodeName(): string {
     if (!this.settings.nodeName) throw new Refusal('NODE_NAME is not set: the DaemonSet passes it from the downward API (spec.nodeName)');
     return this.settings.nodeName;
+  }
+
+  /** The host paths other setups on this node installed (their states, read under the node lock). */
+  private otherClaims(): ReturnType<typeof otherSetupsClaims> {
+    try {
+      return otherSetupsClaims(this.host.resolve(STATE_ROOT, true), this.spec.setupName);
+    } catch (e: any) {
+      throw new Refusal(e.message);
+    }
+  }
+
+  /** Refuses (changing nothing, labels included) when an agent of a newer spec of this setup already ran here. */
+  private refuseOlderSpec(state: SetupState): void {
+    const problem = specOrderProblem(this.specGeneration, state.spec);
+    if (problem !== undefined) throw new OlderSpec(problem);
   }
 
   private store(): StateStore {
@@ -534,6 +580,9 @@ export class Lifecycle {
 
 /** Some offered handlers failed their checks: their labels are removed, the verified ones' set. */
 class NotVerified extends Refusal {}
+
+/** An agent of a newer spec of this setup ran on this node: this one changes nothing. */
+class OlderSpec extends Refusal {}
 
 function sameMembers(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));

@@ -55,6 +55,92 @@ export interface SetupState {
    * crun is on its PATH, so a setup that configures `crun` leaves one behind, as the node had it.
    */
   readonly handlersBefore?: string[];
+  /** The newest spec an agent of this setup ran with on this node (see {@link specOrderProblem}). */
+  readonly spec?: SpecGeneration;
+}
+
+/**
+ * Which spec an agent runs: its content hash and, from the DaemonSet, the pod template's
+ * generation (the `pod-template-generation` label the DaemonSet controller puts on its pods,
+ * raised by every template change, a rollback included). Pods of an older template can still
+ * run after a newer one (a force-deleted Terminating pod): the generation orders them.
+ */
+export interface SpecGeneration {
+  /** sha256 of the spec's JSON. */
+  readonly sha256: string;
+  /** The pod template generation; absent for an agent run by hand (it orders nothing). */
+  readonly generation?: number;
+}
+
+/**
+ * Why an agent running `ours` must not act on a node where `recorded` ran: a different spec of
+ * a later generation. Undefined when it may go on (same spec, a newer or equal generation, or
+ * either side without a generation).
+ */
+export function specOrderProblem(ours: SpecGeneration, recorded: SpecGeneration | undefined): string | undefined {
+  if (recorded === undefined || recorded.sha256 === ours.sha256) return undefined;
+  if (recorded.generation === undefined || ours.generation === undefined || ours.generation >= recorded.generation) return undefined;
+  return `this agent's spec (pod template generation ${ours.generation}, sha256 ${ours.sha256.slice(0, 12)}) is older than the one `
+    + `an agent of the same node setup already applied on this node (generation ${recorded.generation}, sha256 ${recorded.sha256.slice(0, 12)}): `
+    + 'not applying it and leaving the labels as they are. This pod belongs to an earlier version of the DaemonSet '
+    + '(e.g. a force-deleted pod still running): delete it. If the DaemonSet was deleted and created again (its generation starts over), '
+    + 'uninstall the old setup first (run the agent with ACTION=uninstall)';
+}
+
+/**
+ * What to record after an agent running `ours` went on: `ours`, unless the same spec is recorded
+ * with a later generation (a template change that left the spec as it was), which stays.
+ */
+export function specToRecord(ours: SpecGeneration, recorded: SpecGeneration | undefined): SpecGeneration {
+  const laterSame = recorded?.sha256 === ours.sha256 && recorded.generation !== undefined
+    && (ours.generation === undefined || recorded.generation > ours.generation);
+  return laterSame ? recorded : ours;
+}
+
+/** Another setup's record of a host path it installed (an artifact, a host file, or a part of its tree). */
+export interface Claim {
+  /** That setup's name. */
+  readonly setup: string;
+  readonly record: PathRecord;
+  /** That setup's state, for reading (never writing) the original it recorded. */
+  readonly store: StateStore;
+  /** That setup is being uninstalled (its uninstall started and has not finished). */
+  readonly uninstalling: boolean;
+  /** The directories that setup created (outside trees): a setup sharing a path inside one takes them over too. */
+  readonly createdDirectories: readonly PathRecord[];
+}
+
+/**
+ * The host paths every other setup on this node installed, from their states (read only):
+ * host path -> the setups' claims. Setups share the node lock, so the states read are settled.
+ * A state this agent cannot read is an error: what it owns is unknown.
+ */
+export function otherSetupsClaims(stateRoot: string, setupName: string): Map<string, Claim[]> {
+  const claims = new Map<string, Claim[]>();
+  let names: string[];
+  try {
+    names = fs.readdirSync(stateRoot).sort();
+  } catch {
+    return claims;
+  }
+  for (const name of names.filter((n) => n !== setupName && !n.startsWith('.'))) {
+    const store = new StateStore(stateRoot, name);
+    if (!store.exists()) continue;
+    let state: SetupState;
+    try {
+      state = store.load();
+    } catch (e: any) {
+      throw new Error(`cannot read the state of node setup ${name} (${e.message}), so which files it owns is unknown: refusing to change artifacts`);
+    }
+    const createdDirectories = state.records.filter((r) => r.kind === 'dir' && r.tree === undefined && r.original.type === 'absent');
+    for (const record of state.records) {
+      if (record.kind !== 'artifact' && record.kind !== 'host-file' && record.tree === undefined) continue;
+      const list = claims.get(record.path) ?? [];
+      list.push({ setup: name, record, store, uninstalling: state.phase === 'uninstalling', createdDirectories });
+      claims.set(record.path, list);
+    }
+  }
+  return claims;
 }
 
 export const EMPTY_STATE: SetupState = { format: 1, phase: 'installing', restartPending: false, records: [], labels: [] };

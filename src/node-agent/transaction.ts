@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { entryAt, FileData, HostFs, sameBytes } from './host-fs';
 import { Log, Refusal } from './log';
-import { Original, PathRecord, RecordKind, SetupState, StateStore } from './state';
+import { Claim, Original, PathRecord, RecordKind, SetupState, StateStore } from './state';
 import { hasImportsLine, removeImport, stripAllBlocks, stripBlock } from './toml-text';
 
 /** What a host path should hold. */
@@ -24,6 +24,12 @@ export interface Change {
   readonly importPath?: string;
   /** For an artifact inside a tree destination: that destination. */
   readonly tree?: string;
+  /**
+   * Another setup installed the same bytes here first: this setup shares the path, recording the
+   * original that setup recorded (what the node held before either), so whichever is uninstalled
+   * last gives it back.
+   */
+  readonly sharedWith?: Claim;
 }
 
 /**
@@ -61,9 +67,20 @@ export class Transaction {
    */
   public apply(changes: Change[], facts: Partial<SetupState> = {}): string[] {
     const pending = changes.filter((c) => this.differs(c));
-    if (pending.length === 0) return [];
     const records = [...this.state.records];
     const known = new Set(records.map((r) => r.path));
+    const shared = changes.filter((c) => c.sharedWith && !known.has(c.path) && !pending.includes(c));
+    if (pending.length === 0 && shared.length === 0) return [];
+    for (const change of shared) {
+      // The directories the other setup created for it come along (parents first), so the last one out removes them.
+      const ancestors = change.sharedWith!.createdDirectories.filter((d) => change.path.startsWith(`${d.path}/`) && !known.has(d.path));
+      for (const dir of ancestors) {
+        records.push({ path: dir.path, kind: 'dir', original: { type: 'absent' } });
+        known.add(dir.path);
+      }
+      records.push(this.sharedRecord(change, change.sharedWith!));
+      known.add(change.path);
+    }
     for (const change of pending) {
       const directories = this.host.missingDirectories(change.content.type === 'dir' ? change.path : path.posix.dirname(change.path));
       for (const dir of directories.filter((d) => !known.has(d))) {
@@ -107,6 +124,19 @@ export class Transaction {
     }
     const skeletonBlob = change.skeleton && original.type === 'absent' ? this.store.putBlob(change.skeleton) : undefined;
     return { path: change.path, kind: change.kind, original, skeletonBlob, tree: change.tree };
+  }
+
+  /** The record of a path shared with another setup: that setup's original, its blob copied into this state. */
+  private sharedRecord(change: Change, claim: Claim): PathRecord {
+    const theirs = claim.record.original;
+    let original: Original = theirs;
+    if (theirs.type === 'file') {
+      if (claim.store.blob(theirs.blob) === undefined) {
+        throw new Refusal(`cannot share ${change.path} with node setup ${claim.setup}: the original it recorded (${theirs.blob}) is missing from its state`);
+      }
+      original = { ...theirs, blob: this.store.putBlobFile(claim.store.blobPath(theirs.blob)) };
+    }
+    return { path: change.path, kind: change.kind, original, tree: change.tree };
   }
 
   /** Brings one path to its content (atomically for files and links). */

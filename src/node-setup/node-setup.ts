@@ -483,6 +483,10 @@ export class NodeSetup extends Construct {
         { name: 'ARTIFACTS_DIR', value: ARTIFACTS_DIR },
         { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
         { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        // The DaemonSet controller's label on each pod, raised with every template change: the
+        // agent records it, and an agent of an older template (a pod still running after a
+        // force delete) changes nothing on a node where a newer one ran.
+        { name: 'POD_TEMPLATE_GENERATION', valueFrom: { fieldRef: { fieldPath: "metadata.labels['pod-template-generation']" } } },
         { name: 'RECHECK_PERIOD', value: String(this.recheckSeconds()) },
       ],
       // Privileged: it writes the host's runtime configuration and binaries and restarts the

@@ -122,6 +122,9 @@ describeIfContainerd('RuncRuntime with a second handler (runc-audit), its node-s
         // The label rests on the agent's check sandbox, which ran through the wrapper.
         expect(node.root.read(AUDIT_LOG)).toMatch(/\bstart [0-9a-f]{64}\n/);
         expect(pod.container('agent').logs()).toMatch(/runtime handler runc-audit: a check sandbox reached SANDBOX_READY in \d+ ms/);
+        // The state records the spec that ran with the pod's template generation (the DaemonSet controller's label, 1 for a new DaemonSet).
+        const [setupName] = fs.readdirSync(node.root.resolve('/var/lib/cdk8s-runtimeclass'));
+        expect(JSON.parse(node.root.read(`/var/lib/cdk8s-runtimeclass/${setupName}/state.json`)).spec).toEqual({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/), generation: 1 });
 
         const cri = node.cri();
         try {

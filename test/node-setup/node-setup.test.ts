@@ -373,6 +373,7 @@ describe('the DaemonSet', () => {
       { name: 'ARTIFACTS_DIR', value: '/artifacts' },
       { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'POD_TEMPLATE_GENERATION', valueFrom: { fieldRef: { fieldPath: "metadata.labels['pod-template-generation']" } } },
       { name: 'RECHECK_PERIOD', value: '60' },
     ]);
   });

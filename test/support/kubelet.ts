@@ -16,7 +16,8 @@
  * - env as the kubelet builds it: the image's `ENV`, `HOSTNAME`, the `kubernetes` Service's
  *   variables (`KUBERNETES_SERVICE_HOST`/`_PORT` and the `KUBERNETES_PORT*` links), then the
  *   container's `env` with `fieldRef`s (`spec.nodeName`, `metadata.namespace`, `metadata.name`,
- *   `metadata.uid`, `spec.serviceAccountName`) and `$(VAR)` references expanded;
+ *   `metadata.uid`, `spec.serviceAccountName`, `metadata.labels['<key>']`: the template's labels and
+ *   the DaemonSet controller's `pod-template-generation`) and `$(VAR)` references expanded;
  * - a PID and a mount namespace per container (`unshare --pid --fork --mount`), entered with
  *   `pivot_root` (not `chroot`: a chroot is escapable and leaves the host's `/` as the mount
  *   namespace's root, so `nsenter --mount` for exec probes would land outside the container);
@@ -387,6 +388,8 @@ class PodRun implements Pod {
   readonly initContainers: Array<{ name: string; exit: ContainerExit }> = [];
   /** The pod template's spec. */
   readonly spec: any;
+  /** The pod's labels. */
+  readonly labels: Record<string, string>;
   private readonly containers = new Map<string, ContainerRun>();
   private readonly volumes = new Map<string, PodVolume>();
   private readonly nsDir: string;
@@ -401,6 +404,11 @@ class PodRun implements Pod {
     private readonly runOptions: RunPodOptions,
   ) {
     this.spec = daemonSet.spec.template.spec;
+    // As the DaemonSet controller labels its pods: the template's labels and the template generation (1 for a new DaemonSet).
+    this.labels = {
+      ...daemonSet.spec.template.metadata?.labels,
+      'pod-template-generation': daemonSet.metadata.annotations?.['deprecated.daemonset.template.generation'] ?? '1',
+    };
     this.namespace = daemonSet.metadata.namespace ?? 'default';
     this.name = `${daemonSet.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`;
     this.uid = uuid();
@@ -581,7 +589,11 @@ class PodRun implements Pod {
       case 'metadata.name': return this.name;
       case 'metadata.uid': return this.uid;
       case 'spec.serviceAccountName': return this.spec.serviceAccountName ?? 'default';
-      default: throw new Error(`Kubelet: ${what}: fieldRef ${fieldPath} is not modelled`);
+      default: {
+        const label = /^metadata\.labels\['([^']+)'\]$/.exec(fieldPath ?? '');
+        if (label) return this.labels[label[1]] ?? '';
+        throw new Error(`Kubelet: ${what}: fieldRef ${fieldPath} is not modelled`);
+      }
     }
   }
 
