@@ -63,6 +63,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@prometheus-io/lezer-promql@^0.315.0',
     '@lezer/lr@^1.4.0',
     '@lezer/highlight@^1.2.0',
+    // Mutation testing of the unit-tested modules (task `mutation`); the jest runner pins its core.
+    '@stryker-mutator/core@10.0.0',
+    '@stryker-mutator/jest-runner@10.0.0',
   ],
   // The report command reads YAML; jsii libraries bundle their non-jsii runtime dependencies.
   bundledDeps: ['yaml@^2.5.0'],
