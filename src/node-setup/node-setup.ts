@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { ApiObject, Chart, Duration, JsonPatch, Lazy } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CpuArchitecture, RuntimeArtifacts } from './artifacts';
@@ -7,6 +7,9 @@ import { maxUnavailableProblems, maxUnavailableValue } from './max-unavailable';
 import { AGENT_ENTRY, PROBE_ENTRY, renderNodeAgentFiles } from './node-agent-files';
 import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
+import { Quantity } from '../core/quantity';
+import { byteQuantityText, cpuQuantityText, QuantityText } from '../core/quantity-input';
+import { notAQuantity } from '../core/resources';
 import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
 import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
 import { ownNodePolicySpec } from '../policy/own-node-policy';
@@ -81,12 +84,12 @@ export interface NodeSetupProps {
   readonly maxUnavailable?: string | kplus.PercentOrAbsolute;
   /** Priority class of the node-setup pods. @default "system-node-critical" */
   readonly priorityClassName?: string;
-  /** CPU request of the node agent. @default "50m" */
-  readonly cpuRequest?: string;
-  /** Memory request of the node agent. @default "64Mi" */
-  readonly memoryRequest?: string;
-  /** Memory limit of the node agent. @default "256Mi" */
-  readonly memoryLimit?: string;
+  /** CPU request of the node agent: `Cpu.millis(50)` or a quantity string. @default Cpu.millis(50) */
+  readonly cpuRequest?: string | kplus.Cpu;
+  /** Memory request of the node agent: `Size.mebibytes(64)` or a quantity string. @default Size.mebibytes(64) */
+  readonly memoryRequest?: string | Size;
+  /** Memory limit of the node agent: `Size.mebibytes(256)` or a quantity string. @default Size.mebibytes(256) */
+  readonly memoryLimit?: string | Size;
   /** Time a node-setup pod gets to uninstall and restart the container runtime. @default Duration.minutes(3) */
   readonly terminationGracePeriod?: Duration;
   /**
@@ -501,8 +504,8 @@ export class NodeSetup extends Construct {
         failureThreshold: 1,
       },
       resources: {
-        requests: { cpu: this.props.cpuRequest ?? '50m', memory: this.props.memoryRequest ?? '64Mi' },
-        limits: { memory: this.props.memoryLimit ?? '256Mi' },
+        requests: { cpu: this.agentResources().cpuRequest.text, memory: this.agentResources().memoryRequest.text },
+        limits: { memory: this.agentResources().memoryLimit.text },
       },
       volumeMounts: [
         // The host's root: the agent chroots into it to run the host's own containerd and
@@ -521,6 +524,35 @@ export class NodeSetup extends Construct {
     return (this.props.recheckPeriod ?? Duration.minutes(1)).toSeconds({ integral: false });
   }
 
+  /** The agent container's requests and limit as quantity texts (a bad value kept as given: problems() reports it). */
+  private agentResources(): { [field in 'cpuRequest' | 'memoryRequest' | 'memoryLimit']: { text: string; problem?: string } } {
+    const one = (field: string, converted: QuantityText, given: unknown): { text: string; problem?: string } => {
+      if (converted.problem !== undefined) return { text: String(given), problem: converted.problem };
+      return Quantity.parse(converted.text) === undefined ? { text: converted.text, problem: `${field}: ${notAQuantity(converted.text)}` } : { text: converted.text };
+    };
+    return {
+      cpuRequest: one('cpuRequest', cpuQuantityText('cpuRequest', this.props.cpuRequest ?? '50m'), this.props.cpuRequest),
+      memoryRequest: one('memoryRequest', byteQuantityText('memoryRequest', this.props.memoryRequest ?? '64Mi'), this.props.memoryRequest),
+      memoryLimit: one('memoryLimit', byteQuantityText('memoryLimit', this.props.memoryLimit ?? '256Mi'), this.props.memoryLimit),
+    };
+  }
+
+  /** Problems with the agent container's requests and limit. */
+  private resourceProblems(): string[] {
+    const r = this.agentResources();
+    const problems = Object.values(r).flatMap((x) => (x.problem === undefined ? [] : [x.problem]));
+    if (problems.length > 0) return problems;
+    const request = Quantity.parse(r.memoryRequest.text)!;
+    const limit = Quantity.parse(r.memoryLimit.text)!;
+    if (request.nanos > limit.nanos) {
+      problems.push(`memoryRequest "${r.memoryRequest.text}" is above memoryLimit "${r.memoryLimit.text}": the API server rejects a request above its limit; raise memoryLimit or lower memoryRequest`);
+    }
+    for (const [field, quantity] of [['cpuRequest', Quantity.parse(r.cpuRequest.text)!], ['memoryRequest', request], ['memoryLimit', limit]] as const) {
+      if (quantity.isNegative) problems.push(`${field} "${quantity}" is negative: give zero or more`);
+    }
+    return problems;
+  }
+
   private problems(): string[] {
     // A setup the user never wrote says nothing while its runtime reports its own mistakes:
     // they name the fields the user set, and fixing them fixes the setup's derived name too.
@@ -530,6 +562,7 @@ export class NodeSetup extends Construct {
     if (nameProblem) problems.push(`name "${this.name}" ${nameProblem}`);
     const namespaceProblem = dns1123LabelProblem(this.namespace);
     if (namespaceProblem) problems.push(`namespace "${this.namespace}" ${namespaceProblem}`);
+    problems.push(...this.resourceProblems());
     if (this.registrations.length === 0) {
       problems.push('installs no runtime: pass it as `nodeSetup` to a runtime, or remove it');
     }

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { ApiObject, App, Chart, Duration, Testing } from 'cdk8s';
+import { ApiObject, App, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { parse as parseToml } from 'smol-toml';
 import {
@@ -482,6 +482,32 @@ describe('the DaemonSet', () => {
     expect([spec.priorityClassName, spec.terminationGracePeriodSeconds]).toEqual(['platform-critical', 300]);
     expect(agentOf(chart).image).toBe(image);
     expect(agentOf(chart).resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
+  });
+
+  test('NodeSetup({ memoryRequest: \'64MB\' }) synthesizes a DaemonSet the schema rejects: the agent\'s requests take Cpu and Size, and strings are checked as quantities', () => {
+    const typed = newApp();
+    setupWithCrun(typed.chart, { cpuRequest: kplus.Cpu.millis(100), memoryRequest: Size.mebibytes(128), memoryLimit: Size.gibibytes(1) });
+    expect(validationErrors(typed.app)).toEqual([]);
+    expect(agentOf(typed.chart).resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } });
+
+    const wrong = newApp();
+    setupWithCrun(wrong.chart, { memoryRequest: '64MB', cpuRequest: 'half' });
+    expect(validationErrors(wrong.app)).toEqual([
+      '[test/setup] NodeSetup "runtimeclass-node-setup": cpuRequest: "half" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)',
+      '[test/setup] NodeSetup "runtimeclass-node-setup": memoryRequest: "64MB" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)',
+    ]);
+
+    const above = newApp();
+    setupWithCrun(above.chart, { memoryRequest: Size.mebibytes(512), memoryLimit: '256Mi' });
+    expect(validationErrors(above.app)).toEqual([
+      '[test/setup] NodeSetup "runtimeclass-node-setup": memoryRequest "512Mi" is above memoryLimit "256Mi": the API server rejects a request above its limit; raise memoryLimit or lower memoryRequest',
+    ]);
+
+    const notAValue = newApp();
+    setupWithCrun(notAValue.chart, { memoryLimit: 256 as any });
+    expect(validationErrors(notAValue.app)).toEqual([
+      '[test/setup] NodeSetup "runtimeclass-node-setup": memoryLimit: number 256 is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))',
+    ]);
   });
 
   test('one init container per image artifact, copying the image path into /artifacts/<n>', () => {
