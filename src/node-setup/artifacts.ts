@@ -1,3 +1,4 @@
+import { enumProblem } from '../core/values';
 import { destinationProblem } from '../node-agent/destinations';
 import { InstallerArtifact } from '../node-agent/setup-spec';
 
@@ -84,6 +85,8 @@ export class RuntimeArtifacts {
   public _problems(): string[] {
     const problems: string[] = [];
     const what = `${this._source} artifact "${this.location}"`;
+    const wrongArchitecture = enumProblem(CpuArchitecture, this.architecture, 'architecture', 'CpuArchitecture');
+    if (wrongArchitecture) problems.push(`${what}: ${wrongArchitecture}`);
     if (this.destination !== undefined) {
       // An image artifact may be a whole directory: it is held to the rule for directories.
       const problem = destinationProblem(this.destination, this._source === 'image');

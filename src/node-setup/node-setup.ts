@@ -11,6 +11,7 @@ import { Quantity } from '../core/quantity';
 import { byteQuantityText, cpuQuantityText, QuantityText } from '../core/quantity-input';
 import { notAQuantity } from '../core/resources';
 import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
+import { enumProblem } from '../core/values';
 import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
 import { ownNodePolicySpec } from '../policy/own-node-policy';
 
@@ -563,6 +564,9 @@ export class NodeSetup extends Construct {
     const namespaceProblem = dns1123LabelProblem(this.namespace);
     if (namespaceProblem) problems.push(`namespace "${this.namespace}" ${namespaceProblem}`);
     problems.push(...this.resourceProblems());
+    const wrongDistribution = this.props.distribution === undefined ? undefined
+      : enumProblem(KubernetesDistribution, this.props.distribution, 'distribution', 'KubernetesDistribution');
+    if (wrongDistribution) problems.push(wrongDistribution);
     if (this.registrations.length === 0) {
       problems.push('installs no runtime: pass it as `nodeSetup` to a runtime, or remove it');
     }

@@ -4,9 +4,13 @@
 import { App, Chart, Lazy, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
+  CrunRuntime,
   GvisorRuntime,
   KataRuntime,
+  KubernetesDistribution,
+  NodeSetup,
   PodOverhead,
+  RuntimeArtifacts,
   RuntimeClass,
   SandboxedDaemonSet,
 } from '../../src';
@@ -78,6 +82,19 @@ describe('A gVisor platform outside the enum (a JavaScript caller) passes the sy
     expect(() => new KataRuntime(chart, 'kata', { hypervisor: 'qemu-tdx' as any })).toThrow(
       'KataRuntime "kata": hypervisor is "qemu-tdx", which is not a KataHypervisor: use one of KataHypervisor.QEMU, '
       + 'KataHypervisor.CLOUD_HYPERVISOR, KataHypervisor.FIRECRACKER, KataHypervisor.DRAGONBALL');
+  });
+
+  test('NodeSetup distribution and an artifact\'s architecture outside their enums are errors', () => {
+    const { app, chart } = newApp();
+    const nodeSetup = new NodeSetup(chart, 'nodes', { distribution: 'eks' as any });
+    new CrunRuntime(chart, 'crun', {
+      nodeSetup,
+      artifacts: [RuntimeArtifacts.fromUrl('https://example.com/crun', 'a'.repeat(128), { destination: '/usr/local/bin/crun', architecture: 'x86_64' as any })],
+    });
+    const errors = validationErrors(app);
+    expect(errors).toContain('[test/nodes] NodeSetup "runtimeclass-node-setup": distribution is "eks", which is not a KubernetesDistribution: use one of '
+      + Object.keys(KubernetesDistribution).map((k) => `KubernetesDistribution.${k}`).join(', '));
+    expect(errors.some((e) => e.includes('url artifact "https://example.com/crun": architecture is "x86_64", which is not a CpuArchitecture: use one of CpuArchitecture.AMD64'))).toBe(true);
   });
 
   test('a toleration\'s operator and effect outside their enums are errors', () => {
