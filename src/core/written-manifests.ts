@@ -68,6 +68,18 @@ export function checkWrittenManifest(object: ApiObject, check: ManifestCheck): v
   });
 }
 
+/**
+ * `compute()` once per synth of `scope`'s tree, for facts that many checks of one synth read (the
+ * app's namespaces): the first check computes them, the others reuse them. Outside a synth, every
+ * call computes.
+ */
+export function oncePerSynth<T>(scope: IConstruct, key: object, compute: () => T): T {
+  const session = sessions.get(scope.node.root);
+  if (!session) return compute();
+  if (!session.memo.has(key)) session.memo.set(key, compute());
+  return session.memo.get(key) as T;
+}
+
 function wrapObject(object: ApiObject, root: IConstruct): void {
   const render = object.toJson;
   replaceMethod(object, 'toJson', () => {
@@ -138,6 +150,8 @@ function synthesizing<T>(scope: IConstruct, synth: (session: SynthSession) => T)
 class SynthSession {
   /** True while the session collects every validation error for its report. */
   public reporting = false;
+  /** What `oncePerSynth` computed in this synth. */
+  public readonly memo = new Map<object, unknown>();
   private readonly frames: Frame[] = [];
   /** Problems of each object whose written manifest was checked. */
   private readonly problems = new Map<ApiObject, string[]>();
