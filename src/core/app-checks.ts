@@ -185,6 +185,8 @@ export function checkNodeSetupPlacement(daemonSet: ApiObject, setupName: string,
   });
 }
 
+const OS_LABEL = 'kubernetes.io/os';
+
 /** Taints the DaemonSet controller tolerates on every DaemonSet pod (besides the pod's own tolerations). */
 const DAEMON_SET_TOLERATIONS: RuntimeToleration[] = [
   { key: 'node.kubernetes.io/not-ready', operator: TolerationOperator.EXISTS, effect: TaintEffect.NO_EXECUTE },
@@ -212,7 +214,7 @@ function placementProblems(daemonSet: ApiObject, entry: NodeSetupEntry, manifest
   const terms: any[] = podSpec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   const setupTolerations: RuntimeToleration[] = [...(podSpec.tolerations ?? []), ...DAEMON_SET_TOLERATIONS];
   const setup = `NodeSetup "${entry.setupName}"`;
-  const runsOn = Object.keys(setupSelector).length > 0 ? `nodes with ${labelsText(setupSelector)}` : 'every node';
+  const runsOn = nodesText(setupSelector);
   const problems: string[] = [];
   /** Each usable member's pool on the setup's nodes: its selector merged with the setup's. */
   const effective: Array<{ member: NodeSetupMember; pool: { [key: string]: string }; own: { [key: string]: string } }> = [];
@@ -318,6 +320,16 @@ function affinityRejections(terms: any[], labels: { [key: string]: string }): st
     reasons.push(...rejecting.map((e: any) => `${e.key} ${e.operator}${e.values?.length ? ` [${e.values.join(', ')}]` : ''}`));
   }
   return [...new Set(reasons)].join('; ');
+}
+
+/** The nodes a selector picks, in words: the os label every setup sets is said as "Linux". */
+function nodesText(selector: { [key: string]: string }): string {
+  const linux = selector[OS_LABEL] === 'linux';
+  const rest: { [key: string]: string } = { ...selector };
+  if (linux) delete rest[OS_LABEL];
+  const kind = linux ? 'Linux nodes' : 'nodes';
+  if (Object.keys(rest).length === 0) return linux ? 'every Linux node' : 'every node';
+  return `${kind} with ${labelsText(rest)}`;
 }
 
 function sortedLabels(labels: { [key: string]: string }): Array<[string, string]> {
