@@ -262,7 +262,7 @@ function placementProblems(daemonSet: ApiObject, entry: NodeSetupEntry, manifest
     const blocked = others.length > 0 ? `, so handlers ${others.join(', ')} are not installed there either` : ' and its pod there never becomes ready';
     problems.push(`RuntimeClass "${member.runtimeClass.runtimeClassName}" (${member.path}) runs only on nodes with ${labelsText(own)}, but ${setup} installs its handler "${member.handler}" on ${runsOn}: `
       + `the handler needs the ${member.snapshotter} snapshotter, and on a node without it the node agent refuses the whole change${blocked}; `
-      + `give this runtime its own NodeSetup with nodeSelector ${selectorCode(own)}, or set ${setup}'s nodeSelector to it`);
+      + `give this runtime its own NodeSetup with nodeSelector ${selectorCode(own)}, or set ${setup}'s nodeSelector to ${selectorCode(own)} if every class on it runs there`);
   }
   if (pools.size > 1 && !refused) {
     const described = effective.map((e) => `"${e.member.runtimeClass.runtimeClassName}" (${Object.keys(e.own).length > 0 ? labelsText(e.own) : runsOn})`).join(', ');

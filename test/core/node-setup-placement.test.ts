@@ -123,7 +123,7 @@ describe('classes sharing a node setup', () => {
     expect(validationErrors(app)).toEqual([
       '[platform/Shared/Resource] NodeSetup "shared": RuntimeClass "kata-fc" (platform/Fc) runs only on nodes with pool=vm, but NodeSetup "shared" installs its handler "kata-fc" '
       + 'on every Linux node: the handler needs the devmapper snapshotter, and on a node without it the node agent refuses the whole change, '
-      + 'so handlers runsc, crun are not installed there either; give this runtime its own NodeSetup with nodeSelector { \'pool\': \'vm\' }, or set NodeSetup "shared"\'s nodeSelector to it',
+      + 'so handlers runsc, crun are not installed there either; give this runtime its own NodeSetup with nodeSelector { \'pool\': \'vm\' }, or set NodeSetup "shared"\'s nodeSelector to { \'pool\': \'vm\' } if every class on it runs there',
     ]);
   });
 
