@@ -68,18 +68,6 @@ export function checkWrittenManifest(object: ApiObject, check: ManifestCheck): v
   });
 }
 
-/**
- * `compute()` once per synth of `scope`'s tree, for facts that many checks of one synth read (the
- * app's namespaces): the first check computes them, the others reuse them. Outside a synth, every
- * call computes.
- */
-export function oncePerSynth<T>(scope: IConstruct, key: object, compute: () => T): T {
-  const session = sessions.get(scope.node.root);
-  if (!session) return compute();
-  if (!session.memo.has(key)) session.memo.set(key, compute());
-  return session.memo.get(key) as T;
-}
-
 function wrapObject(object: ApiObject, root: IConstruct): void {
   const render = object.toJson;
   replaceMethod(object, 'toJson', () => {
@@ -247,4 +235,16 @@ function identityOf(manifest: any): string {
 /** Sets an own, non-enumerable method on one instance, leaving its class untouched. */
 function replaceMethod(target: object, name: string, method: (...args: any[]) => any): void {
   Object.defineProperty(target, name, { value: method, writable: true, configurable: true, enumerable: false });
+}
+
+/**
+ * `compute()` once per synth of `scope`'s tree, for facts that many checks of one synth read (the
+ * app's namespaces): the first check computes them, the others reuse them. Outside a synth, every
+ * call computes.
+ */
+export function oncePerSynth<T>(scope: IConstruct, key: object, compute: () => T): T {
+  const session = sessions.get(scope.node.root);
+  if (!session) return compute();
+  if (!session.memo.has(key)) session.memo.set(key, compute());
+  return session.memo.get(key) as T;
 }
