@@ -50,7 +50,8 @@ export function registerReservationRule(
       if (selected === true) return NOTHING;
       const restrictionName = `RuntimeClassRestriction "${restriction.name}" (${restriction.node.path})`;
       const reserves = `reserves RuntimeClass "${workload.runtimeClassName}" for namespaces matching ${describeSelector(selector)}`;
-      const fixes = `run it in a namespace that matches, label namespace "${workload.namespace.name ?? '(none)'}" to match, or pin it to a class that is not reserved`;
+      const relabel = workload.namespace.name === undefined ? '' : `, label namespace "${workload.namespace.name}" to match`;
+      const fixes = `run it in a namespace that matches${relabel}, or pin it to a class that is not reserved`;
       if (selected === undefined) return unchecked(workload, `${restrictionName}, which ${reserves}`, fixes);
       const where = `is in namespace "${workload.namespace.name}" (${labelsText(workload.namespace, selector)}), but ${restrictionName} ${reserves}`;
       return verdict(restriction, workload, checkTemplates, where, fixes);

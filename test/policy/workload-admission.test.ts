@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { RuntimeClass } from '../../src/core';
 import { NOTE_METADATA_TYPE, notesOf } from '../../src/core/app-checks';
 import { NamespaceSelectorOperator, PolicyAction, RuntimeClassPolicy, RuntimeClassRestriction } from '../../src/policy';
+import { selects } from '../../src/policy/workload-rules';
 import { CrunRuntime, GvisorRuntime, KataRuntime } from '../../src/runtimes';
 import { validationErrors } from '../core/support';
 
@@ -211,6 +212,7 @@ describe('a namespace the app does not define', () => {
     kata.pin(deployment(new Chart(app, 'apps'), 'Api'));
     const warnings = warningsDuring(() => expect(validationErrors(app)).toEqual([]));
     expect(warnings).toEqual([expect.stringContaining('has no metadata.namespace (it goes to kubectl\'s current namespace), so it was not checked against RuntimeClassRestriction "runtimeclass-regulated"')]);
+    expect(warnings[0]).toContain('if the policy applies there, run it in a namespace that matches, or pin it to a class that is not reserved');
   });
 
   test('a policy that selects namespaces by name decides without the Namespace object (the API server labels every namespace with its name)', () => {
@@ -236,5 +238,24 @@ describe('a namespace the app does not define', () => {
     });
     expect(warnings).toHaveLength(1);
     expect(notesOf(ApiObject.of(migrate))).toHaveLength(1);
+  });
+});
+
+describe('selects: a namespace selector against what the app knows of a namespace', () => {
+  const defined = { name: 'shop', labels: { 'kubernetes.io/metadata.name': 'shop', 'tier': 'tenant' } };
+  const undefinedInApp = { name: 'shop' };
+  const NAME = 'kubernetes.io/metadata.name';
+  test.each([
+    ['matchLabels, label present', { matchLabels: { tier: 'tenant' } }, defined, true],
+    ['matchLabels, other value', { matchLabels: { tier: 'trial' } }, defined, false],
+    ['NotIn, label absent', { matchExpressions: [{ key: 'env', operator: NamespaceSelectorOperator.NOT_IN, values: ['prod'] }] }, defined, true],
+    ['DoesNotExist, label present', { matchExpressions: [{ key: 'tier', operator: NamespaceSelectorOperator.DOES_NOT_EXIST }] }, defined, false],
+    ['Exists, label absent', { matchExpressions: [{ key: 'env', operator: NamespaceSelectorOperator.EXISTS }] }, defined, false],
+    ['a label of a namespace the app does not define', { matchLabels: { tier: 'tenant' } }, undefinedInApp, undefined],
+    ['its name label', { matchExpressions: [{ key: NAME, operator: NamespaceSelectorOperator.IN, values: ['shop'] }] }, undefinedInApp, true],
+    ['its name label rules it out, whatever the unknown labels', { matchLabels: { tier: 'tenant' }, matchExpressions: [{ key: NAME, operator: NamespaceSelectorOperator.NOT_IN, values: ['shop'] }] }, undefinedInApp, false],
+    ['no namespace at all', { matchExpressions: [{ key: NAME, operator: NamespaceSelectorOperator.IN, values: ['shop'] }] }, {}, undefined],
+  ])('%s', (_, selector, known, expected) => {
+    expect(selects(selector as any, known)).toBe(expected);
   });
 });
