@@ -1,6 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
+import { workloadAdmissionProblems } from './app-checks';
 import { hostNamespaceProblems } from './host-namespaces';
 import { PodOverhead } from './overhead';
 import { describeManifest, effectiveRequests, podSpecOf, podSpecPointer, readPointer, WORKLOAD_KINDS } from './pod-spec';
@@ -130,6 +131,8 @@ function manifestProblems(object: ApiObject, manifest: any): string[] {
   if (podSpec.overhead !== undefined) {
     problems.push(`sets spec.overhead ${JSON.stringify(podSpec.overhead)} in its pod template: RuntimeClass admission sets it from the class and rejects pods that set their own ("Pod's Overhead doesn't match RuntimeClass's defined Overhead"); remove it`);
   }
+
+  problems.push(...workloadAdmissionProblems(object, manifest, podSpec.runtimeClassName, where));
 
   // A reference (RuntimeClass.fromName) is validated here; a RuntimeClass construct validates itself.
   if (!Construct.isConstruct(runtimeClass)) {

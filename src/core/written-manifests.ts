@@ -138,6 +138,8 @@ function synthesizing<T>(scope: IConstruct, synth: (session: SynthSession) => T)
 class SynthSession {
   /** True while the session collects every validation error for its report. */
   public reporting = false;
+  /** What `oncePerSynth` computed in this synth. */
+  public readonly memo = new Map<object, unknown>();
   private readonly frames: Frame[] = [];
   /** Problems of each object whose written manifest was checked. */
   private readonly problems = new Map<ApiObject, string[]>();
@@ -233,4 +235,16 @@ function identityOf(manifest: any): string {
 /** Sets an own, non-enumerable method on one instance, leaving its class untouched. */
 function replaceMethod(target: object, name: string, method: (...args: any[]) => any): void {
   Object.defineProperty(target, name, { value: method, writable: true, configurable: true, enumerable: false });
+}
+
+/**
+ * `compute()` once per synth of `scope`'s tree, for facts that many checks of one synth read (the
+ * app's namespaces): the first check computes them, the others reuse them. Outside a synth, every
+ * call computes.
+ */
+export function oncePerSynth<T>(scope: IConstruct, key: object, compute: () => T): T {
+  const session = sessions.get(scope.node.root);
+  if (!session) return compute();
+  if (!session.memo.has(key)) session.memo.set(key, compute());
+  return session.memo.get(key) as T;
 }

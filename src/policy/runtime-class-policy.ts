@@ -21,6 +21,7 @@ import { celList, celString } from './cel';
 import { defaultsFor } from './defaults';
 import { NamespaceSelector } from './namespace-selector';
 import { EXCLUDE_KUBE_SYSTEM_HINT, resolveNamespaceSelector, selectorToJson, selectsEverything } from './selector';
+import { registerAllowListRule } from './workload-rules';
 import { dns1123SubdomainProblem } from '../core/names';
 import { IRuntimeClass } from '../core/runtime-class';
 
@@ -113,6 +114,7 @@ export class RuntimeClassPolicy extends Construct {
       }));
     }
     registerAdmissionObjects(this, () => [...this.policies, ...this.bindings]);
+    registerAllowListRule(this, this.namespaceSelector, checkTemplates, () => this.allowedNames());
 
     this.node.addValidation({
       validate: () => {

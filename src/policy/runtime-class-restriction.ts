@@ -20,6 +20,7 @@ import { AdmissionFailurePolicy, PolicyAction } from './admission-options';
 import { celList, celString } from './cel';
 import { NamespaceSelector } from './namespace-selector';
 import { describeSelector, resolveNamespaceSelector, selectorToCel, selectsEverything } from './selector';
+import { registerReservationRule } from './workload-rules';
 import { dns1123SubdomainProblem } from '../core/names';
 import { IRuntimeClass } from '../core/runtime-class';
 
@@ -100,6 +101,7 @@ export class RuntimeClassRestriction extends Construct {
       }));
     }
     registerAdmissionObjects(this, () => [...this.policies, ...this.bindings]);
+    registerReservationRule(this, selector, checkTemplates, () => this.classNames());
 
     this.node.addValidation({
       validate: () => {

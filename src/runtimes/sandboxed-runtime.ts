@@ -1,6 +1,7 @@
 import { ApiObjectMetadata } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { CrioHandlerConfig, HandlerConfig } from '../containerd/handler-config';
+import { checkNodeSetupPlacement } from '../core/app-checks';
 import { PodOverhead, ResourceAmountsProps } from '../core/overhead';
 import { IRuntimeClass, RuntimeClass, RuntimeLimits } from '../core/runtime-class';
 import { RuntimeScheduling } from '../core/scheduling';
@@ -232,6 +233,13 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
     });
     // Pods of this class only go to nodes where the node setup verified the handler.
     this.runtimeClass.addNodeSelector(readyLabel, 'ready', `the node setup "${nodeSetup.name}"`);
+    checkNodeSetupPlacement(nodeSetup.daemonSet, nodeSetup.name, {
+      runtimeClass: this.runtimeClass,
+      path: this.node.path,
+      handler: props.handler,
+      readyLabel,
+      snapshotter: props.containerd.snapshotter,
+    });
     return nodeSetup;
   }
 
