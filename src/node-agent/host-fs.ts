@@ -1,6 +1,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Refusal } from './log';
 import { step } from './steps';
 
 /** A file, link or directory as found on the host (no link followed). */
@@ -21,6 +22,21 @@ export const CHUNK = 65536;
 const MAX_LINKS = 40;
 /** Names of our temporary files: `.<name>.cdk8s-tmp-<random>`, next to the file they replace. */
 const TEMP_MARK = '.cdk8s-tmp-';
+/* eslint-disable no-bitwise */
+/** open(2) flags: a new file for writing, never one that is there, never through a link in the last component. */
+export const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+/** open(2) flags: append, creating the file if needed, never through a link in the last component. */
+export const APPEND_NO_FOLLOW = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW;
+/** open(2) flags: read, never through a link in the last component. */
+export const READ_NO_FOLLOW = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
+/* eslint-enable no-bitwise */
+
+/** A recorded host path, as far as links are concerned (see `HostFs.guard`). */
+export interface GuardedRecord {
+  readonly path: string;
+  readonly kind: string;
+  readonly tree?: string;
+}
 
 /**
  * The host's files, reached under HOST_ROOT. Every host path is resolved component by
@@ -30,19 +46,63 @@ const TEMP_MARK = '.cdk8s-tmp-';
  * flushes the directory, so a reader (or a crash) sees the old bytes or the new ones.
  */
 export class HostFs {
+  /** Directories this setup recorded as its own (created by it, or a tree destination): never a link. */
+  private ownDirs = new Set<string>();
+  /** Tree destinations: no link at or under them is followed. */
+  private trees: string[] = [];
+
   public constructor(public readonly root: string) {}
 
   /**
+   * Tells which host paths this setup recorded as its own directories (`dir` records and tree
+   * destinations). A link found at one of them, or followed inside a tree, is refused by every
+   * later `resolve`: the agent never follows a link it did not create.
+   */
+  public guard(records: readonly GuardedRecord[]): void {
+    const trees = new Set(records.filter((r) => r.tree !== undefined).map((r) => r.tree!));
+    this.trees = [...trees];
+    this.ownDirs = new Set([...records.filter((r) => r.kind === 'dir').map((r) => r.path), ...trees]);
+  }
+
+  /**
    * The path inside HOST_ROOT that `hostPath` names on the host. Links in every component but
-   * the last are followed; the last is followed only with `followLast`.
+   * the last are followed; the last is followed only with `followLast`. A link at a directory
+   * this setup recorded as its own (or inside a tree it owns) is refused, never followed.
    */
   public resolve(hostPath: string, followLast: boolean): string {
+    this.refuseForeignLinks(hostPath);
     return path.join(this.root, ...this.resolveParts(hostPath, followLast));
   }
 
   /** The host path (from the host's `/`) that `hostPath` resolves to. */
   public resolveHostPath(hostPath: string, followLast: boolean): string {
+    this.refuseForeignLinks(hostPath);
     return `/${this.resolveParts(hostPath, followLast).join('/')}`;
+  }
+
+  /**
+   * Refuses when a component of `hostPath` that this setup recorded as its own directory is a
+   * link, or when `hostPath` passes through a link inside a tree this setup owns.
+   */
+  private refuseForeignLinks(hostPath: string): void {
+    if (this.ownDirs.size === 0) return;
+    const parts: string[] = [];
+    for (const part of hostPath.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') parts.pop();
+      else parts.push(part);
+    }
+    for (let i = 1; i <= parts.length; i++) {
+      const prefix = `/${parts.slice(0, i).join('/')}`;
+      const own = this.ownDirs.has(prefix);
+      const tree = this.trees.find((t) => prefix.startsWith(`${t}/`));
+      // A file or link of a tree at the end of the path is an entry of ours, replaced but never followed.
+      if (!own && (tree === undefined || i === parts.length)) continue;
+      const found = entryAt(path.join(this.root, ...this.resolveParts(path.posix.dirname(prefix), true), parts[i - 1]));
+      if (found.type !== 'link') continue;
+      const why = own ? 'this node setup recorded it as a directory of its own' : `it is inside ${tree}, a directory artifact this node setup owns`;
+      throw new Refusal(`refusing to use ${prefix}: ${why}, and it is now a symbolic link (to ${found.target}). ${linkFix(prefix)}`);
+    }
   }
 
   private resolveParts(hostPath: string, followLast: boolean): string[] {
@@ -127,8 +187,7 @@ export class HostFs {
       if (found.type === 'dir') continue;
       if (found.type !== 'absent') throw new Error(`${hostPath} exists on the host and is not a directory`);
       step(`mkdir:${hostPath}`);
-      fs.mkdirSync(real, { mode: 0o755 });
-      syncDirectory(path.dirname(real));
+      makeDirectory(real, 0o755);
       created.push(hostPath);
     }
     return created;
@@ -156,6 +215,26 @@ export class HostFs {
         fs.closeSync(fd);
       }
     });
+  }
+
+  /**
+   * Creates a new regular file at `hostPath` holding `bytes` (O_CREAT|O_EXCL|O_NOFOLLOW: nothing
+   * that is already there, a link included, is reused or followed), with exactly `mode` and,
+   * when given, `owner`. The mode is set before any byte is written.
+   */
+  public createFile(hostPath: string, bytes: Buffer, options: { mode: number; owner?: { uid: number; gid: number } }): void {
+    const real = this.resolve(hostPath, false);
+    const fd = fs.openSync(real, CREATE_NEW, 0o600);
+    try {
+      if (options.owner) fs.fchownSync(fd, options.owner.uid, options.owner.gid);
+      fs.fchmodSync(fd, options.mode);
+      fs.writeSync(fd, bytes);
+    } catch (e) {
+      fs.rmSync(real, { force: true }); // ours: created above
+      throw e;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /** Replaces what is at `hostPath` (never followed) with a symbolic link to `target`, atomically. */
@@ -240,6 +319,20 @@ export function entryAt(real: string): Entry {
   if (stat.isDirectory()) return { type: 'dir' };
   if (stat.isFile()) return { type: 'file', size: stat.size, mode: stat.mode % 0o10000, uid: stat.uid, gid: stat.gid };
   return { type: 'other' };
+}
+
+/** The end of every refusal of a link: what the agent does not do, and the fix. */
+export function linkFix(hostPath: string): string {
+  return `The agent never follows a link it did not create. Fix: remove the link (rm ${hostPath} on the node), then run the node setup again`;
+}
+
+/**
+ * Creates the directory `real` (its parent must exist) and flushes the parent, so that the new
+ * entry survives a power loss before anything put in it does.
+ */
+export function makeDirectory(real: string, mode: number): void {
+  fs.mkdirSync(real, { mode });
+  syncDirectory(path.dirname(real));
 }
 
 /** Flushes a directory's entries (a rename or unlink in it) to disk. */

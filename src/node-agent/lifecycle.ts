@@ -426,9 +426,18 @@ export class Lifecycle {
     this.log.info('uninstalling: removing the ready labels first');
     await this.underLock(async () => {
       const store = this.store();
-      const state = store.exists() ? store.load() : undefined;
+      // A state that cannot be read (a link planted in its place) is refused, after the labels go.
+      let state: SetupState | undefined;
+      let unreadable: unknown;
+      try {
+        state = store.exists() ? store.load() : undefined;
+      } catch (e) {
+        unreadable = e;
+      }
+      // An agent of an older spec changes nothing, labels included.
       if (!options.anySpec && state) this.refuseOlderSpec(state);
       await this.removeLabels([...Object.values(this.spec.readyLabels), ...(state?.labels ?? [])]);
+      if (unreadable !== undefined) throw unreadable;
       if (store.hasTombstone()) {
         this.log.info('finishing the removal of this setup\'s state that an earlier uninstall started');
         store.removeTombstone();
@@ -513,12 +522,12 @@ export class Lifecycle {
   }
 
   private store(): StateStore {
-    return new StateStore(this.host.resolve(STATE_ROOT, true), this.spec.setupName);
+    return new StateStore(this.host.resolve(STATE_ROOT, false), this.spec.setupName);
   }
 
   private async underLock(work: () => Promise<void>): Promise<void> {
     const hostFlock = ['/usr/bin/flock', '/bin/flock', '/usr/sbin/flock', '/sbin/flock', '/usr/local/bin/flock'].find((p) => this.host.entry(p, true).type === 'file');
-    const lock = new NodeLock(this.host.resolve(LOCK_FILE, true), this.settings.hostRoot, hostFlock, this.log);
+    const lock = new NodeLock(this.host.resolve(LOCK_FILE, false), this.settings.hostRoot, hostFlock, this.log);
     await lock.acquire(this.settings.lockTimeoutSeconds);
     try {
       await work();

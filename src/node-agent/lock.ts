@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { APPEND_NO_FOLLOW } from './host-fs';
 import { Log, Refusal } from './log';
 import { CommandResult, runCommand } from './process';
 import { step } from './steps';
@@ -30,7 +31,14 @@ export class NodeLock {
 
   public async acquire(timeoutSeconds: number): Promise<void> {
     fs.mkdirSync(path.dirname(this.realPath), { recursive: true });
-    const fd = fs.openSync(this.realPath, 'a');
+    let fd: number;
+    try {
+      // Never through a link (O_NOFOLLOW): a link planted here would make us create its target.
+      fd = fs.openSync(this.realPath, APPEND_NO_FOLLOW, 0o644);
+    } catch (e: any) {
+      if (e.code !== 'ELOOP') throw e;
+      throw new Refusal(`refusing to use ${LOCK_FILE}: it is a symbolic link (to ${fs.readlinkSync(this.realPath)}). The agent never follows a link it did not create. Fix: remove the link (rm ${LOCK_FILE} on the node), then run the node setup again`);
+    }
     this.log.info(`waiting for the node lock (${LOCK_FILE})`);
     const deadline = Date.now() + timeoutSeconds * 1000;
     let flock = ['flock'];

@@ -1,3 +1,4 @@
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CRI_V1, CRI_V2, HostContainerd } from './containerd';
@@ -415,21 +416,24 @@ class Planner {
 
   /**
    * Runs `check` with `bytes` in a temporary file next to `near` (so relative imports resolve
-   * alike), removed afterwards; a killed run's leftover is removed by the next one.
+   * alike), removed afterwards; a killed run's leftover is removed by the next one. The file is
+   * new (never one that was there, never through a link), under a name no one can guess, with
+   * the mode and owner of `near` (0600 when `near` does not exist): a config holding
+   * credentials is never copied to a file others can read.
    */
   private async withCheckFile<T>(near: string, bytes: Buffer, check: (hostPath: string) => Promise<T>): Promise<T> {
     const dir = this.ctx.host.nearestDirectory(path.posix.dirname(near));
-    const hostPath = `${dir.replace(/\/$/, '')}/.${path.posix.basename(near)}.cdk8s-tmp-check-${process.pid}`;
-    const real = this.ctx.host.resolve(hostPath, false);
+    const hostPath = `${dir.replace(/\/$/, '')}/.${path.posix.basename(near)}.cdk8s-tmp-check-${randomBytes(8).toString('hex')}`;
+    const source = this.ctx.host.entry(near, true);
     try {
-      fs.writeFileSync(real, bytes);
+      this.ctx.host.createFile(hostPath, bytes, source.type === 'file' ? { mode: source.mode, owner: source } : { mode: 0o600 });
     } catch (e: any) {
       throw new Refusal(`refusing to change anything: cannot write a check file next to ${near} on the node (${e.message}): the agent checks every change with containerd before making it. Fix the node (space, permissions, a read-only mount), then restart this pod`);
     }
     try {
       return await check(hostPath);
     } finally {
-      fs.rmSync(real, { force: true });
+      fs.rmSync(this.ctx.host.resolve(hostPath, false), { force: true });
     }
   }
 }

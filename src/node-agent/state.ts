@@ -1,7 +1,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CHUNK, entryAt, syncDirectory } from './host-fs';
+import { CHUNK, CREATE_NEW, entryAt, linkFix, makeDirectory, READ_NO_FOLLOW, syncDirectory } from './host-fs';
+import { Refusal } from './log';
 import { step } from './steps';
 
 /** Where each setup keeps its state on the host, under HOST_ROOT. */
@@ -149,46 +150,52 @@ export const EMPTY_STATE: SetupState = { format: 1, phase: 'installing', restart
  * A setup's state directory: `state.json` plus content-addressed `blobs/<sha256>`. A blob is
  * written (and flushed) before the state that names it; the state is replaced atomically; the
  * whole directory is removed by renaming it to a tombstone first, so it is never half deleted.
+ * Nothing here is reached through a link: STATE_ROOT, the setup's directory, `blobs` and every
+ * file in them must be what the agent created (a link found there is refused), and files are
+ * opened with O_NOFOLLOW. Directories are created 0700 (the originals may hold credentials),
+ * each flushed in its parent; files 0600.
  */
 export class StateStore {
+  private readonly root: string;
   private readonly dir: string;
   private readonly tombstone: string;
 
-  /** @param stateRoot the real path of STATE_ROOT (resolved inside HOST_ROOT) */
+  /** @param stateRoot the path inside HOST_ROOT of STATE_ROOT (its own last component not followed) */
   public constructor(stateRoot: string, public readonly setupName: string) {
+    this.root = stateRoot;
     this.dir = path.join(stateRoot, setupName);
     this.tombstone = path.join(stateRoot, `.${setupName}.tombstone`);
   }
 
   /** True when a previous uninstall renamed the state away but did not finish deleting it. */
   public hasTombstone(): boolean {
+    this.refuseLinks();
     return entryAt(this.tombstone).type !== 'absent';
   }
 
   public exists(): boolean {
-    return fs.existsSync(path.join(this.dir, 'state.json'));
+    return this.fileType('state.json') === 'file';
   }
 
   /** True when state from the shell installer of earlier releases is here. */
   public hasLegacyJournal(): boolean {
-    return fs.existsSync(path.join(this.dir, 'journal')) && !this.exists();
+    return this.fileType('journal') !== 'absent' && !this.exists();
   }
 
   public load(): SetupState {
+    if (!this.exists()) return EMPTY_STATE;
     const file = path.join(this.dir, 'state.json');
-    if (!fs.existsSync(file)) return EMPTY_STATE;
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const parsed = JSON.parse(readNoFollow(file).toString('utf8'));
     if (parsed?.format !== 1) throw new Error(`${file} has format ${JSON.stringify(parsed?.format)}, which this agent does not read`);
     return parsed as SetupState;
   }
 
   public save(state: SetupState): void {
-    fs.mkdirSync(this.dir, { recursive: true });
+    this.makeDirectories();
     const file = path.join(this.dir, 'state.json');
     const temp = `${file}.new`;
     step('state');
-    fs.writeFileSync(temp, `${JSON.stringify(state, undefined, 2)}\n`);
-    flush(temp);
+    writeNew(temp, Buffer.from(`${JSON.stringify(state, undefined, 2)}\n`));
     fs.renameSync(temp, file);
     syncDirectory(this.dir);
   }
@@ -196,16 +203,7 @@ export class StateStore {
   /** Stores `bytes` (flushed to disk) and returns their name. */
   public putBlob(bytes: Buffer): string {
     const name = createHash('sha256').update(bytes).digest('hex');
-    const blobs = path.join(this.dir, 'blobs');
-    const file = path.join(blobs, name);
-    if (fs.existsSync(file)) return name;
-    fs.mkdirSync(blobs, { recursive: true });
-    step('blob');
-    fs.writeFileSync(`${file}.new`, bytes);
-    flush(`${file}.new`);
-    fs.renameSync(`${file}.new`, file);
-    syncDirectory(blobs);
-    return name;
+    return this.storeBlob(name, (temp) => writeNew(temp, bytes));
   }
 
   /** Stores a copy of the real file `real` (read in chunks) and returns its name. */
@@ -218,14 +216,23 @@ export class StateStore {
     } finally {
       fs.closeSync(fd);
     }
-    const name = hash.digest('hex');
+    return this.storeBlob(hash.digest('hex'), (temp) => {
+      fs.copyFileSync(real, temp, fs.constants.COPYFILE_EXCL);
+      fs.chmodSync(temp, 0o600);
+      flush(temp);
+    });
+  }
+
+  /** Writes blob `name` through `write(temp)` (a new file, flushed), renamed into place. */
+  private storeBlob(name: string, write: (temp: string) => void): string {
     const blobs = path.join(this.dir, 'blobs');
     const file = path.join(blobs, name);
-    if (fs.existsSync(file)) return name;
-    fs.mkdirSync(blobs, { recursive: true });
+    this.makeDirectories();
+    if (this.fileType(`blobs/${name}`) === 'file') return name;
+    if (entryAt(blobs).type === 'absent') makeDirectory(blobs, 0o700);
     step('blob');
-    fs.copyFileSync(real, `${file}.new`);
-    flush(`${file}.new`);
+    fs.rmSync(`${file}.new`, { force: true }); // a killed run's leftover (a link is removed, not followed)
+    write(`${file}.new`);
     fs.renameSync(`${file}.new`, file);
     syncDirectory(blobs);
     return name;
@@ -233,13 +240,15 @@ export class StateStore {
 
   /** The real path of a blob, for copying it back. */
   public blobPath(name: string): string {
+    this.fileType(`blobs/${name}`);
     return path.join(this.dir, 'blobs', name);
   }
 
   /** A blob's bytes, or undefined when it is missing (a damaged state). */
   public blob(name: string): Buffer | undefined {
+    if (this.fileType(`blobs/${name}`) !== 'file') return undefined;
     try {
-      const bytes = fs.readFileSync(path.join(this.dir, 'blobs', name));
+      const bytes = readNoFollow(path.join(this.dir, 'blobs', name));
       return createHash('sha256').update(bytes).digest('hex') === name ? bytes : undefined;
     } catch {
       return undefined;
@@ -248,6 +257,7 @@ export class StateStore {
 
   /** Removes the state: renamed to a tombstone (atomic), then deleted. */
   public remove(): void {
+    this.refuseLinks();
     if (entryAt(this.dir).type !== 'absent') {
       step('tombstone');
       fs.rmSync(this.tombstone, { recursive: true, force: true });
@@ -261,13 +271,76 @@ export class StateStore {
   public removeTombstone(): void {
     if (!this.hasTombstone()) return;
     step('tombstone-delete');
+    // rm -r semantics: a link inside is removed, never followed.
     fs.rmSync(this.tombstone, { recursive: true, force: true });
     const parent = path.dirname(this.dir);
     try {
       fs.rmdirSync(parent); // the last setup's state leaves no empty directory behind
+      syncDirectory(path.dirname(parent));
     } catch {
       // other setups still have state here
     }
+  }
+
+  /**
+   * What is at `rel` in the setup's directory (links not followed); refuses a link there or in
+   * the directories above it.
+   */
+  private fileType(rel: string): string {
+    this.refuseLinks();
+    const real = path.join(this.dir, rel);
+    const found = entryAt(real);
+    if (found.type === 'link') this.refuse(`${STATE_ROOT}/${this.setupName}/${rel}`, found.target);
+    return found.type;
+  }
+
+  /** Refuses when STATE_ROOT, the setup's directory or its `blobs` is a link (or not a directory). */
+  private refuseLinks(): void {
+    const dirs: Array<[string, string]> = [
+      [this.root, STATE_ROOT],
+      [this.dir, `${STATE_ROOT}/${this.setupName}`],
+      [path.join(this.dir, 'blobs'), `${STATE_ROOT}/${this.setupName}/blobs`],
+    ];
+    for (const [real, hostPath] of dirs) {
+      const found = entryAt(real);
+      if (found.type === 'absent') return;
+      if (found.type === 'link') this.refuse(hostPath, found.target);
+      if (found.type !== 'dir') throw new Refusal(`refusing to use ${hostPath}: the agent keeps its state in a directory of its own, and it is not a directory. Fix: remove it on the node, then run the node setup again`);
+    }
+  }
+
+  private refuse(hostPath: string, target: string): never {
+    throw new Refusal(`refusing to use ${hostPath}: the agent keeps its state in a directory of its own, and it is a symbolic link (to ${target}). ${linkFix(hostPath)}`);
+  }
+
+  /** Creates STATE_ROOT (and any missing parent) and the setup's directory, each flushed in its parent. */
+  private makeDirectories(): void {
+    this.refuseLinks();
+    const missing: string[] = [];
+    for (let dir = this.dir; entryAt(dir).type === 'absent' && dir !== path.dirname(dir); dir = path.dirname(dir)) missing.unshift(dir);
+    for (const dir of missing) makeDirectory(dir, dir === this.dir || dir === this.root ? 0o700 : 0o755);
+  }
+}
+
+/** A file's bytes, refusing to follow a link in its last component (O_NOFOLLOW). */
+function readNoFollow(file: string): Buffer {
+  const fd = fs.openSync(file, READ_NO_FOLLOW);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes `bytes` to a new file (O_EXCL|O_NOFOLLOW, mode 0600) and flushes it. */
+function writeNew(file: string, bytes: Buffer): void {
+  fs.rmSync(file, { force: true }); // a killed run's leftover (a link is removed, not followed)
+  const fd = fs.openSync(file, CREATE_NEW, 0o600);
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -43,7 +43,9 @@ export class Transaction {
     private readonly store: StateStore,
     public state: SetupState,
     private readonly log: Log,
-  ) {}
+  ) {
+    host.guard(state.records);
+  }
 
   /** Whether `change` would change anything on the host. */
   public differs(change: Change): boolean {
@@ -109,6 +111,7 @@ export class Transaction {
     if (JSON.stringify(state) === JSON.stringify(this.state) && this.store.exists()) return;
     this.store.save(state);
     this.state = state;
+    this.host.guard(state.records);
   }
 
   /** What `change.path` holds now, kept so that it can be given back. */
