@@ -61,18 +61,31 @@ function readyCalls(node: TestNode): string[] {
   return node.labelCalls().filter((c) => c.endsWith('=ready --overwrite'));
 }
 
+/**
+ * The agent's state as an uninterrupted run leaves it: what the uninstall will give back (each
+ * path's record and its original's blob), the phase, restart pending, the labels. Order-free.
+ */
+function comparableState(node: TestNode): any {
+  const state = agentState(node);
+  if (state === undefined) return undefined;
+  const byPath = (a: { path: string }, b: { path: string }) => a.path.localeCompare(b.path);
+  return { ...state, records: [...state.records].sort(byPath), labels: [...state.labels].sort(), handlersBefore: state.handlersBefore && [...state.handlersBefore].sort() };
+}
+
 /** After a run that completed the install: the invariants of a labelled node. */
-function expectInstalled(node: TestNode, run: RunResult, installed: Map<string, string>, context: object): void {
+function expectInstalled(node: TestNode, run: RunResult, installed: Map<string, string>, context: object, referenceState?: any, handlers: string[] = HANDLERS): void {
   expect({ ...context, status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ ...context, status: 0, stderr: '' });
   // Converged to the uninterrupted result, byte for byte.
   expect({ ...context, files: node.snapshot() }).toEqual({ ...context, files: withoutState(installed, node) });
   // I2: the running containerd loaded what is on disk, and no restart is left pending.
-  expect({ ...context, loaded: HANDLERS.every((h) => loadedHandlers(node)?.includes(h)), pending: agentState(node)?.restartPending })
+  expect({ ...context, loaded: handlers.every((h) => loadedHandlers(node)?.includes(h)), pending: agentState(node)?.restartPending })
     .toEqual({ ...context, loaded: true, pending: false });
   expect({ ...context, ready: READY.every((l) => readyCalls(node).some((c) => c.includes(l))) }).toEqual({ ...context, ready: true });
   expect({ ...context, temps: leftoverTemps(node), tombstone: node.root.exists(TOMBSTONE) }).toEqual({ ...context, temps: [], tombstone: false });
   // A check sandbox of a killed run is removed by the next.
   expect({ ...context, checkSandboxes: checkSandboxesLeft(node) }).toEqual({ ...context, checkSandboxes: [] });
+  // The undo records, restart pending and phase are those of the uninterrupted run of the same code.
+  if (referenceState !== undefined) expect({ ...context, state: comparableState(node) }).toEqual({ ...context, state: referenceState });
 }
 
 /** The snapshot with the agent's state replaced by what the node holds now (its blobs are checked elsewhere). */
@@ -99,10 +112,12 @@ export async function installMatrix(scenario: Scenario): Promise<number> {
   try {
     reset(node, scenario);
     const original = node.root.exists(CONFIG) ? node.bytes(CONFIG)! : undefined;
+    const originalFiles = node.snapshot();
     const reference = traced(node, { action: 'install' });
     expect({ status: reference.result.status, stderr: reference.result.status === 0 ? '' : reference.result.stderr }).toEqual({ status: 0, stderr: '' });
     const installedConfig = node.bytes(CONFIG)!;
     const installed = node.snapshot();
+    const referenceState = comparableState(node);
     const steps = reference.steps;
     expect(steps).toEqual(expect.arrayContaining(['locked', 'state', `rename:${CONFIG}`, 'restart:containerd', 'verified', `label:${READY[0].replace('=ready', '')}`]));
     steps.forEach((step, i) => {
@@ -119,7 +134,9 @@ export async function installMatrix(scenario: Scenario): Promise<number> {
       }
       // I4: the state is whole (it parses) or absent.
       if (node.root.exists(STATE_DIR)) expect(() => agentState(node)).not.toThrow();
-      expectInstalled(node, node.install(), installed, context);
+      expectInstalled(node, node.install(), installed, context, referenceState);
+      // What the killed run recorded (or failed to) is what the uninstall gives back: every byte of the original node.
+      expectUninstalled(node, node.uninstall(), originalFiles, { ...context, then: 'uninstalled' });
     });
     return steps.length;
   } finally {
@@ -158,6 +175,59 @@ export async function uninstallMatrix(scenario: Scenario): Promise<number> {
       }
       if (node.root.exists(STATE_DIR)) expect(() => agentState(node)).not.toThrow();
       expectUninstalled(node, node.uninstall(), original, context);
+    });
+    return steps.length;
+  } finally {
+    await node.cleanup();
+  }
+}
+
+/** An upgrade: the node runs setup `from`, then the DaemonSet rolls to `to` (same setup name). */
+export interface Upgrade {
+  readonly from: InstallerSpec;
+  readonly to: InstallerSpec;
+}
+
+/**
+ * The upgrade crash matrix: the node has `from` installed; the agent of `to` is killed before each
+ * step of its run, then run again. Each time it converges to what an uninterrupted upgrade leaves
+ * (files and state), the runtime loads `to`'s handlers and not the removed ones, and uninstalling
+ * `to` gives back the node as it was before `from`. An uninterrupted upgrade restarts exactly once.
+ * Returns the number of steps killed at.
+ */
+export async function upgradeMatrix(scenario: Scenario, upgrade: Upgrade): Promise<number> {
+  const node = new TestNode(upgrade.from);
+  const toHandlers = upgrade.to.handlers.map((h) => h.handler);
+  const removed = upgrade.from.handlers.map((h) => h.handler).filter((h) => !toHandlers.includes(h));
+  const installFrom = (context: object) => {
+    node.writeConfigMap(upgrade.from);
+    const first = node.install();
+    expect({ ...context, from: first.status, stderr: first.status === 0 ? '' : first.stderr }).toEqual({ ...context, from: 0, stderr: '' });
+    node.writeConfigMap(upgrade.to);
+    node.clearCalls();
+  };
+  try {
+    reset(node, scenario);
+    const originalFiles = node.snapshot();
+    installFrom({ step: 'reference' });
+    const reference = traced(node, { action: 'install' });
+    expect({ status: reference.result.status, stderr: reference.result.status === 0 ? '' : reference.result.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(node.restarts()).toHaveLength(1);
+    const upgraded = node.snapshot();
+    const referenceState = comparableState(node);
+    expect(upgraded).not.toEqual(originalFiles);
+    const steps = reference.steps;
+    expect(steps).toEqual(expect.arrayContaining(['locked', 'state', 'restart:containerd', 'verified']));
+    steps.forEach((step, i) => {
+      const context = { step: `@${i + 1} ${step}` };
+      reset(node, scenario);
+      installFrom(context);
+      killAt(node, 'install', steps, i + 1, context);
+      if (node.root.exists(STATE_DIR)) expect(() => agentState(node)).not.toThrow();
+      expectInstalled(node, node.install(), upgraded, context, referenceState, toHandlers);
+      const loaded = loadedHandlers(node) ?? [];
+      expect({ ...context, removedStillServed: removed.filter((h) => loaded.includes(h)) }).toEqual({ ...context, removedStillServed: [] });
+      expectUninstalled(node, node.uninstall(), originalFiles, { ...context, then: 'uninstalled' });
     });
     return steps.length;
   } finally {
