@@ -224,7 +224,12 @@ export class DeploymentMigration extends Construct {
   private overlapProblem(name: string, selector: LabelSelectorJson, selections: PodSelection[]): string {
     const keys = exclusionKeys(selector);
     const owners = selections.filter((s) => selectorKeys(s.selector).some((k) => keys.includes(k))).map((s) => s.owner);
-    const by = owners.length > 0 ? `, and ${owners.join(', ')} select${owners.length === 1 ? 's' : ''} them by ${keys.length === 1 ? 'that label' : 'those labels'} too` : '';
+    if (owners.length === 0) {
+      return `Deployment "${name}" selects its pods by ${describeSelector(selector)}, which no label a canary pod leaves out can escape (only matchLabels, In and Exists can), `
+        + 'so the Deployment would adopt the canary\'s pods (selectors are immutable). A migration needs a Deployment whose selector has such a key: '
+        + 'replace the Deployment with one whose selector has matchLabels, then start the migration';
+    }
+    const by = `, and ${owners.join(', ')} select${owners.length === 1 ? 's' : ''} them by ${keys.length === 1 ? 'that label' : 'those labels'} too`;
     return `Deployment "${name}" selects its pods by ${describeSelector(selector)}${by}: a canary pod those select would also match the Deployment's selector, `
       + 'and the two Deployments would fight over it (selectors are immutable). '
       + 'Make them select by a pod label outside the Deployment\'s selector: add one to the pod template (for example app.kubernetes.io/name; applying it is a rolling update on today\'s runtime), '

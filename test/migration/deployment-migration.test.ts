@@ -181,10 +181,17 @@ describe('the canary is a redeploy: each step changes only replicas, the canary 
 });
 
 describe.each<[Source]>([['kplus'], ['ApiObject'], ['Include']])('the canary of a %s Deployment', (source) => {
-  const { manifests, migration } = synthStep(MigrationSplit.percent(25), source);
-  const stable = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'checkout');
-  const canary = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'checkout-canary');
-  const service = manifests.find((m) => m.kind === 'Service');
+  let stable: any;
+  let canary: any;
+  let service: any;
+  let migration: DeploymentMigration | undefined;
+  beforeAll(() => {
+    const synth = synthStep(MigrationSplit.percent(25), source);
+    migration = synth.migration;
+    stable = synth.manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'checkout');
+    canary = synth.manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'checkout-canary');
+    service = synth.manifests.find((m) => m.kind === 'Service');
+  });
 
   test('the Service that serves the Deployment\'s pods serves the canary\'s', () => {
     expect(selectorMatches({ matchLabels: service.spec.selector }, stable.spec.template.metadata.labels)).toBe(true);
@@ -400,4 +407,24 @@ test('the app synthesizes to YAML at every step', () => {
     new DeploymentMigration(chart, 'to-kata', { deployment: runningDeployment(chart, 'kplus'), to: new KataRuntime(chart, 'kata'), split: step });
     expect(() => app.synthYaml()).not.toThrow();
   }
+});
+
+test('a selector made only of NotIn and DoesNotExist cannot exclude any canary', () => {
+  const chart = new Chart(Testing.app(), 'shop', { namespace: 'shop' });
+  const deployment = new ApiObject(chart, 'checkout', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'checkout' },
+    spec: {
+      replicas: 2,
+      selector: { matchExpressions: [{ key: 'debug', operator: 'DoesNotExist' }] },
+      template: { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'web', image: 'x' }] } },
+    },
+  });
+  new DeploymentMigration(chart, 'to-kata', { deployment, to: new KataRuntime(chart, 'kata'), split: MigrationSplit.percent(50) });
+  expect(problems(chart).filter((p) => p.startsWith('DeploymentMigration'))).toEqual([
+    'DeploymentMigration "shop/to-kata": Deployment "checkout" selects its pods by {debug DoesNotExist}, which no label a canary pod leaves out can escape '
+    + '(only matchLabels, In and Exists can), so the Deployment would adopt the canary\'s pods (selectors are immutable). '
+    + 'A migration needs a Deployment whose selector has such a key: replace the Deployment with one whose selector has matchLabels, then start the migration',
+  ]);
 });
