@@ -4,7 +4,7 @@ import * as path from 'path';
 import { ApiObject, App, Chart, Include, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { KataRuntime, RuntimeClass } from '../../src';
+import { KataRuntime, RuncRuntime, RuntimeClass } from '../../src';
 import { DeploymentMigration } from '../../src/migration/deployment-migration';
 import { MigrationSplit } from '../../src/migration/migration-split';
 
@@ -427,4 +427,51 @@ test('a selector made only of NotIn and DoesNotExist cannot exclude any canary',
     + '(only matchLabels, In and Exists can), so the Deployment would adopt the canary\'s pods (selectors are immutable). '
     + 'A migration needs a Deployment whose selector has such a key: replace the Deployment with one whose selector has matchLabels, then start the migration',
   ]);
+});
+
+describe('the README\'s "Moving a workload to another runtime" block and its table of steps', () => {
+  /** The README block, verbatim but for the step, in the README's preamble (runc, kata). */
+  function readmeBlock(split: MigrationSplit | undefined, pinnedToRunc = true): { manifests: any[]; migration?: DeploymentMigration } {
+    const app = Testing.app();
+    const chart = new Chart(app, 'docs');
+    const runc = new RuncRuntime(chart, 'runc');
+    const kata = new KataRuntime(chart, 'kata');
+    const checkout = new kplus.Deployment(chart, 'checkout', {
+      metadata: { name: 'checkout' },
+      replicas: 4,
+      podMetadata: { labels: { app: 'checkout' } },
+      containers: [{ image: 'ghcr.io/example/checkout:2.3', portNumber: 8080 }],
+    });
+    if (pinnedToRunc) runc.pin(checkout);
+    new kplus.Service(chart, 'checkout-service', {
+      metadata: { name: 'checkout' },
+      selector: kplus.Pods.select(chart, 'checkout-pods', { labels: { app: 'checkout' } }),
+      ports: [{ port: 80, targetPort: 8080 }],
+    });
+    const migration = split && new DeploymentMigration(chart, 'checkout-to-kata', { deployment: checkout, to: kata, split });
+    if (!split && !pinnedToRunc) kata.pin(checkout);
+    app.synth();
+    return { manifests: Testing.synth(chart), migration };
+  }
+  const tracks = (manifests: any[]) => manifests.filter((m) => m.kind === 'Deployment' && m.metadata.name.startsWith('checkout'))
+    .map((d) => [d.metadata.name, d.spec.replicas, d.spec.template.spec.runtimeClassName]);
+
+  test('the block: 3 pods stay on runc, 1 canary pod on Kata, one Service for both', () => {
+    const { manifests, migration } = readmeBlock(MigrationSplit.percent(25));
+    expect([migration!.stableReplicas, migration!.canaryReplicas]).toEqual([3, 1]);
+    expect(tracks(manifests)).toEqual([['checkout', 3, 'runc'], ['checkout-canary', 1, 'kata-qemu']]);
+    const service = manifests.find((m) => m.kind === 'Service');
+    for (const d of manifests.filter((m) => m.kind === 'Deployment' && m.metadata.name.startsWith('checkout'))) {
+      expect(d.spec.template.metadata.labels).toMatchObject(service.spec.selector);
+    }
+  });
+
+  test('the table', () => {
+    expect(tracks(readmeBlock(undefined).manifests)).toEqual([['checkout', 4, 'runc']]);
+    expect(tracks(readmeBlock(MigrationSplit.percent(50)).manifests)).toEqual([['checkout', 2, 'runc'], ['checkout-canary', 2, 'kata-qemu']]);
+    expect(tracks(readmeBlock(MigrationSplit.percent(100)).manifests)).toEqual([['checkout', 0, 'runc'], ['checkout-canary', 4, 'kata-qemu']]);
+    const last = readmeBlock(MigrationSplit.complete(), false).manifests;
+    expect(tracks(last)).toEqual([['checkout', 4, 'kata-qemu']]);
+    expect(diff(last, readmeBlock(undefined, false).manifests)).toEqual([]);
+  });
 });
