@@ -25,6 +25,9 @@ export interface DeploymentMigrationProps {
   readonly canaryName?: string;
 }
 
+/** A pod's labels. */
+type Labels = { [key: string]: string };
+
 /** A Kubernetes label selector as it appears in a manifest. */
 interface LabelSelectorJson {
   readonly matchLabels?: { [key: string]: string };
@@ -60,7 +63,9 @@ interface CanaryLabels {
  * selector uses. So every Service that serves the Deployment's pods serves the canary's too, and
  * neither Deployment's selector matches the other's pods. When every key of the Deployment's
  * selector is one a Service or NetworkPolicy selects by, no such canary exists: the synth fails
- * and says how to get there.
+ * and says how to get there. Pod (anti-)affinity terms and topology spread constraints that
+ * selected the Deployment's own pods by a label the canary leaves out select the canary's own pods
+ * in the canary, so each track spreads as the Deployment did.
  */
 export class DeploymentMigration extends Construct {
   /** Label on the canary's pods; its value names the migration. */
@@ -97,6 +102,12 @@ export class DeploymentMigration extends Construct {
       if (props?.[field] === undefined || props[field] === null) {
         throw new Error(`${where}: \`${field}\` is required (got ${props?.[field]}): ${FIELD_HINTS[field]}`);
       }
+    }
+    if (!(props.split instanceof MigrationSplit)) {
+      throw new Error(`${where}: split ${JSON.stringify(props.split)} is no MigrationSplit: ${FIELD_HINTS.split}`);
+    }
+    if (typeof props.to.runtimeClassName !== 'string' || typeof props.to.pin !== 'function') {
+      throw new Error(`${where}: to is no runtime (it has no runtimeClassName and pin()): ${FIELD_HINTS.to}`);
     }
     this.deployment = deploymentObjectOf(props.deployment, where);
     this.to = props.to;
@@ -153,8 +164,11 @@ export class DeploymentMigration extends Construct {
     const spec = JSON.parse(JSON.stringify(stable.spec ?? {}));
     delete spec.paused;
     const template = spec.template ?? {};
-    template.metadata = { ...template.metadata, labels: this.canaryLabels(stable).labels };
+    const podLabels = stable.spec?.template?.metadata?.labels ?? {};
+    const labels = this.canaryLabels(stable).labels;
+    template.metadata = { ...template.metadata, labels };
     template.spec = { ...template.spec, runtimeClassName: this.to.runtimeClassName };
+    retargetOwnPodSelectors(template.spec, podLabels, labels, { matchLabels: this.canarySelectorLabels });
     return { ...spec, replicas: this.canaryReplicas, selector: { matchLabels: this.canarySelectorLabels }, template };
   }
 
@@ -303,6 +317,25 @@ function podSelectionsIn(root: IConstruct, namespace: string | undefined, skip: 
     }
   }
   return selections;
+}
+
+/**
+ * Points the pod (anti-)affinity terms and topology spread constraints of the canary's pod spec
+ * that select the Deployment's own pods but not the canary's (a spread over a label the canary
+ * leaves out, as cdk8s-plus's `spread` writes) at the canary's own pods: each track then spreads
+ * as the Deployment did, instead of the canary avoiding the Deployment's pods.
+ */
+function retargetOwnPodSelectors(podSpec: any, stableLabels: Labels, canaryLabels: Labels, own: LabelSelectorJson): void {
+  const retarget = (holder: any) => {
+    const selector = holder?.labelSelector;
+    if (selector && selectorMatches(selector, stableLabels) && !selectorMatches(selector, canaryLabels)) holder.labelSelector = own;
+  };
+  for (const kind of ['podAffinity', 'podAntiAffinity']) {
+    const terms = podSpec?.affinity?.[kind];
+    for (const term of terms?.requiredDuringSchedulingIgnoredDuringExecution ?? []) retarget(term);
+    for (const weighted of terms?.preferredDuringSchedulingIgnoredDuringExecution ?? []) retarget(weighted?.podAffinityTerm);
+  }
+  for (const constraint of podSpec?.topologySpreadConstraints ?? []) retarget(constraint);
 }
 
 /** Whether a label selector matches a pod's labels (an empty selector matches every pod). */

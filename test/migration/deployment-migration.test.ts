@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ApiObject, App, Chart, Include, Testing } from 'cdk8s';
+import { ApiObject, App, Chart, Include, JsonPatch, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { KataRuntime, RuncRuntime, RuntimeClass } from '../../src';
@@ -384,6 +384,16 @@ describe('mistakes', () => {
     expect(() => new DeploymentMigration(c, 'm', props)).toThrow(new RegExp(`^DeploymentMigration "shop/m": \`${field}\` is required \\(got undefined\\): give `));
   });
 
+  test('a split or a runtime of the wrong type from a JavaScript caller', () => {
+    const c = chart();
+    const deployment = kplusDeployment(c);
+    const kata = new KataRuntime(c, 'kata');
+    expect(() => new DeploymentMigration(c, 'm1', { deployment, to: kata, split: 25 as any })).toThrow(
+      'DeploymentMigration "shop/m1": split 25 is no MigrationSplit: give the step, e.g. MigrationSplit.percent(10), or MigrationSplit.complete() for the last one');
+    expect(() => new DeploymentMigration(c, 'm2', { deployment, to: 'kata-qemu' as any, split: MigrationSplit.percent(10) })).toThrow(
+      'DeploymentMigration "shop/m2": to is no runtime (it has no runtimeClassName and pin()): give the runtime to move to (a runtime such as KataRuntime, or RuntimeClass.fromName(...))');
+  });
+
   test('a split out of range', () => {
     const c = chart();
     expect(migrate(kplusDeployment(c), MigrationSplit.percent(120))).toEqual([
@@ -474,4 +484,26 @@ describe('the README\'s "Moving a workload to another runtime" block and its tab
     expect(tracks(last)).toEqual([['checkout', 4, 'kata-qemu']]);
     expect(diff(last, readmeBlock(undefined, false).manifests)).toEqual([]);
   });
+});
+
+test('a spread over the Deployment\'s own pods becomes a spread over the canary\'s own pods; one over a shared label stays', () => {
+  const chart = new Chart(Testing.app(), 'shop', { namespace: 'shop' });
+  const deployment = new kplus.Deployment(chart, 'checkout', {
+    metadata: { name: 'checkout' },
+    replicas: 4,
+    containers: CONTAINERS,
+    podMetadata: { labels: { app: 'checkout' } },
+  });
+  deployment.scheduling.spread({ topology: kplus.Topology.HOSTNAME }); // anti-affinity on cdk8s.io/metadata.addr
+  ApiObject.of(deployment).addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
+    { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'checkout' } } },
+  ]));
+  new DeploymentMigration(chart, 'to-kata', { deployment, to: new KataRuntime(chart, 'kata'), split: MigrationSplit.percent(50) });
+  const manifests = Testing.synth(chart);
+  const [stable, canary] = ['checkout', 'checkout-canary'].map((n) => manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === n));
+  const antiAffinity = (d: any) => d.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector;
+  expect(antiAffinity(stable)).toEqual({ matchLabels: { 'cdk8s.io/metadata.addr': 'shop-checkout-c8986c75' } });
+  expect(antiAffinity(canary)).toEqual({ matchLabels: { 'runtimeclass.cdk8s.io/migration': 'checkout', 'runtimeclass.cdk8s.io/track': 'canary' } });
+  // app=checkout selects both tracks: the zone spread keeps counting every checkout pod.
+  expect(canary.spec.template.spec.topologySpreadConstraints).toEqual(stable.spec.template.spec.topologySpreadConstraints);
 });
