@@ -94,6 +94,8 @@ export class DeploymentMigration extends Construct {
 
   /** The Deployment's manifest when the migration was created, before any of its changes. */
   private readonly declared: any;
+  /** False while the constructor runs: pin() renders the canary then, for its class only, and the app's selectors need not be read. */
+  private constructed = false;
 
   public constructor(scope: Construct, id: string, props: DeploymentMigrationProps) {
     super(scope, id);
@@ -146,6 +148,7 @@ export class DeploymentMigration extends Construct {
     }
 
     this.node.addValidation({ validate: () => this.problems().map((p) => `${where}: ${p}`) });
+    this.constructed = true;
   }
 
   /** The labels the canary's own selector matches (on its pods only). */
@@ -176,7 +179,7 @@ export class DeploymentMigration extends Construct {
   private canaryLabels(stable: any): CanaryLabels {
     const podLabels: { [key: string]: string } = { ...stable.spec?.template?.metadata?.labels };
     const stableSelector: LabelSelectorJson = stable.spec?.selector ?? {};
-    const selections = podSelectionsIn(this.node.root, stable.metadata?.namespace, [this.deployment, this.canary])
+    const selections = !this.constructed ? [] : podSelectionsIn(this.node.root, stable.metadata?.namespace, [this.deployment, this.canary])
       .filter((s) => selectorMatches(s.selector, podLabels));
     const needed = new Set(selections.flatMap((s) => selectorKeys(s.selector)));
     const labels = { ...podLabels };
@@ -219,17 +222,18 @@ export class DeploymentMigration extends Construct {
     const canary = this.canaryLabels(stable);
     if (canary.adoptedByStable) problems.push(this.overlapProblem(name, stable.spec?.selector ?? {}, canary.selections));
 
-    const canaryManifest = renderOrUndefined(this.canary!);
+    // Namespaces are read from the objects' metadata: rendering every Deployment of the app per migration would cost more than the synth.
+    const canaryNamespace = this.canary!.metadata.namespace;
     const namespace = stable.metadata?.namespace;
-    if (canaryManifest && canaryManifest.metadata?.namespace !== namespace) {
-      problems.push(`the canary would be in namespace "${canaryManifest.metadata?.namespace}" (the migration's chart's) and Deployment "${name}" is in `
+    if (canaryNamespace !== namespace) {
+      problems.push(`the canary would be in namespace "${canaryNamespace}" (the migration's chart's) and Deployment "${name}" is in `
         + `${namespace === undefined ? 'no namespace' : `namespace "${namespace}"`}: a Service serves pods of its own namespace only; `
         + 'create the migration in the Deployment\'s chart, or give the Deployment its namespace');
     }
     const nameProblem = dns1123SubdomainProblem(this.canaryName);
     if (nameProblem) problems.push(`canaryName "${this.canaryName}" ${nameProblem}: give \`canaryName\` a valid Deployment name`);
     const twin = this.node.root.node.findAll().find((c): c is ApiObject => ApiObject.isApiObject(c) && c !== this.canary && c.kind === 'Deployment'
-      && c.name === this.canaryName && renderOrUndefined(c)?.metadata?.namespace === canaryManifest?.metadata?.namespace);
+      && c.name === this.canaryName && c.metadata.namespace === canaryNamespace);
     if (twin) problems.push(`the canary's name "${this.canaryName}" is the name of Deployment ${twin.node.path}: give \`canaryName\` another name`);
     return problems;
   }

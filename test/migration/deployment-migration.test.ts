@@ -365,6 +365,17 @@ describe('mistakes', () => {
     expect(Testing.synth(other).find((m) => m.metadata.name === 'checkout-canary').metadata.namespace).toBe('shop');
   });
 
+  test('a Deployment without a namespace and a migration in a chart with one', () => {
+    const app = Testing.app();
+    const deployment = kplusDeployment(new Chart(app, 'shop'));
+    const other = new Chart(app, 'platform', { namespace: 'platform' });
+    new DeploymentMigration(other, 'to-kata', { deployment, to: new KataRuntime(other, 'kata'), split: MigrationSplit.percent(25) });
+    expect(problems(other).filter((p) => p.startsWith('DeploymentMigration'))).toEqual([
+      'DeploymentMigration "platform/to-kata": the canary would be in namespace "platform" (the migration\'s chart\'s) and Deployment "checkout" is in no namespace: '
+      + 'a Service serves pods of its own namespace only; create the migration in the Deployment\'s chart, or give the Deployment its namespace',
+    ]);
+  });
+
   test('a construct that holds no Deployment, or several', () => {
     const c = chart();
     const kata = new KataRuntime(c, 'kata');
