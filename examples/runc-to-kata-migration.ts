@@ -1,26 +1,29 @@
-// Moving a running service from runc to Kata, the canary way: one pod template, a stable
-// Deployment on runc and a canary on Kata, one Service in front of both. Each step of the
-// rollout is a one-line change of `split`; alerts watch the Kata pods' memory against their
-// overhead while the share grows.
+// Moving a running service from runc to Kata, the canary way. The Deployment `checkout` and its
+// Service are what runs today; the migration keeps that Deployment (its name, selector and pods)
+// as the stable track and adds a canary Deployment on Kata that the same Service selects. Each
+// step of the rollout is a one-line change of `split`: 10% -> 25% -> 50% -> 100% -> complete(),
+// where the Deployment itself moves to Kata and the canary goes away. Alerts watch the Kata pods'
+// memory against their overhead while the share grows.
 import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { KataRuntime, MigrationSplit, RuncRuntime, RuntimeAlerts, RuntimeMigration } from '../src';
+import { DeploymentMigration, KataRuntime, MigrationSplit, RuncRuntime, RuntimeAlerts } from '../src';
 
 export class CheckoutMigration extends Chart {
-  public readonly migration: RuntimeMigration;
+  /** The Deployment that ran before the migration, and still does. */
+  public readonly deployment: kplus.Deployment;
+  public readonly migration: DeploymentMigration;
 
   public constructor(scope: Construct, id: string) {
     super(scope, id, { namespace: 'shop' });
     const runc = new RuncRuntime(this, 'runc');
     const kata = new KataRuntime(this, 'kata');
 
-    this.migration = new RuntimeMigration(this, 'checkout', {
-      from: runc,
-      to: kata,
+    // What ran before the migration, unchanged: the Service selects by `app`, a label outside the
+    // Deployment's selector, so a canary can carry it without the Deployment adopting the canary's pods.
+    this.deployment = new kplus.Deployment(this, 'checkout', {
+      metadata: { name: 'checkout' },
       replicas: 8,
-      // Step 2 of 4: 10% -> 25% -> 50% -> 100%.
-      split: MigrationSplit.percent(25),
       podMetadata: { labels: { app: 'checkout' } },
       containers: [{
         image: 'ghcr.io/example/checkout:2.3.0',
@@ -31,7 +34,19 @@ export class CheckoutMigration extends Chart {
         },
       }],
     });
-    this.migration.exposeViaService({ ports: [{ port: 80, targetPort: 8080 }] });
+    runc.pin(this.deployment); // at the last step, complete(), this pin goes
+    new kplus.Service(this, 'service', {
+      metadata: { name: 'checkout' },
+      selector: kplus.Pods.select(this, 'checkout-pods', { labels: { app: 'checkout' } }),
+      ports: [{ port: 80, targetPort: 8080 }],
+    });
+
+    this.migration = new DeploymentMigration(this, 'to-kata', {
+      deployment: this.deployment,
+      to: kata,
+      // Step 2 of 5: 10% -> 25% -> 50% -> 100% -> MigrationSplit.complete().
+      split: MigrationSplit.percent(25),
+    });
 
     new RuntimeAlerts(this, 'kata-alerts', {
       runtime: kata,

@@ -1,1 +1,3 @@
+export * from './deployment-migration';
+export * from './migration-split';
 export * from './runtime-migration';

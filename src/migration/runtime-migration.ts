@@ -1,77 +1,14 @@
 import { ApiObject, Names } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { MigrationSplit } from './migration-split';
 import { labelValueProblem } from '../core/names';
 import { IRuntimeClass } from '../core/runtime-class';
 
 /**
- * How the replicas of a `RuntimeMigration` are split between the stable Deployment (old
- * runtime) and the canary Deployment (new runtime). Moving the split is a one-line change:
- * `MigrationSplit.percent(10)`, then `percent(50)`, then `percent(100)`.
+ * Properties of a runtime migration: a Deployment's props plus the two runtimes and the split.
+ * @deprecated Use `DeploymentMigration`, which keeps the Deployment that runs today.
  */
-export class MigrationSplit {
-  /**
-   * A share of the replicas on the new runtime, in whole percent from 0 to 100. The canary
-   * gets `ceil(replicas x percent / 100)` replicas, so any share above 0 runs at least one pod
-   * on the new runtime: 25% of 3 replicas is 1 canary and 2 stable, 50% of 3 is 2 and 1.
-   * @param percent whole percent of the replicas on the new runtime, 0 to 100
-   */
-  public static percent(percent: number): MigrationSplit {
-    return new MigrationSplit(percent, undefined);
-  }
-
-  /**
-   * A fixed number of replicas on the new runtime; the stable Deployment runs the rest.
-   * @param replicas canary replicas, from 0 to the migration's replicas
-   */
-  public static canaryReplicas(replicas: number): MigrationSplit {
-    return new MigrationSplit(undefined, replicas);
-  }
-
-  /** The share on the new runtime, when the split is a percentage. */
-  public readonly percentage?: number;
-  /** The canary replicas, when the split is a count. */
-  public readonly count?: number;
-
-  private constructor(percentage: number | undefined, count: number | undefined) {
-    this.percentage = percentage;
-    this.count = count;
-  }
-
-  /**
-   * The canary's replicas out of `total` (see `percent` for the rounding). Values out of range
-   * are clamped here and reported by the migration's validation.
-   * @param total replicas of both Deployments together
-   */
-  public canaryReplicasOf(total: number): number {
-    const whole = Number.isFinite(total) ? Math.max(0, Math.floor(total)) : 0;
-    // whole x percent first, then / 100: a product of integers divided exactly stays exact
-    // (70% of 10 is 7), where whole x (percent / 100) would give ceil(7.000000000000001) = 8.
-    const wanted = this.percentage !== undefined ? Math.ceil((whole * this.percentage) / 100) : this.count ?? 0;
-    return Number.isFinite(wanted) ? Math.min(whole, Math.max(0, Math.floor(wanted))) : 0;
-  }
-
-  /** `25%` or `2 canary replicas`, for messages. */
-  public toString(): string {
-    return this.percentage !== undefined ? `${this.percentage}%` : `${this.count} canary replica${this.count === 1 ? '' : 's'}`;
-  }
-
-  /** Why this split cannot apply to `total` replicas. @internal */
-  public _problems(total: number): string[] {
-    if (this.percentage !== undefined) {
-      const p = this.percentage;
-      return Number.isInteger(p) && p >= 0 && p <= 100 ? [] : [`split MigrationSplit.percent(${p}) must be a whole percentage from 0 to 100`];
-    }
-    const c = this.count;
-    if (c === undefined || !Number.isInteger(c) || c < 0) return [`split MigrationSplit.canaryReplicas(${c}) must be a whole number, 0 or more`];
-    if (Number.isInteger(total) && c > total) {
-      return [`split MigrationSplit.canaryReplicas(${c}) asks for more canary replicas than the ${total} replicas of the migration: lower it or raise replicas`];
-    }
-    return [];
-  }
-}
-
-/** Properties of a runtime migration: a Deployment's props plus the two runtimes and the split. */
 export interface RuntimeMigrationProps extends kplus.DeploymentProps {
   /** The runtime the workload runs on now: the stable Deployment is pinned to it. */
   readonly from: IRuntimeClass;
@@ -102,6 +39,11 @@ enum MigrationTrack {
  *
  * Every pin check of both runtimes applies (nodeSelector conflicts, host namespaces,
  * overhead, ceilings), and the two pod templates are checked to stay the same.
+ *
+ * @deprecated Use `DeploymentMigration`: it keeps the Deployment that runs today as the stable
+ * track, with its name and selector, and adds only the canary. `RuntimeMigration` creates two new
+ * Deployments (`<name>-stable`, `<name>-canary`), so moving a running workload onto it replaces
+ * every running pod at the first step.
  */
 export class RuntimeMigration extends Construct implements kplus.IPodSelector {
   /** Label on the pods of both Deployments; its value is the migration's name. */

@@ -1,7 +1,8 @@
 import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { GvisorRuntime, KataRuntime, RuncRuntime, RuntimeClass } from '../../src';
-import { MigrationSplit, RuntimeMigration, RuntimeMigrationProps } from '../../src/migration/runtime-migration';
+import { MigrationSplit } from '../../src/migration/migration-split';
+import { RuntimeMigration, RuntimeMigrationProps } from '../../src/migration/runtime-migration';
 
 const CONTAINERS: kplus.ContainerProps[] = [{ name: 'web', image: 'nginx:1.27', portNumber: 8080 }];
 
@@ -128,6 +129,7 @@ describe('the split', () => {
     [MigrationSplit.canaryReplicas(0), 5, 0],
     [MigrationSplit.canaryReplicas(2), 5, 2],
     [MigrationSplit.canaryReplicas(5), 5, 5],
+    [MigrationSplit.complete(), 5, 5],
   ])('%s of %d replicas puts %d on the new runtime (rounded up)', (split, total, canary) => {
     expect(split.canaryReplicasOf(total)).toBe(canary);
     const { migration } = setup({ split, replicas: total });
@@ -147,6 +149,7 @@ describe('the split', () => {
     expect(MigrationSplit.percent(25).toString()).toBe('25%');
     expect(MigrationSplit.canaryReplicas(1).toString()).toBe('1 canary replica');
     expect(MigrationSplit.canaryReplicas(2).toString()).toBe('2 canary replicas');
+    expect(MigrationSplit.complete().toString()).toBe('complete');
   });
 });
 
