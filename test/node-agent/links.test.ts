@@ -240,6 +240,37 @@ describeIfAvailable('directories the agent creates (traced with strace)', strace
     }
     expect(problems).toEqual([]);
   }, 150_000);
+
+  test('No fsync of the directory after rename: every file the agent renames into place on the node is followed by an fsync of its directory before the next rename', () => {
+    node = kataTreeNode();
+    const trace = path.join(node.dir, 'strace-rename.log');
+    const r = spawnSync('strace', [
+      '-qq', '-y', '-s', '4096', '-o', trace, '-e', 'trace=fsync,fdatasync,rename,renameat,renameat2',
+      process.execPath, path.join(node.cmDir, 'agent.js'),
+    ], { env: node.env({ action: 'install' }), encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+    expect(r.status).toBe(0);
+    const calls = parseStrace(fs.readFileSync(trace, 'utf8')).filter((c) => c.ok);
+    const rootReal = fs.realpathSync(node.root.path);
+    const canonical = (p: string) => (p.startsWith(node.root.path) ? rootReal + p.slice(node.root.path.length) : p);
+    const isRename = (c: Call) => c.call === 'rename' || c.call === 'renameat' || c.call === 'renameat2';
+    // The destination: the last quoted path of the call.
+    const destination = (c: Call) => canonical([...c.args.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]).pop() ?? '');
+    const renames = calls.map((c, i) => ({ c, i })).filter(({ c }) => isRename(c) && destination(c).startsWith(`${rootReal}/`));
+    // The config, the tree's files and the state are all renamed into place.
+    expect(renames.map(({ c }) => destination(c))).toEqual(expect.arrayContaining([
+      `${rootReal}/etc/containerd/config.toml`, `${rootReal}${STATE_ROOT}/test-setup/state.json`,
+    ]));
+    const problems: string[] = [];
+    for (const { c, i } of renames) {
+      const dir = path.dirname(destination(c));
+      const later = calls.slice(i + 1);
+      const synced = later.findIndex((x) => (x.call === 'fsync' || x.call === 'fdatasync') && canonical(/^\d+<([^>]*)>/.exec(x.args)?.[1] ?? '') === dir);
+      const nextRename = later.findIndex(isRename);
+      if (synced < 0) problems.push(`${destination(c)}: its directory is never fsynced after the rename`);
+      else if (nextRename >= 0 && nextRename < synced) problems.push(`${destination(c)}: the next rename (${later[nextRename].args}) comes before its directory's fsync`);
+    }
+    expect(problems).toEqual([]);
+  }, 150_000);
 });
 
 function fdPrefix(args: string): string {
