@@ -16,7 +16,7 @@ import type { HandlerConfig } from '../containerd/handler-config';
  * agent holds a few copies of a file while it edits it: the DaemonSet's memory limit is sized
  * for a file of this size.
  */
-export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** The bytes of the configuration file at `hostPath` (links followed), or undefined; a file above {@link MAX_CONFIG_BYTES} is refused before it is read. */
 export function readConfig(host: HostFs, hostPath: string): Buffer | undefined {
@@ -27,10 +27,17 @@ export function readConfig(host: HostFs, hostPath: string): Buffer | undefined {
   } catch {
     size = 0;
   }
-  if (size > MAX_CONFIG_BYTES) {
-    throw new Refusal(`refusing to read ${hostPath}: it is ${size} bytes, more than the ${MAX_CONFIG_BYTES} bytes (${MAX_CONFIG_BYTES / 1024 / 1024} MiB) the node agent reads in a configuration file (containerd and CRI-O configurations are a few KB; the agent's memory limit is sized for this one). Nothing was changed. Fix: make ${hostPath} smaller (move what makes it large to another file or remove it), then restart this pod`);
-  }
+  if (size > MAX_CONFIG_BYTES) throw tooLarge(`refusing to read ${hostPath}: it is ${size} bytes`, hostPath);
   return host.read(hostPath);
+}
+
+/** Refuses a file the agent would not read back (uninstall reads what install wrote). */
+function refuseLargeEdit(hostPath: string, bytes: Buffer): void {
+  if (bytes.length > MAX_CONFIG_BYTES) throw tooLarge(`refusing to change ${hostPath}: with our runtimes added it would be ${bytes.length} bytes`, hostPath);
+}
+
+function tooLarge(what: string, hostPath: string): Refusal {
+  return new Refusal(`${what}, more than the ${MAX_CONFIG_BYTES} bytes (${MAX_CONFIG_BYTES / 1024 / 1024} MiB) the node agent reads in a configuration file (containerd and CRI-O configurations are a few KB; the agent's memory limit is sized for this one). Nothing was changed. Fix: make ${hostPath} smaller (move what makes it large to another file or remove it), then restart this pod`);
 }
 
 function optionalText(bytes: Buffer | undefined): string | undefined {
@@ -180,6 +187,7 @@ class Planner {
     const base = textOf(current ?? skeleton!);
     const covered = importsOf(base).some((pattern) => importCovers(pattern, dropIn, mainDir));
     const candidate = covered ? base : addImport(base, dropIn);
+    refuseLargeEdit(main, bytesOf(candidate));
     if (current !== undefined && candidate === base && this.read(dropIn)?.equals(dropInBytes)) {
       // Nothing to change: the dump of the main file as it is (our drop-in imported) must list every handler.
       this.checkHandlers(before!, CRI_V2, old, main, ctr);
@@ -337,6 +345,7 @@ class Planner {
     const systemd = systemdCgroupOf(before, edit.plugin);
     // 2. The candidate: the same bytes, then our block.
     const candidate = bytesOf(appendBlock(base, this.block(edit.fragment, systemd)));
+    refuseLargeEdit(edit.target, candidate);
     const after = await this.checkRendered(edit, textOf(candidate), 'containerd rejects the configuration with our runtimes added', `${edit.target} was not changed`);
     this.checkHandlers(after, edit.plugin, old, edit.target, this.ctx.containerd);
     if (current?.equals(candidate)) {

@@ -276,7 +276,7 @@ function headerOf(line: string): string | undefined {
 export function runtimeHandlers(text: string, plugin: string): string[] {
   const prefix = `plugins.${plugin}.containerd.runtimes.`;
   const found = new Set<string>();
-  for (const line of linesOf(text)) {
+  for (const line of eachLine(text)) {
     const table = headerOf(line);
     if (table === undefined || !table.startsWith(prefix)) continue;
     const rest = table.slice(prefix.length);
@@ -285,20 +285,34 @@ export function runtimeHandlers(text: string, plugin: string): string[] {
   return [...found].sort();
 }
 
-/** Key-value pairs per table (`table -> key -> raw value`), comments and quotes around keys removed. */
-function tables(text: string): Map<string, Map<string, string>> {
-  const out = new Map<string, Map<string, string>>([['', new Map()]]);
-  let table = '';
-  for (const line of linesOf(text)) {
+/**
+ * Lines of `text` one at a time (a `config dump` of a large file holds hundreds of thousands:
+ * no array of them all).
+ */
+function* eachLine(text: string): Generator<string> {
+  for (let start = 0; start < text.length;) {
+    const end = text.indexOf('\n', start);
+    const next = end < 0 ? text.length : end + 1;
+    yield text.slice(start, next);
+    start = next;
+  }
+}
+
+/** Key-value pairs of the tables in `wanted` (`table -> key -> raw value`), comments and quotes around keys removed. */
+function tables(text: string, wanted: string[]): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  let table: Map<string, string> | undefined;
+  for (const line of eachLine(text)) {
     const header = headerOf(line);
     if (header !== undefined) {
-      table = header;
-      if (!out.has(table)) out.set(table, new Map());
+      table = wanted.includes(header) ? out.get(header) ?? new Map() : undefined;
+      if (table) out.set(header, table);
       continue;
     }
+    if (!table) continue;
     const m = /^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$/.exec(bare(line));
     if (!m) continue;
-    out.get(table)!.set(unquote(m[1]), m[2].replace(/\s+#.*$/, ''));
+    table.set(unquote(m[1]), m[2].replace(/\s+#.*$/, ''));
   }
   return out;
 }
@@ -308,17 +322,20 @@ function tables(text: string): Map<string, Map<string, string>> {
  * runtime's (the NVIDIA toolkit makes `nvidia` the default), else false.
  */
 export function systemdCgroupOf(dump: string, plugin: string): boolean {
-  const t = tables(dump);
   const base = `plugins.${plugin}.containerd`;
+  const runc = `${base}.runtimes.runc.options`;
+  const t = tables(dump, [base, runc]);
   const defaultRuntime = unquote(t.get(base)?.get('default_runtime_name') ?? '');
-  const value = t.get(`${base}.runtimes.runc.options`)?.get('SystemdCgroup')
-    ?? (defaultRuntime ? t.get(`${base}.runtimes.${defaultRuntime}.options`)?.get('SystemdCgroup') : undefined);
+  const defaultOptions = `${base}.runtimes.${defaultRuntime}.options`;
+  const value = t.get(runc)?.get('SystemdCgroup')
+    ?? (defaultRuntime ? tables(dump, [defaultOptions]).get(defaultOptions)?.get('SystemdCgroup') : undefined);
   return value === 'true';
 }
 
 /** The `pool_name` of a snapshotter plugin in a `config dump`, '' when empty, undefined when the plugin is not set up. */
 export function snapshotterPool(dump: string, snapshotter: string): string | undefined {
-  const table = tables(dump).get(`plugins.io.containerd.snapshotter.v1.${snapshotter}`);
+  const name = `plugins.io.containerd.snapshotter.v1.${snapshotter}`;
+  const table = tables(dump, [name]).get(name);
   if (table === undefined) return undefined;
   return unquote(table.get('pool_name') ?? '');
 }
