@@ -358,10 +358,11 @@ export function importsOf(text: string): string[] {
   return [...m[1].matchAll(/"([^"]*)"|'([^']*)'/g)].map((x) => x[1] ?? x[2]);
 }
 
+/** The lines before the first table header, without those inside a multi-line string. */
 function rootSection(text: string): string {
   const lines = scan(text);
   const first = lines.findIndex((s) => !s.inString && bare(s.line).trim().startsWith('['));
-  return (first < 0 ? lines : lines.slice(0, first)).map((s) => s.line).join('');
+  return (first < 0 ? lines : lines.slice(0, first)).filter((s) => !s.inString).map((s) => s.line).join('');
 }
 
 /**
