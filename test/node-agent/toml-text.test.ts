@@ -84,9 +84,9 @@ describe('a marker-like line inside a user\'s multi-line string is the user\'s',
   });
 
   test.each([
-    ['a literal string holding """', `a = '"""'\n`],
+    ['a literal string holding """', 'a = \'"""\'\n'],
     ['a comment holding """', '# say """\n'],
-    ['a basic string holding \'\'\'', `a = "'''"\n`],
+    ['a basic string holding \'\'\'', 'a = "\'\'\'"\n'],
     ['a closed multi-line string on one line', 'a = """x"""\n'],
   ])('no multi-line string is opened by %s: a block after it is ours', (_name, user) => {
     const text = appendBlock(user, blockOf('setup-a'));
