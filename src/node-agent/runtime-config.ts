@@ -7,10 +7,43 @@ import { HostFs } from './host-fs';
 import { Log, Refusal } from './log';
 import { CRIO_FRAGMENT, FragmentName, fragmentKey } from './setup-spec';
 import {
-  addImport, extractBlock, importCovers, importsOf, markers, rootVersion, runtimeHandlers, snapshotterPool,
-  stripBlock, systemdCgroupOf, tableLine, withFinalNewline,
+  addImport, appendBlock, bytesOf, extractBlock, importCovers, importsOf, markers, ourText, rootVersion, runtimeHandlers,
+  snapshotterPool, stripBlock, systemdCgroupOf, tableLine, textOf,
 } from './toml-text';
 import type { HandlerConfig } from '../containerd/handler-config';
+
+/**
+ * The largest configuration file the agent reads (containerd and CRI-O files are a few KB). The
+ * agent holds a few copies of a file while it edits it: the DaemonSet's memory limit is sized
+ * for a file of this size.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** The bytes of the configuration file at `hostPath` (links followed), or undefined; a file above {@link MAX_CONFIG_BYTES} is refused before it is read. */
+export function readConfig(host: HostFs, hostPath: string): Buffer | undefined {
+  let size: number;
+  try {
+    const stat = fs.statSync(host.resolve(hostPath, true));
+    size = stat.isFile() ? stat.size : 0;
+  } catch {
+    size = 0;
+  }
+  if (size > MAX_CONFIG_BYTES) throw tooLarge(`refusing to read ${hostPath}: it is ${size} bytes`, hostPath);
+  return host.read(hostPath);
+}
+
+/** Refuses a file the agent would not read back (uninstall reads what install wrote). */
+function refuseLargeEdit(hostPath: string, bytes: Buffer): void {
+  if (bytes.length > MAX_CONFIG_BYTES) throw tooLarge(`refusing to change ${hostPath}: with our runtimes added it would be ${bytes.length} bytes`, hostPath);
+}
+
+function tooLarge(what: string, hostPath: string): Refusal {
+  return new Refusal(`${what}, more than the ${MAX_CONFIG_BYTES} bytes (${MAX_CONFIG_BYTES / 1024 / 1024} MiB) the node agent reads in a configuration file (containerd and CRI-O configurations are a few KB; the agent's memory limit is sized for this one). Nothing was changed. Fix: make ${hostPath} smaller (move what makes it large to another file or remove it), then restart this pod`);
+}
+
+function optionalText(bytes: Buffer | undefined): string | undefined {
+  return bytes === undefined ? undefined : textOf(bytes);
+}
 
 /** A change to the runtime's configuration, computed and checked before anything is written. */
 export interface ConfigChange {
@@ -81,7 +114,7 @@ class Planner {
       throw new Refusal(`refusing to change anything: runtime handler(s) ${this.handlerList} need a per-handler snapshotter, which containerd ${ctr.version} ignores (it arrived in 1.7). Fix: upgrade containerd to 1.7 or later on this node, or keep this runtime off it with a nodeSelector`);
     }
     const main = this.ctx.containerdConfig;
-    const current = this.ctx.host.read(main);
+    const current = this.read(main);
     if (current === undefined) {
       if ((ctr.major ?? 1) >= 2) {
         this.ctx.log.info(`${main} does not exist: creating it (config version 3) to import our drop-in`);
@@ -90,7 +123,7 @@ class Planner {
       this.ctx.log.info(`${main} does not exist: creating a version 2 config that keeps containerd's runc default`);
       return this.inPlace({ target: main, fragment: 'containerd-v2', mode: 'direct', plugin: CRI_V1, skeleton: Buffer.from(this.v2Skeleton(main)) });
     }
-    const schema = rootVersion(current.toString('utf8'));
+    const schema = rootVersion(textOf(current));
     if (schema === undefined) {
       throw new Refusal(`refusing to change anything: ${main} has an unreadable root 'version' line`);
     }
@@ -103,12 +136,13 @@ class Planner {
     }
     // Versions 1 and 2: tables appended between markers (containerd 1.x imports replace a
     // plugin's whole table, so a drop-in holding only our runtimes would drop runc).
-    return this.inPlace({ target: main, fragment: schema === 1 ? 'containerd-v1' : 'containerd-v2', mode: 'direct', plugin: ctr.criPlugin });
+    // The skeleton goes with every setup's record: whichever setup leaves last removes a file another one created.
+    return this.inPlace({ target: main, fragment: schema === 1 ? 'containerd-v1' : 'containerd-v2', mode: 'direct', plugin: ctr.criPlugin, skeleton: Buffer.from(this.v2Skeleton(main)) });
   }
 
   private v2Skeleton(main: string): string {
     return [
-      `# Written by the cdk8s-runtimeclass node setup '${this.ctx.setupName}': ${main} did not exist.`,
+      `# Written by a cdk8s-runtimeclass node setup: ${main} did not exist.`,
       '# containerd\'s defaults (runc as the default runtime) plus the runtimes between the markers below.',
       '# Removed on uninstall.',
       'version = 2', '',
@@ -131,45 +165,44 @@ class Planner {
     const mainDir = path.posix.dirname(main);
     // containerd 2.2+ also imports conf.d/*.toml by default; older 2.x need the main file to import it.
     const dropIn = `${mainDir}/conf.d/${this.ctx.setupName}.toml`;
-    const current = this.ctx.host.read(main);
+    const current = this.read(main);
     const old: string[] = [];
     let systemd = false;
     let before: string | undefined;
     if (current !== undefined) {
       before = await this.dump(main, `refusing to change anything: containerd cannot read ${main} as it is now`, 'Fix the file on the node, then restart this pod');
-      const ownDropIn = this.ctx.host.read(dropIn) !== undefined;
+      const ownDropIn = this.read(dropIn) !== undefined;
       for (const handler of runtimeHandlers(before, CRI_V2)) {
         if (!this.names.includes(handler)) old.push(handler);
         else if (!ownDropIn) this.refuseConflict(`${main} (or a file it imports)`, handler, undefined);
       }
       systemd = systemdCgroupOf(before, CRI_V2);
-      this.refuseTextConflicts(current.toString('utf8'), main);
+      this.refuseTextConflicts(textOf(current), main);
     }
     for (const name of this.ctx.host.list(`${mainDir}/conf.d`).filter((n) => n.endsWith('.toml'))) {
       const other = `${mainDir}/conf.d/${name}`;
-      if (other !== dropIn) this.refuseTextConflicts(this.ctx.host.read(other)?.toString('utf8') ?? '', other);
+      if (other !== dropIn) this.refuseTextConflicts(textOf(this.read(other) ?? Buffer.alloc(0)), other);
     }
     const dropInBytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), this.fragment('containerd-v3', systemd)].join('\n'));
-    const skeleton = current === undefined
-      ? Buffer.from(`# Written by the cdk8s-runtimeclass node setup '${this.ctx.setupName}': ${main} did not exist. Removed on uninstall.\nversion = 3\n`)
-      : undefined;
-    const base = (current ?? skeleton!).toString('utf8');
+    const skeleton = Buffer.from(`# Written by a cdk8s-runtimeclass node setup: ${main} did not exist. Removed on uninstall.\nversion = 3\n`);
+    const base = textOf(current ?? skeleton!);
     const covered = importsOf(base).some((pattern) => importCovers(pattern, dropIn, mainDir));
     const candidate = covered ? base : addImport(base, dropIn);
-    if (current !== undefined && candidate === base && this.ctx.host.read(dropIn)?.equals(dropInBytes)) {
+    refuseLargeEdit(main, bytesOf(candidate));
+    if (current !== undefined && candidate === base && this.read(dropIn)?.equals(dropInBytes)) {
       // Nothing to change: the dump of the main file as it is (our drop-in imported) must list every handler.
       this.checkHandlers(before!, CRI_V2, old, main, ctr);
       return [];
     }
     // Check the candidate as containerd will read it: the main file importing the new drop-in.
     const after = await this.withCheckFile(dropIn, dropInBytes, (checkDropIn) =>
-      this.withCheckFile(main, Buffer.from(addImport(base, checkDropIn)), (checkMain) =>
+      this.withCheckFile(main, bytesOf(addImport(base, checkDropIn)), (checkMain) =>
         this.dump(checkMain, 'containerd rejects the configuration with our drop-in imported', 'Nothing was changed')));
     this.checkHandlers(after, CRI_V2, old, main, ctr);
     const changes: ConfigChange[] = [];
-    if (!this.ctx.host.read(dropIn)?.equals(dropInBytes)) changes.push({ path: dropIn, kind: 'runtime-config', bytes: dropInBytes });
+    if (!this.read(dropIn)?.equals(dropInBytes)) changes.push({ path: dropIn, kind: 'runtime-config', bytes: dropInBytes });
     if (current === undefined || candidate !== base) {
-      changes.push({ path: main, kind: 'config', bytes: Buffer.from(candidate), skeleton, importPath: candidate !== base ? dropIn : undefined });
+      changes.push({ path: main, kind: 'config', bytes: bytesOf(candidate), skeleton, importPath: candidate !== base ? dropIn : undefined });
     }
     return changes;
   }
@@ -184,15 +217,15 @@ class Planner {
   public async rancher(): Promise<ConfigChange[]> {
     const dir = `/var/lib/rancher/${this.ctx.distribution.name}/agent/etc/containerd`;
     const rendered = `${dir}/config.toml`;
-    const renderedText = this.ctx.host.read(rendered)?.toString('utf8');
+    const renderedText = optionalText(this.read(rendered));
     if (renderedText === undefined) {
       throw new Refusal(`${rendered} does not exist: ${this.ctx.distribution.name} has not configured containerd on this node yet. This pod retries when restarted`);
     }
     const renderedVersion = rootVersion(renderedText) ?? 2;
     let template: string;
     let schema: number;
-    if (this.ctx.host.read(`${dir}/config-v3.toml.tmpl`) !== undefined) [template, schema] = [`${dir}/config-v3.toml.tmpl`, 3];
-    else if (this.ctx.host.read(`${dir}/config.toml.tmpl`) !== undefined) [template, schema] = [`${dir}/config.toml.tmpl`, renderedVersion];
+    if (this.read(`${dir}/config-v3.toml.tmpl`) !== undefined) [template, schema] = [`${dir}/config-v3.toml.tmpl`, 3];
+    else if (this.read(`${dir}/config.toml.tmpl`) !== undefined) [template, schema] = [`${dir}/config.toml.tmpl`, renderedVersion];
     else if (renderedVersion >= 3) [template, schema] = [`${dir}/config-v3.toml.tmpl`, 3];
     else [template, schema] = [`${dir}/config.toml.tmpl`, 2];
     const fragment: FragmentName = schema >= 3 ? 'containerd-v3-tables' : schema === 1 ? 'containerd-v1' : 'containerd-v2';
@@ -206,7 +239,8 @@ class Planner {
       mode: 'rendered',
       rendered,
       plugin: this.pluginFor(schema),
-      skeleton: Buffer.from('{{ template "base" . }}\n'),
+      // The Go template comment renders to nothing; it marks the file as ours to remove.
+      skeleton: Buffer.from('{{ template "base" . }}{{/* Written by a cdk8s-runtimeclass node setup: this template did not exist. Removed on uninstall. */}}\n'),
     });
   }
 
@@ -216,7 +250,7 @@ class Planner {
    */
   public async microk8s(): Promise<ConfigChange[]> {
     const template = '/var/snap/microk8s/current/args/containerd-template.toml';
-    const schema = rootVersion(this.ctx.host.read(template)?.toString('utf8') ?? '') ?? 2;
+    const schema = rootVersion(textOf(this.read(template) ?? Buffer.alloc(0))) ?? 2;
     if (!this.ctx.containerd?.runs) this.ctx.log.warn(`cannot run microk8s' containerd: checking ${template} as text only`);
     return this.inPlace({
       target: template, fragment: schema >= 3 ? 'containerd-v3-tables' : schema === 1 ? 'containerd-v1' : 'containerd-v2', mode: 'microk8s', plugin: this.pluginFor(schema),
@@ -230,22 +264,22 @@ class Planner {
   public async k0s(): Promise<ConfigChange[]> {
     const main = '/etc/k0s/containerd.toml';
     const dropIn = `/etc/k0s/containerd.d/${this.ctx.setupName}.toml`;
-    const mainText = this.ctx.host.read(main)?.toString('utf8');
+    const mainText = optionalText(this.read(main));
     if (mainText !== undefined && mainText.split('\n')[0].replace(/\r$/, '') !== '# k0s_managed=true') {
       throw new Refusal(`refusing to change anything: ${main} is not managed by k0s (its first line is not '# k0s_managed=true'), so k0s ignores /etc/k0s/containerd.d. Fix: restore the k0s-managed file, or set the node setup's distribution to containerd with CONTAINERD_CONFIG=${main}`);
     }
     for (const name of this.ctx.host.list('/etc/k0s/containerd.d').filter((n) => n.endsWith('.toml'))) {
       const other = `/etc/k0s/containerd.d/${name}`;
-      if (other !== dropIn) this.refuseTextConflicts(this.ctx.host.read(other)?.toString('utf8') ?? '', other);
+      if (other !== dropIn) this.refuseTextConflicts(textOf(this.read(other) ?? Buffer.alloc(0)), other);
     }
     // The drop-in's schema follows k0s' containerd: 1.x reads version 2, 2.x version 3.
     const v2 = (this.ctx.containerd?.major ?? 1) >= 2;
     const plugin = v2 ? CRI_V2 : CRI_V1;
-    const generated = this.ctx.host.read('/run/k0s/containerd-cri.toml')?.toString('utf8');
+    const generated = optionalText(this.read('/run/k0s/containerd-cri.toml'));
     const systemd = generated !== undefined && systemdCgroupOf(generated, plugin);
     const body = v2 ? this.fragment('containerd-v3', systemd) : `version = 2\n\n${this.fragment('containerd-v2', systemd)}`;
     const bytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), body].join('\n'));
-    if (this.ctx.host.read(dropIn)?.equals(bytes)) return [];
+    if (this.read(dropIn)?.equals(bytes)) return [];
     if (this.ctx.containerd?.runs) {
       const after = await this.withCheckFile(dropIn, bytes, (check) => this.dump(check, 'containerd rejects our drop-in', 'Nothing was changed'));
       this.checkHandlers(after, plugin, [], dropIn, this.ctx.containerd);
@@ -263,13 +297,13 @@ class Planner {
     if (missing.length > 0) {
       throw new Refusal(`this node runs CRI-O, but runtime handler(s) ${missing.join(' ')} of node setup '${this.ctx.setupName}' have no CRI-O configuration (containerd only). Nothing was changed. Fix: keep this node setup off CRI-O nodes, or move those runtimes to their own node setup`);
     }
-    this.refuseTextConflicts(this.ctx.host.read('/etc/crio/crio.conf')?.toString('utf8') ?? '', '/etc/crio/crio.conf');
+    this.refuseTextConflicts(textOf(this.read('/etc/crio/crio.conf') ?? Buffer.alloc(0)), '/etc/crio/crio.conf');
     for (const name of this.ctx.host.list('/etc/crio/crio.conf.d')) {
       const other = `/etc/crio/crio.conf.d/${name}`;
-      if (other !== dropIn) this.refuseTextConflicts(this.ctx.host.read(other)?.toString('utf8') ?? '', other);
+      if (other !== dropIn) this.refuseTextConflicts(textOf(this.read(other) ?? Buffer.alloc(0)), other);
     }
     const bytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), this.configMapFile(CRIO_FRAGMENT)].join('\n'));
-    return this.ctx.host.read(dropIn)?.equals(bytes) ? [] : [{ path: dropIn, kind: 'runtime-config', bytes }];
+    return this.read(dropIn)?.equals(bytes) ? [] : [{ path: dropIn, kind: 'runtime-config', bytes }];
   }
 
   /**
@@ -289,8 +323,8 @@ class Planner {
    * marker comments, nothing outside them touched.
    */
   private async inPlace(edit: InPlaceEdit): Promise<ConfigChange[]> {
-    const current = this.ctx.host.read(edit.target);
-    const stripped = stripBlock((current ?? edit.skeleton ?? Buffer.alloc(0)).toString('utf8'), this.ctx.setupName);
+    const current = this.read(edit.target);
+    const stripped = stripBlock(textOf(current ?? edit.skeleton ?? Buffer.alloc(0)), this.ctx.setupName);
     if (!stripped.paired) {
       const { begin, end } = markers(this.ctx.setupName);
       throw new Refusal(`refusing to change anything: ${edit.target} has a '${begin}' line without its '${end}' line (or the other way round). Fix: delete the broken block by hand, then restart this pod`);
@@ -303,7 +337,7 @@ class Planner {
     for (const handler of this.names.filter((h) => old.includes(h))) {
       const line = tableLine(base, handler);
       if (line === undefined && edit.rendered) {
-        const rendered = stripBlock(this.ctx.host.read(edit.rendered)?.toString('utf8') ?? '', this.ctx.setupName).text;
+        const rendered = stripBlock(textOf(this.read(edit.rendered) ?? Buffer.alloc(0)), this.ctx.setupName).text;
         this.refuseConflict(edit.rendered, handler, tableLine(rendered, handler));
       }
       this.refuseConflict(edit.target, handler, line);
@@ -311,20 +345,21 @@ class Planner {
     this.refuseTextConflicts(base, edit.target);
     const systemd = systemdCgroupOf(before, edit.plugin);
     // 2. The candidate: the same bytes, then our block.
-    const candidate = Buffer.from(withFinalNewline(base) + this.block(edit.fragment, systemd));
-    const after = await this.checkRendered(edit, candidate.toString('utf8'), 'containerd rejects the configuration with our runtimes added', `${edit.target} was not changed`);
+    const candidate = bytesOf(appendBlock(base, this.block(edit.fragment, systemd)));
+    refuseLargeEdit(edit.target, candidate);
+    const after = await this.checkRendered(edit, textOf(candidate), 'containerd rejects the configuration with our runtimes added', `${edit.target} was not changed`);
     this.checkHandlers(after, edit.plugin, old, edit.target, this.ctx.containerd);
     if (current?.equals(candidate)) {
       this.ctx.log.info(`${edit.target} already has runtime handler(s) ${this.handlerList} (SystemdCgroup = ${systemd})`);
       return [];
     }
-    return [{ path: edit.target, kind: 'config', bytes: candidate, skeleton: current === undefined ? edit.skeleton : undefined }];
+    return [{ path: edit.target, kind: 'config', bytes: candidate, skeleton: edit.skeleton }];
   }
 
-  /** Our marker block with the fragment's tables for the node's cgroup driver. */
+  /** Our marker block (as a binary string, without a final line end) with the fragment's tables for the node's cgroup driver. */
   private block(fragment: FragmentName, systemdCgroup: boolean): string {
     const { begin, end } = markers(this.ctx.setupName);
-    return [begin, ...HEADER(this.ctx.setupName, this.handlerList), this.fragment(fragment, systemdCgroup) + end, ''].join('\n');
+    return ourText([begin, ...HEADER(this.ctx.setupName, this.handlerList), this.fragment(fragment, systemdCgroup) + end].join('\n'));
   }
 
   /**
@@ -332,11 +367,11 @@ class Planner {
    * it is lists every handler, and nothing is written, not even a check file.
    */
   private async alreadyInPlace(edit: InPlaceEdit, current: Buffer, base: string): Promise<boolean> {
-    if (edit.mode !== 'direct' || !this.ctx.containerd?.runs || extractBlock(current.toString('utf8'), this.ctx.setupName) === '') return false;
+    if (edit.mode !== 'direct' || !this.ctx.containerd?.runs || extractBlock(textOf(current), this.ctx.setupName) === '') return false;
     const dump = await this.ctx.containerd.dump(edit.target);
     if (!dump.ok) return false;
     const systemd = systemdCgroupOf(dump.text, edit.plugin);
-    if (!current.equals(Buffer.from(withFinalNewline(base) + this.block(edit.fragment, systemd)))) return false;
+    if (!current.equals(bytesOf(appendBlock(base, this.block(edit.fragment, systemd))))) return false;
     this.refuseTextConflicts(base, edit.target);
     this.checkHandlers(dump.text, edit.plugin, [], edit.target, this.ctx.containerd);
     this.ctx.log.info(`${edit.target} already has runtime handler(s) ${this.handlerList} (SystemdCgroup = ${systemd})`);
@@ -349,13 +384,13 @@ class Planner {
     if (edit.mode === 'microk8s') {
       checked = text.replace(/\$\{SNAP_DATA\}/g, '/var/snap/microk8s/current').replace(/\$\{SNAP\}/g, '/snap/microk8s/current');
     } else if (edit.mode === 'rendered') {
-      const rendered = stripBlock(this.ctx.host.read(edit.rendered!)?.toString('utf8') ?? '', this.ctx.setupName);
+      const rendered = stripBlock(textOf(this.read(edit.rendered!) ?? Buffer.alloc(0)), this.ctx.setupName);
       if (!rendered.paired) throw new Refusal(`${edit.rendered} has unpaired '${markers(this.ctx.setupName).begin}' / '${markers(this.ctx.setupName).end}' lines: remove them by hand`);
       checked = rendered.text + extractBlock(text, this.ctx.setupName);
     }
     if (!this.ctx.containerd?.runs) return checked;
     const near = edit.mode === 'rendered' ? edit.rendered! : edit.target;
-    return this.withCheckFile(near, Buffer.from(checked), (check) => this.dump(check, failure, fix));
+    return this.withCheckFile(near, bytesOf(checked), (check) => this.dump(check, failure, fix));
   }
 
   // ---- checks -------------------------------------------------------------------------------
@@ -400,6 +435,11 @@ class Planner {
   }
 
   // ---- files --------------------------------------------------------------------------------
+
+  /** A configuration file's bytes (undefined when absent), refused above {@link MAX_CONFIG_BYTES}. */
+  private read(hostPath: string): Buffer | undefined {
+    return readConfig(this.ctx.host, hostPath);
+  }
 
   private fragment(name: FragmentName, systemdCgroup: boolean): string {
     const systemdKey = fragmentKey(name, true);

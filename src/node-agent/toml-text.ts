@@ -1,15 +1,40 @@
 /**
  * Line-based reading and editing of containerd and CRI-O TOML files. Edits never re-serialize
  * a file: the node's bytes outside our marker block (and our one `imports` entry) stay exactly
- * as they were, comments, key order, number formats and line ends included.
+ * as they were, comments, key order, number formats, line ends and bytes that are not UTF-8
+ * included.
+ *
+ * Every function here works on a file's bytes as a binary string (one character per byte,
+ * `textOf`), so that no byte is ever decoded and re-encoded: a Latin-1 byte or a NUL outside our
+ * block comes back as it was. What we insert is UTF-8 text, turned into such a string by
+ * `ourText`; `bytesOf` gives the bytes back.
  */
 
-const BOM = '\uFEFF';
+/** A UTF-8 byte order mark, as a binary string. */
+const BOM = '\xEF\xBB\xBF';
+
+/** A file's bytes as a binary string (one character per byte). */
+export function textOf(bytes: Buffer): string {
+  return bytes.toString('latin1');
+}
+
+/** The bytes of a binary string. */
+export function bytesOf(text: string): Buffer {
+  return Buffer.from(text, 'latin1');
+}
+
+/** UTF-8 text of ours (a block, an `imports` entry) as a binary string, ready to join a file's. */
+export function ourText(utf8: string): string {
+  return textOf(Buffer.from(utf8, 'utf8'));
+}
 
 /** The marker comments around a setup's block in a file we edit in place. */
 export function markers(setupName: string): { begin: string; end: string } {
   return { begin: `# BEGIN cdk8s-runtimeclass ${setupName}`, end: `# END cdk8s-runtimeclass ${setupName}` };
 }
+
+const BEGIN_PREFIX = '# BEGIN cdk8s-runtimeclass ';
+const END_PREFIX = '# END cdk8s-runtimeclass ';
 
 /** Lines of `text`, keeping each line's own ending (LF or CRLF) with it. */
 function linesOf(text: string): string[] {
@@ -20,6 +45,122 @@ function bare(line: string): string {
   return line.replace(/\r?\n$/, '');
 }
 
+/** A line and whether it starts inside a multi-line string (`"""` or `\'\'\'`) the lines before opened. */
+interface ScannedLine {
+  readonly line: string;
+  readonly inString: boolean;
+}
+
+/**
+ * Follows TOML's multi-line strings across lines. `next(line)` says whether `line` starts inside
+ * one, then reads the line: a marker-like line inside a user's string is the user's text.
+ */
+class StringTracker {
+  private open: '"""' | "\'\'\'" | undefined;
+
+  public next(line: string): ScannedLine {
+    const scanned = { line, inString: this.open !== undefined };
+    this.read(bare(line));
+    return scanned;
+  }
+
+  private read(l: string): void {
+    let i = 0;
+    while (i < l.length) {
+      if (this.open !== undefined) {
+        const close = this.closing(l, i);
+        if (close < 0) return;
+        this.open = undefined;
+        i = close;
+        continue;
+      }
+      const c = l[i];
+      if (c === '#') return;
+      if (l.startsWith('"""', i) || l.startsWith("\'\'\'", i)) {
+        this.open = l.startsWith('"""', i) ? '"""' : "\'\'\'";
+        i += 3;
+      } else if (c === '"' || c === "'") {
+        i = this.singleLineEnd(l, i + 1, c);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  /** Index just past the closing delimiter of the open multi-line string from `i`, or -1. */
+  private closing(l: string, i: number): number {
+    const delimiter = this.open!;
+    while (i < l.length) {
+      if (delimiter === '"""' && l[i] === '\\') {
+        i += 2;
+      } else if (l.startsWith(delimiter, i)) {
+        let end = i + 3;
+        // Up to two quotes right before the delimiter belong to the string (`""""` ends it too).
+        while (end < l.length && l[end] === delimiter[0] && end - i < 5) end++;
+        return end;
+      } else {
+        i++;
+      }
+    }
+    return -1;
+  }
+
+  private singleLineEnd(l: string, i: number, quote: string): number {
+    while (i < l.length) {
+      if (quote === '"' && l[i] === '\\') i += 2;
+      else if (l[i] === quote) return i + 1;
+      else i++;
+    }
+    return i;
+  }
+}
+
+/**
+ * Each line of `text` outside our marker blocks with whether it starts inside a user's
+ * multi-line string; `block` is the setup whose block holds a line (our blocks hold no
+ * multi-line strings), `marker` whether the line is one of its markers.
+ */
+function scan(text: string): Array<ScannedLine & { block?: string; marker?: 'begin' | 'end' }> {
+  const tracker = new StringTracker();
+  const out: Array<ScannedLine & { block?: string; marker?: 'begin' | 'end' }> = [];
+  let block: string | undefined;
+  for (const line of linesOf(text)) {
+    const l = bare(line);
+    if (block !== undefined) {
+      if (l === `${END_PREFIX}${block}`) {
+        out.push({ line, inString: false, block, marker: 'end' });
+        block = undefined;
+      } else if (l.startsWith(BEGIN_PREFIX)) {
+        // A new BEGIN inside an unfinished block: the unfinished one ends here.
+        block = l.slice(BEGIN_PREFIX.length);
+        out.push({ line, inString: false, block, marker: 'begin' });
+      } else {
+        out.push({ line, inString: false, block, marker: l.startsWith(END_PREFIX) ? 'end' : undefined });
+      }
+      continue;
+    }
+    const scanned = tracker.next(line);
+    if (!scanned.inString && l.startsWith(BEGIN_PREFIX)) {
+      block = l.slice(BEGIN_PREFIX.length);
+      out.push({ line, inString: false, block, marker: 'begin' });
+    } else if (!scanned.inString && l.startsWith(END_PREFIX)) {
+      out.push({ line, inString: false, block: l.slice(END_PREFIX.length), marker: 'end' });
+    } else {
+      out.push(scanned);
+    }
+  }
+  return out;
+}
+
+/**
+ * Joins kept lines. A block that ends the file without a line end was appended to a file that
+ * had none: the line end before its BEGIN line is the block's, and goes with it.
+ */
+function joinKept(kept: string[], removedFinalBlock: boolean): string {
+  const text = kept.join('');
+  return removedFinalBlock && text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
 /**
  * `text` without the setup's marker block. `paired` is false when a marker has no partner (the
  * block is then removed from its BEGIN line as far as it goes).
@@ -28,33 +169,42 @@ export function stripBlock(text: string, setupName: string): { text: string; pai
   const { begin, end } = markers(setupName);
   let inside = false;
   let paired = true;
+  let removedFinal = false;
   const kept: string[] = [];
-  for (const line of linesOf(text)) {
+  for (const { line, inString } of scan(text)) {
     const l = bare(line);
-    if (l === begin) {
+    if (!inString && l === begin) {
       if (inside) paired = false;
       inside = true;
-    } else if (l === end) {
+    } else if (!inString && l === end) {
       if (!inside) paired = false;
       inside = false;
+      removedFinal = !line.endsWith('\n');
     } else if (!inside) {
       kept.push(line);
     }
   }
-  return { text: kept.join(''), paired: paired && !inside };
+  return { text: joinKept(kept, removedFinal && paired && !inside), paired: paired && !inside };
 }
 
 /** `text` without any setup's marker blocks (to compare what is not ours). */
 export function stripAllBlocks(text: string): string {
-  let inside = false;
   const kept: string[] = [];
-  for (const line of linesOf(text)) {
-    const l = bare(line);
-    if (l.startsWith('# BEGIN cdk8s-runtimeclass ')) inside = true;
-    else if (l.startsWith('# END cdk8s-runtimeclass ')) inside = false;
-    else if (!inside) kept.push(line);
+  let removedFinal = false;
+  for (const scanned of scan(text)) {
+    if (scanned.block === undefined) {
+      kept.push(scanned.line);
+      removedFinal = false;
+    } else if (scanned.marker === 'end') {
+      removedFinal = !scanned.line.endsWith('\n');
+    }
   }
-  return kept.join('');
+  return joinKept(kept, removedFinal);
+}
+
+/** Whether `text` holds a marker block of any setup (outside users' strings). */
+export function hasBlocks(text: string): boolean {
+  return scan(text).some((s) => s.block !== undefined);
 }
 
 /** Only the setup's marker block, markers included ('' when there is none). */
@@ -62,24 +212,30 @@ export function extractBlock(text: string, setupName: string): string {
   const { begin, end } = markers(setupName);
   let inside = false;
   const kept: string[] = [];
-  for (const line of linesOf(text)) {
+  for (const { line, inString } of scan(text)) {
     const l = bare(line);
-    if (l === begin) inside = true;
+    if (!inString && l === begin) inside = true;
     if (inside) kept.push(line);
-    if (l === end) inside = false;
+    if (!inString && l === end) inside = false;
   }
   return kept.join('');
 }
 
-/** `text` ending with a newline (a block appended to a file without one must start on its own line). */
-export function withFinalNewline(text: string): string {
-  return text === '' || text.endsWith('\n') ? text : `${text}\n`;
+/**
+ * `base` with `block` (a binary string without a final line end) appended. After a file that
+ * ends with a line end (or is empty) the block ends with one; after a file that does not, the
+ * block starts with the line end the file lacks and ends without one, so that the file keeps
+ * ending as it did and removing the block (`stripBlock`) gives `base` back in any order.
+ */
+export function appendBlock(base: string, block: string): string {
+  return base === '' || base.endsWith('\n') ? `${base}${block}\n` : `${base}\n${block}`;
 }
 
 /** Root-level lines (before the first table header), without comments. */
 function rootLines(text: string): string[] {
   const out: string[] = [];
-  for (const line of linesOf(text.startsWith(BOM) ? text.slice(1) : text)) {
+  for (const { line, inString } of scan(text.startsWith(BOM) ? text.slice(BOM.length) : text)) {
+    if (inString) continue;
     const l = bare(line).trim();
     if (l.startsWith('[')) break;
     if (l !== '' && !l.startsWith('#')) out.push(l);
@@ -120,7 +276,7 @@ function headerOf(line: string): string | undefined {
 export function runtimeHandlers(text: string, plugin: string): string[] {
   const prefix = `plugins.${plugin}.containerd.runtimes.`;
   const found = new Set<string>();
-  for (const line of linesOf(text)) {
+  for (const line of eachLine(text)) {
     const table = headerOf(line);
     if (table === undefined || !table.startsWith(prefix)) continue;
     const rest = table.slice(prefix.length);
@@ -129,20 +285,34 @@ export function runtimeHandlers(text: string, plugin: string): string[] {
   return [...found].sort();
 }
 
-/** Key-value pairs per table (`table -> key -> raw value`), comments and quotes around keys removed. */
-function tables(text: string): Map<string, Map<string, string>> {
-  const out = new Map<string, Map<string, string>>([['', new Map()]]);
-  let table = '';
-  for (const line of linesOf(text)) {
+/**
+ * Lines of `text` one at a time (a `config dump` of a large file holds hundreds of thousands:
+ * no array of them all).
+ */
+function* eachLine(text: string): Generator<string> {
+  for (let start = 0; start < text.length;) {
+    const end = text.indexOf('\n', start);
+    const next = end < 0 ? text.length : end + 1;
+    yield text.slice(start, next);
+    start = next;
+  }
+}
+
+/** Key-value pairs of the tables in `wanted` (`table -> key -> raw value`), comments and quotes around keys removed. */
+function tables(text: string, wanted: string[]): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  let table: Map<string, string> | undefined;
+  for (const line of eachLine(text)) {
     const header = headerOf(line);
     if (header !== undefined) {
-      table = header;
-      if (!out.has(table)) out.set(table, new Map());
+      table = wanted.includes(header) ? out.get(header) ?? new Map() : undefined;
+      if (table) out.set(header, table);
       continue;
     }
+    if (!table) continue;
     const m = /^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$/.exec(bare(line));
     if (!m) continue;
-    out.get(table)!.set(unquote(m[1]), m[2].replace(/\s+#.*$/, ''));
+    table.set(unquote(m[1]), m[2].replace(/\s+#.*$/, ''));
   }
   return out;
 }
@@ -152,17 +322,20 @@ function tables(text: string): Map<string, Map<string, string>> {
  * runtime's (the NVIDIA toolkit makes `nvidia` the default), else false.
  */
 export function systemdCgroupOf(dump: string, plugin: string): boolean {
-  const t = tables(dump);
   const base = `plugins.${plugin}.containerd`;
+  const runc = `${base}.runtimes.runc.options`;
+  const t = tables(dump, [base, runc]);
   const defaultRuntime = unquote(t.get(base)?.get('default_runtime_name') ?? '');
-  const value = t.get(`${base}.runtimes.runc.options`)?.get('SystemdCgroup')
-    ?? (defaultRuntime ? t.get(`${base}.runtimes.${defaultRuntime}.options`)?.get('SystemdCgroup') : undefined);
+  const defaultOptions = `${base}.runtimes.${defaultRuntime}.options`;
+  const value = t.get(runc)?.get('SystemdCgroup')
+    ?? (defaultRuntime ? tables(dump, [defaultOptions]).get(defaultOptions)?.get('SystemdCgroup') : undefined);
   return value === 'true';
 }
 
 /** The `pool_name` of a snapshotter plugin in a `config dump`, '' when empty, undefined when the plugin is not set up. */
 export function snapshotterPool(dump: string, snapshotter: string): string | undefined {
-  const table = tables(dump).get(`plugins.io.containerd.snapshotter.v1.${snapshotter}`);
+  const name = `plugins.io.containerd.snapshotter.v1.${snapshotter}`;
+  const table = tables(dump, [name]).get(name);
   if (table === undefined) return undefined;
   return unquote(table.get('pool_name') ?? '');
 }
@@ -185,22 +358,30 @@ export function importsOf(text: string): string[] {
   return [...m[1].matchAll(/"([^"]*)"|'([^']*)'/g)].map((x) => x[1] ?? x[2]);
 }
 
+/** The lines before the first table header, without those inside a multi-line string. */
 function rootSection(text: string): string {
-  const lines = linesOf(text);
-  const first = lines.findIndex((l) => bare(l).trim().startsWith('['));
-  return (first < 0 ? lines : lines.slice(0, first)).join('');
+  const lines = scan(text);
+  const first = lines.findIndex((s) => !s.inString && bare(s.line).trim().startsWith('['));
+  return (first < 0 ? lines : lines.slice(0, first)).filter((s) => !s.inString).map((s) => s.line).join('');
 }
+
+/**
+ * The comment on an `imports` line we add to a file that had none: whichever setup takes the
+ * line's last entry out deletes the line (other setups may have joined it meanwhile).
+ */
+export const IMPORTS_TAG = ' # added by cdk8s-runtimeclass: removed with its last entry';
 
 /**
  * `text` with `importPath` first in its root `imports` array; a new `imports` line after the
  * root `version` line (or first) when there is none. Every other byte stays.
  */
 export function addImport(text: string, importPath: string): string {
-  const lines = linesOf(text);
-  const firstTable = lines.findIndex((l) => bare(l).trim().startsWith('['));
+  const scanned = scan(text);
+  const lines = scanned.map((s) => s.line);
+  const firstTable = scanned.findIndex((s) => !s.inString && bare(s.line).trim().startsWith('['));
   const rootEnd = firstTable < 0 ? lines.length : firstTable;
-  const quoted = JSON.stringify(importPath);
-  const importsAt = lines.slice(0, rootEnd).findIndex((l) => /^\s*imports\s*=/.test(l));
+  const quoted = ourText(JSON.stringify(importPath));
+  const importsAt = scanned.slice(0, rootEnd).findIndex((s) => !s.inString && /^\s*imports\s*=/.test(s.line));
   if (importsAt >= 0) {
     const line = lines[importsAt];
     const open = line.indexOf('[');
@@ -208,9 +389,9 @@ export function addImport(text: string, importPath: string): string {
     lines[importsAt] = `${line.slice(0, open + 1)}${quoted}${rest.trimStart().startsWith(']') ? '' : ', '}${rest}`;
     return lines.join('');
   }
-  const versionAt = lines.slice(0, rootEnd).findIndex((l) => /^\s*version\s*=/.test(l.replace(BOM, '')));
+  const versionAt = scanned.slice(0, rootEnd).findIndex((s) => !s.inString && /^\s*version\s*=/.test(s.line.replace(BOM, '')));
   const newline = versionAt >= 0 && lines[versionAt].endsWith('\r\n') ? '\r\n' : '\n';
-  const entry = `imports = [${quoted}]${newline}`;
+  const entry = `imports = [${quoted}]${IMPORTS_TAG}${newline}`;
   if (versionAt < 0) return entry + text;
   lines.splice(versionAt + 1, 0, entry);
   return lines.join('');
@@ -218,23 +399,30 @@ export function addImport(text: string, importPath: string): string {
 
 /** Whether the root of a containerd file has an `imports` line (even `imports = []`). */
 export function hasImportsLine(text: string): boolean {
-  return linesOf(rootSection(text.startsWith(BOM) ? text.slice(1) : text)).some((l) => /^\s*imports\s*=/.test(l));
+  return linesOf(rootSection(text.startsWith(BOM) ? text.slice(BOM.length) : text)).some((l) => /^\s*imports\s*=/.test(l));
 }
 
 /**
- * The inverse of {@link addImport}: `importPath` taken out of the root `imports` array. The
- * line `imports = ["<importPath>"]` is deleted when {@link addImport} made it (`hadLine` false:
- * the file had no `imports` line), and becomes `imports = []` again when it had one.
+ * The inverse of {@link addImport}, whatever other setups added or removed since: `importPath`
+ * taken out of the root `imports` array. The line is deleted when it holds nothing else and
+ * {@link addImport} made it (it carries {@link IMPORTS_TAG}; an untagged line from an older agent
+ * counts as ours when `hadLine` is false: the file had no `imports` line), and becomes
+ * `imports = []` again when the file had one.
  */
 export function removeImport(text: string, importPath: string, hadLine: boolean): string {
-  const quoted = JSON.stringify(importPath);
-  const lines = linesOf(text);
+  const quoted = ourText(JSON.stringify(importPath));
+  const scanned = scan(text);
+  const lines = scanned.map((s) => s.line);
   for (let i = 0; i < lines.length; i++) {
-    if (!/^\s*imports\s*=/.test(lines[i])) continue;
-    if (!hadLine && bare(lines[i]) === `imports = [${quoted}]`) {
+    if (scanned[i].inString || !/^\s*imports\s*=/.test(lines[i])) continue;
+    const l = bare(lines[i]);
+    if (l === `imports = [${quoted}]${IMPORTS_TAG}` || (!hadLine && l === `imports = [${quoted}]`)) {
       lines.splice(i, 1);
     } else if (lines[i].includes(`${quoted}, `)) {
       lines[i] = lines[i].replace(`${quoted}, `, '');
+    } else if (lines[i].includes(`, ${quoted}`)) {
+      // Another setup's entry was put before ours since.
+      lines[i] = lines[i].replace(`, ${quoted}`, '');
     } else {
       lines[i] = lines[i].replace(quoted, '');
     }

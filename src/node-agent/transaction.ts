@@ -1,8 +1,9 @@
 import * as path from 'path';
 import { entryAt, FileData, HostFs, sameBytes } from './host-fs';
 import { Log, Refusal } from './log';
+import { readConfig } from './runtime-config';
 import { Claim, Original, PathRecord, RecordKind, SetupState, StateStore } from './state';
-import { hasImportsLine, removeImport, stripAllBlocks, stripBlock } from './toml-text';
+import { bytesOf, hasImportsLine, removeImport, stripAllBlocks, stripBlock, textOf } from './toml-text';
 
 /** What a host path should hold. */
 export type Content =
@@ -125,7 +126,8 @@ export class Transaction {
       case 'link': original = { type: 'link', target: found.target }; break;
       default: throw new Error(`cannot install ${change.path}: it is a ${found.type === 'dir' ? 'directory' : 'special file'} on the node`);
     }
-    const skeletonBlob = change.skeleton && original.type === 'absent' ? this.store.putBlob(change.skeleton) : undefined;
+    // Kept whatever the path holds: the setup that leaves last removes a skeleton another one created.
+    const skeletonBlob = change.skeleton ? this.store.putBlob(change.skeleton) : undefined;
     return { path: change.path, kind: change.kind, original, skeletonBlob, tree: change.tree };
   }
 
@@ -205,7 +207,7 @@ export class Transaction {
    * (other setups' blocks aside), else the current bytes minus our block and import.
    */
   private undoEdits(record: PathRecord, base: Omit<Change, 'content'>): Change | undefined {
-    const current = this.host.read(record.path);
+    const current = readConfig(this.host, record.path);
     const originalBytes = record.original.type === 'file' ? this.store.blob(record.original.blob) : undefined;
     if (record.original.type === 'file' && originalBytes === undefined) {
       this.log.warn(`cannot prove what ${record.path} held before: its original copy is missing from the state; removing only our block`);
@@ -213,17 +215,22 @@ export class Transaction {
     if (current === undefined) {
       return originalBytes ? { ...base, content: { type: 'file', data: originalBytes } } : undefined;
     }
-    const skeleton = record.skeletonBlob ? this.store.blob(record.skeletonBlob)?.toString('utf8') : undefined;
-    const reference = originalBytes?.toString('utf8') ?? skeleton;
-    let undone = stripBlock(current.toString('utf8'), this.setupName()).text;
+    // Bytes as binary strings: every byte that is not ours comes back as it was, UTF-8 or not.
+    const skeletonBlob = record.skeletonBlob ? this.store.blob(record.skeletonBlob) : undefined;
+    const skeleton = skeletonBlob ? textOf(skeletonBlob) : undefined;
+    const reference = originalBytes ? textOf(originalBytes) : skeleton;
+    let undone = stripBlock(textOf(current), this.setupName()).text;
     // Our entry out; the `imports` line itself stays when the file had one before (`imports = []`).
     if (this.state.importPath) undone = removeImport(undone, this.state.importPath, reference !== undefined && hasImportsLine(reference));
-    if (record.original.type === 'absent' && skeleton !== undefined && sameText(undone, skeleton)) return { ...base, content: { type: 'absent' } };
-    if (originalBytes && sameText(undone, originalBytes.toString('utf8'))) return { ...base, content: { type: 'file', data: originalBytes } };
+    // The skeleton a setup (this one or another) created, with nothing left of any setup: the file did not exist.
+    if (skeleton !== undefined && (undone === skeleton || (record.original.type === 'absent' && sameText(undone, skeleton)))) {
+      return { ...base, content: { type: 'absent' } };
+    }
+    if (originalBytes && sameText(undone, textOf(originalBytes))) return { ...base, content: { type: 'file', data: originalBytes } };
     if (reference !== undefined && !sameText(stripAllBlocks(undone), stripAllBlocks(reference))) {
       this.log.warn(`${record.path} changed since this node setup edited it: removing only our block and import`);
     }
-    return { ...base, content: { type: 'file', data: Buffer.from(undone) } };
+    return { ...base, content: { type: 'file', data: bytesOf(undone) } };
   }
 
   private setupName(): string {
@@ -231,7 +238,7 @@ export class Transaction {
   }
 }
 
-/** `a` equals `b`, or `b` plus the final newline it lacked (our edit adds one before the block). */
+/** `a` equals `b`, or `b` plus the final newline it lacked (an older agent's edit added one before its block). */
 function sameText(a: string, b: string): boolean {
   return a === b || (!b.endsWith('\n') && a === `${b}\n`);
 }

@@ -77,10 +77,13 @@ describeIfContainerd('node agent on a corpus of containerd 1.x configs (real con
       const installed = node.bytes(CONFIG)!;
       const text = installed.toString('utf8');
       if (original) {
-        // Not a byte outside the markers changed: the original, (a newline if it had none), our block.
+        // Not a byte outside the markers changed: the original, then our block (which, after a file
+        // without a final newline, brings the newline before it and ends without one).
         expect(installed.subarray(0, original.length).equals(original)).toBe(true);
         const rest = installed.subarray(original.length).toString('utf8');
-        expect(rest).toMatch(/^\n?# BEGIN cdk8s-runtimeclass test-setup\n[^]*# END cdk8s-runtimeclass test-setup\n$/);
+        expect(rest).toMatch(original.length === 0 || original[original.length - 1] === 0x0a
+          ? /^# BEGIN cdk8s-runtimeclass test-setup\n[^]*# END cdk8s-runtimeclass test-setup\n$/
+          : /^\n# BEGIN cdk8s-runtimeclass test-setup\n[^]*# END cdk8s-runtimeclass test-setup$/);
       }
       // TOML 1.0 (what containerd 2.x will parse after an upgrade) accepts the result.
       expect(() => parseToml(text)).not.toThrow();

@@ -15,6 +15,7 @@
 import * as path from 'path';
 import { parse as parseToml } from 'smol-toml';
 import { CORPUS, corpus, expectOnlyRemoved, FAKE_CONTAINERD2, FAKE_HANDLERS, KATA_QEMU, RUNC_TEST, RunResult, runtimeHeaders, testSpec, TestNode } from './helpers';
+import { IMPORTS_TAG } from '../../src/node-agent/toml-text';
 import { assertContainerdAvailable, configDump, CRI_PLUGIN_V1, describeIfContainerd, NODE_PATH } from '../support/containerd';
 import { CriClient } from '../support/cri-client';
 import { containerd2UnavailableReason, installContainerd2 } from '../support/newer-runtimes';
@@ -24,6 +25,8 @@ const CRI_V3 = 'io.containerd.cri.v1.runtime';
 const K3S = '/var/lib/rancher/k3s/agent/etc/containerd';
 const RKE2 = '/var/lib/rancher/rke2/agent/etc/containerd';
 const BASE_LINE = '{{ template "base" . }}';
+/** The template the agent creates: the base, and a template comment (renders to nothing) saying it is ours to remove. */
+const SKELETON_LINE = `${BASE_LINE}{{/* Written by a cdk8s-runtimeclass node setup: this template did not exist. Removed on uninstall. */}}`;
 
 const RANCHER_SOCKET = '/run/k3s/containerd/containerd.sock';
 
@@ -34,7 +37,7 @@ const RANCHER_SOCKET = '/run/k3s/containerd/containerd.sock';
 function rancherEnv(node: TestNode, dir: string, template: string, base: string): { [key: string]: string } {
   const d = node.root.resolve(dir);
   return {
-    STANDIN_ON_RESTART: `if [ -f ${d}/${template} ]; then { cat ${path.join(CORPUS, base)}; grep -vxF '${BASE_LINE}' ${d}/${template}; } > ${d}/config.toml; `
+    STANDIN_ON_RESTART: `if [ -f ${d}/${template} ]; then { cat ${path.join(CORPUS, base)}; grep -v '^{{ template "base" \\. }}' ${d}/${template}; } > ${d}/config.toml; `
       + `else cat ${path.join(CORPUS, base)} > ${d}/config.toml; fi`,
     STANDIN_CONFIG: `${dir}/config.toml`,
     STANDIN_SOCKET: RANCHER_SOCKET,
@@ -68,7 +71,7 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
       expect(r.stderr).toContain('distribution: k3s (detected)');
       expect(r.status).toBe(0);
       const template = node.root.read(`${K3S}/config.toml.tmpl`);
-      expect(template.startsWith(`${BASE_LINE}\n# BEGIN cdk8s-runtimeclass test-setup\n`)).toBe(true);
+      expect(template.startsWith(`${SKELETON_LINE}\n# BEGIN cdk8s-runtimeclass test-setup\n`)).toBe(true);
       expect(template.endsWith('# END cdk8s-runtimeclass test-setup\n')).toBe(true);
       expect(node.restarts()).toEqual(['systemctl restart k3s']);
       // What k3s renders from it loads in containerd with every handler, runc-test taking k3s' SystemdCgroup.
@@ -124,7 +127,7 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
       expect(r.status).toBe(0);
       expect(node.root.exists(`${K3S}/config.toml.tmpl`)).toBe(false);
       const template = node.root.read(`${K3S}/config-v3.toml.tmpl`);
-      expect(template.startsWith(`${BASE_LINE}\n# BEGIN cdk8s-runtimeclass test-setup\n`)).toBe(true);
+      expect(template.startsWith(`${SKELETON_LINE}\n# BEGIN cdk8s-runtimeclass test-setup\n`)).toBe(true);
       expect(template).not.toContain('version =');
       const rendered: any = parseToml(node.root.read(`${K3S}/config.toml`));
       const runtimes = rendered.plugins[CRI_V3].containerd.runtimes;
@@ -315,7 +318,7 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
       expect(node.restarts()).toEqual(['systemctl restart containerd']);
       checkDropIn(true);
       const main = node.root.read(CONFIG);
-      expect(main).toBe(original.replace('version = 3\n', `version = 3\nimports = ["${DROPIN}"]\n`));
+      expect(main).toBe(original.replace('version = 3\n', `version = 3\nimports = ["${DROPIN}"]${IMPORTS_TAG}\n`));
       expect((parseToml(main) as any).imports).toEqual([DROPIN]);
       expect(await served()).toEqual(['kata-qemu', 'runc', 'runc-test']);
 

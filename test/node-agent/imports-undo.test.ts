@@ -11,7 +11,7 @@ import * as path from 'path';
 import { HostFs } from '../../src/node-agent/host-fs';
 import { Log } from '../../src/node-agent/log';
 import { STATE_ROOT, StateStore } from '../../src/node-agent/state';
-import { addImport, hasImportsLine, importsOf, removeImport } from '../../src/node-agent/toml-text';
+import { addImport, hasImportsLine, importsOf, IMPORTS_TAG, removeImport } from '../../src/node-agent/toml-text';
 import { Change, Transaction } from '../../src/node-agent/transaction';
 
 const MAIN = '/etc/containerd/config.toml';
@@ -94,6 +94,7 @@ describe('uninstall gives back a containerd 2.x main file whose imports gained o
   test('`imports = []`: the edit makes the one-entry list, and the line stays (emptied) when the file changed elsewhere since', () => {
     const { after, edited, log } = installAndUndo(Buffer.from(V3_DEFAULT_HEAD), (t) => t.replace('oom_score = 0', 'oom_score = -999'));
     expect(edited).toContain(`imports = ["${DROP_IN}"]\n`);
+    expect(edited).not.toContain(IMPORTS_TAG);
     // The other change stays, our entry goes, the node's `imports = []` line is back as it was.
     expect(after!.toString()).toBe(V3_DEFAULT_HEAD.replace('oom_score = 0', 'oom_score = -999'));
     expect(log).toContain('changed since this node setup edited it');
