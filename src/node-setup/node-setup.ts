@@ -10,7 +10,7 @@ import { dns1123LabelProblem } from '../core/names';
 import { Quantity } from '../core/quantity';
 import { byteQuantityText, cpuQuantityText, QuantityText } from '../core/quantity-input';
 import { notAQuantity } from '../core/resources';
-import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
+import { RuntimeToleration, schedulingProblems, TolerationOperator, tolerationToJson } from '../core/scheduling';
 import { enumProblem } from '../core/values';
 import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
 import { ownNodePolicySpec } from '../policy/own-node-policy';
@@ -36,7 +36,9 @@ export enum KubernetesDistribution {
 /** Label set on a node (value `ready`) once a handler is installed and verified there. */
 export const NODE_READY_LABEL_PREFIX = 'runtimeclass.cdk8s.io/';
 
-/** Properties of a node setup. */
+/**
+ * Properties of a node setup.
+ */
 export interface NodeSetupProps {
   /** Name of the DaemonSet, ConfigMap, ServiceAccount and RBAC objects (a DNS-1123 label). @default "runtimeclass-node-setup" */
   readonly name?: string;
@@ -401,7 +403,7 @@ export class NodeSetup extends Construct {
   }
 
   private daemonSetSpec(labels: { [key: string]: string }): any {
-    const tolerations = this.props.tolerations ?? [{ operator: 'Exists' }];
+    const tolerations: RuntimeToleration[] = this.props.tolerations ?? [{ operator: TolerationOperator.EXISTS }];
     return {
       selector: { matchLabels: labels },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: maxUnavailableValue(this.props.maxUnavailable) } },
@@ -419,7 +421,7 @@ export class NodeSetup extends Construct {
           // (chroot $HOST_ROOT systemctl), which needs no view of host processes.
           hostPID: false,
           nodeSelector: this.nodeSelector(),
-          tolerations: tolerations.map((t) => ({ ...t })),
+          tolerations: tolerations.map((t) => tolerationToJson(t)),
           affinity: this.affinity(),
           securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
           initContainers: this.artifactInitContainers(),

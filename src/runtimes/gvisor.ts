@@ -57,7 +57,9 @@ const GVISOR = {
     + 'Run gVisor on containerd nodes with gVisor\'s shim: a NodeSetup with distribution KubernetesDistribution.CONTAINERD (or AUTO) there',
 } as const;
 
-/** Properties of a gVisor runtime. */
+/**
+ * Properties of a gVisor runtime.
+ */
 export interface GvisorRuntimeProps extends RuntimePresetOptions {
   /** The syscall interception platform. @default GvisorPlatform.SYSTRAP */
   readonly platform?: GvisorPlatform;
@@ -146,7 +148,7 @@ export class GvisorRuntime extends SandboxedRuntime {
         options: { TypeUrl: GVISOR.typeUrl, ConfigPath: configPath },
       },
       // No CRI-O table: see GVISOR.crioUnsupported.
-      limits: { ...familyLimits(GVISOR_HANDLERS), hostNetwork: props.hostNetworking ?? false },
+      limits: { ...familyLimits(GVISOR_HANDLERS), allowHostNetwork: props.hostNetworking ?? false },
       // Tells readers of the YAML (the report) that this class's pods may use the node's network.
       metadata: props.hostNetworking
         ? { ...props.metadata, annotations: { ...props.metadata?.annotations, [GVISOR_HOST_NETWORK_ANNOTATION]: 'true' } }

@@ -88,7 +88,9 @@ export interface RuntimePresetOptions {
   readonly artifacts?: RuntimeArtifacts[];
 }
 
-/** Properties of a generic runtime. */
+/**
+ * Properties of a generic runtime.
+ */
 export interface SandboxedRuntimeProps extends RuntimePresetOptions {
   /** The handler name in containerd's / CRI-O's configuration (a DNS-1123 label). */
   readonly handler: string;
@@ -219,7 +221,7 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
     // A runtime's own setup installs where its class can run: its node selector and tolerations.
     const nodeSetup = NodeSetup.isNodeSetup(choice) ? choice : NodeSetup._implicitFor(this, props.handler, {
       nodeSelector: props.scheduling?.nodeSelector,
-      tolerations: props.scheduling?.tolerations?.length ? props.scheduling.tolerations : undefined,
+      tolerations: this.runtimeClass.scheduling.tolerations?.length ? [...this.runtimeClass.scheduling.tolerations] : undefined,
     });
     const readyLabel = nodeSetup._register({
       handler: this._handlerConfig(),
