@@ -9,6 +9,18 @@ import { describeValue, resolveValue } from './values';
 
 /**
  * What pods of a runtime cannot do, checked on every pinned workload at synth time.
+ *
+ * @example
+ * // A VM handler set up outside this library: its pods cannot join the node's namespaces,
+ * // and no pod may need more than the 4Gi of the VM.
+ * const limits: RuntimeLimits = {
+ *   allowHostNetwork: false,
+ *   allowHostPid: false,
+ *   allowHostIpc: false,
+ *   reason: 'each pod runs in its own VM',
+ *   nodeAllocatable: { memory: Size.gibibytes(4) },
+ * };
+ * new RuntimeClass(chart, 'vm', { handler: 'kata-clh', limits });
  */
 export interface RuntimeLimits {
   /** Whether pods of the class may set `hostNetwork: true` (use the node's network namespace). @default true */
@@ -78,6 +90,16 @@ export interface RuntimeClassReferenceOptions {
 
 /**
  * Properties of a RuntimeClass.
+ *
+ * @example
+ * const props: RuntimeClassProps = {
+ *   name: 'kata-fc',
+ *   handler: 'kata-fc',
+ *   overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(130) }),
+ *   scheduling: { nodeSelector: { pool: 'vm' } },
+ *   limits: { allowHostNetwork: false, allowHostPid: false, allowHostIpc: false, reason: 'each pod runs in its own VM' },
+ * };
+ * new RuntimeClass(chart, 'firecracker', props);
  */
 export interface RuntimeClassProps {
   /** `metadata.name`: the name pods use in `runtimeClassName` (a DNS-1123 subdomain). @default - the handler */
@@ -108,10 +130,28 @@ function classesIn(root: IConstruct): RuntimeClass[] {
 /**
  * A `node.k8s.io/v1` RuntimeClass. Always cluster-scoped (no `metadata.namespace`, whatever
  * the chart's namespace) and always with an explicit name.
+ *
+ * @example
+ * // A class for a handler the nodes already have (here kata-deploy's QEMU handler with hugepages).
+ * const hugepages = new RuntimeClass(chart, 'kata-hugepages', {
+ *   handler: 'kata-qemu',
+ *   overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(320) }),
+ *   scheduling: { nodeSelector: { 'example.com/hugepages': 'true' } },
+ * });
+ * hugepages.pin(new kplus.Deployment(chart, 'db', { containers: [{ image: 'postgres:16' }] }));
  */
 export class RuntimeClass extends Construct implements IRuntimeClass {
   /**
    * A class that already exists in the cluster (made by a cloud provider, kata-deploy, an operator).
+   *
+   * @example
+   * // GKE Sandbox's class exists in the cluster already: nothing is synthesized for it,
+   * // but pinned workloads are checked against what it is known to have.
+   * const gvisor = RuntimeClass.fromName('gvisor', {
+   *   scheduling: { nodeSelector: { 'sandbox.gke.io/runtime': 'gvisor' } },
+   *   limits: { allowHostNetwork: false, reason: 'gVisor gives each pod its own network stack' },
+   * });
+   * gvisor.pin(new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27' }] }));
    */
   public static fromName(name: string, options: RuntimeClassReferenceOptions = {}): IRuntimeClass {
     return new RuntimeClassReference(name, options);

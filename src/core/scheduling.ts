@@ -28,6 +28,16 @@ export enum TaintEffect {
  * A toleration that RuntimeClass admission adds to every pod of the class. It is also how a
  * class's tolerations read back (`IRuntimeClass.scheduling`); to write them with cdk8s-plus's
  * types, use `RuntimeScheduling.toleratedTaints`.
+ *
+ * @example
+ * // Pods of the class may run on nodes tainted `sandbox=kata:NoExecute`, for an hour after the taint appears.
+ * const toleration: RuntimeToleration = {
+ *   key: 'sandbox',
+ *   value: 'kata',
+ *   effect: TaintEffect.NO_EXECUTE,
+ *   evictAfter: Duration.hours(1),
+ * };
+ * new KataRuntime(chart, 'kata', { scheduling: { tolerations: [toleration] } });
  */
 export interface RuntimeToleration {
   /** The taint key; empty with `EXISTS` matches every taint. @default - every key (operator must be EXISTS) */
@@ -56,6 +66,15 @@ export interface RuntimeToleration {
 /**
  * Where pods of a RuntimeClass may run (`RuntimeClass.scheduling`). RuntimeClass admission
  * merges the node selector into every pod and adds the tolerations.
+ *
+ * @example
+ * new GvisorRuntime(chart, 'gvisor', {
+ *   scheduling: {
+ *     nodeSelector: { 'node-pool': 'sandbox' },
+ *     // cdk8s-plus's taint queries, as a kplus.Pod's scheduling.tolerate() takes them.
+ *     toleratedTaints: [kplus.NodeTaintQuery.is('sandbox', 'gvisor', { effect: kplus.TaintEffect.NO_SCHEDULE })],
+ *   },
+ * });
  */
 export interface RuntimeScheduling {
   /** Labels a node must have to run pods of this class. @default - no constraint */

@@ -71,7 +71,19 @@ export class MigrationSplit {
   }
 }
 
-/** Properties of a runtime migration: a Deployment's props plus the two runtimes and the split. */
+/**
+ * Properties of a runtime migration: a Deployment's props plus the two runtimes and the split.
+ *
+ * @example
+ * const props: RuntimeMigrationProps = {
+ *   from: RuntimeClass.fromName('runc'),
+ *   to: new GvisorRuntime(chart, 'gvisor'),
+ *   replicas: 3,
+ *   split: MigrationSplit.canaryReplicas(1), // one replica on gVisor, two on runc
+ *   containers: [{ image: 'ghcr.io/example/api:1.8', portNumber: 8080 }],
+ * };
+ * new RuntimeMigration(chart, 'api', props);
+ */
 export interface RuntimeMigrationProps extends kplus.DeploymentProps {
   /** The runtime the workload runs on now: the stable Deployment is pinned to it. */
   readonly from: IRuntimeClass;
@@ -102,6 +114,20 @@ enum MigrationTrack {
  *
  * Every pin check of both runtimes applies (nodeSelector conflicts, host namespaces,
  * overhead, ceilings), and the two pod templates are checked to stay the same.
+ *
+ * @example
+ * const runc = new RuncRuntime(chart, 'runc');
+ * const kata = new KataRuntime(chart, 'kata');
+ * // Step 1 of 3: one replica in four on Kata; then percent(50), then percent(100).
+ * const migration = new RuntimeMigration(chart, 'checkout', {
+ *   from: runc,
+ *   to: kata,
+ *   replicas: 4,
+ *   split: MigrationSplit.percent(25),
+ *   containers: [{ image: 'ghcr.io/example/checkout:2.3', portNumber: 8080 }],
+ *   podMetadata: { labels: { app: 'checkout' } },
+ * });
+ * migration.exposeViaService(); // one Service selects the pods of both tracks
  */
 export class RuntimeMigration extends Construct implements kplus.IPodSelector {
   /** Label on the pods of both Deployments; its value is the migration's name. */

@@ -38,6 +38,16 @@ export const NODE_READY_LABEL_PREFIX = 'runtimeclass.cdk8s.io/';
 
 /**
  * Properties of a node setup.
+ *
+ * @example
+ * const props: NodeSetupProps = {
+ *   nodeSelector: { 'node-pool': 'sandbox' },
+ *   tolerations: [{ key: 'sandbox', operator: TolerationOperator.EXISTS, effect: TaintEffect.NO_SCHEDULE }],
+ *   maxUnavailable: kplus.PercentOrAbsolute.percent(20),
+ *   distribution: KubernetesDistribution.AUTO,
+ *   memoryRequest: Size.mebibytes(64),
+ * };
+ * new KataRuntime(chart, 'kata', { nodeSetup: new NodeSetup(chart, 'nodes', props) });
  */
 export interface NodeSetupProps {
   /** Name of the DaemonSet, ConfigMap, ServiceAccount and RBAC objects (a DNS-1123 label). @default "runtimeclass-node-setup" */
@@ -156,6 +166,12 @@ const NODE_SETUP = Symbol.for('cdk8s-runtimeclass.NodeSetup');
  *
  * A runtime creates its own node setup by default; pass one NodeSetup to several runtimes so
  * that nodes install them in one pass with one restart.
+ *
+ * @example
+ * // One DaemonSet installs Kata and gVisor on the sandbox pool: one containerd restart per node.
+ * const nodes = new NodeSetup(chart, 'nodes', { nodeSelector: { 'node-pool': 'sandbox' } });
+ * new KataRuntime(chart, 'kata', { nodeSetup: nodes });
+ * new GvisorRuntime(chart, 'gvisor', { nodeSetup: nodes });
  */
 export class NodeSetup extends Construct {
   /** True when `x` is a NodeSetup (works across copies of this library). */

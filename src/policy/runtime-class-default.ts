@@ -35,6 +35,16 @@ export enum MutatingAdmissionPolicyVersion {
 
 /**
  * Properties of a RuntimeClassDefault.
+ *
+ * @example
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * const props: RuntimeClassDefaultProps = {
+ *   runtimeClass: gvisor,
+ *   namespaceSelector: kplus.Namespaces.select(chart, 'tenants', { labels: { 'tenancy.example.com/tenant': 'true' } }),
+ *   apiVersion: MutatingAdmissionPolicyVersion.V1BETA1, // Kubernetes 1.34 and 1.35 (feature gate + runtime-config)
+ *   failurePolicy: AdmissionFailurePolicy.FAIL,          // rather no pod than an unsandboxed one
+ * };
+ * new RuntimeClassDefault(chart, 'tenant-default', props);
  */
 export interface RuntimeClassDefaultProps {
   /** Name of the policy and of its binding (cluster-wide). @default - `runtimeclass-` and the construct id, lowercased */
@@ -69,6 +79,15 @@ const LIMITED_FIELDS: Array<{ readonly limit: 'allowHostNetwork' | 'allowHostPid
  * Setting the class in admission is enough for its overhead and scheduling: when a mutating
  * policy changes an object, the API server runs the built-in admission plugins again, the
  * RuntimeClass plugin among them.
+ *
+ * @example
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * // Pods created in tenant namespaces without a class get runsc.
+ * new RuntimeClassDefault(chart, 'tenant-default', {
+ *   runtimeClass: gvisor,
+ *   namespaceSelector: { matchLabels: { 'tenancy.example.com/tenant': 'true' } },
+ *   apiVersion: MutatingAdmissionPolicyVersion.V1,
+ * });
  */
 export class RuntimeClassDefault extends Construct {
   /** The name of the policy and of its binding. */

@@ -59,6 +59,14 @@ const GVISOR = {
 
 /**
  * Properties of a gVisor runtime.
+ *
+ * @example
+ * const props: GvisorRuntimeProps = {
+ *   name: 'gvisor-kvm',
+ *   platform: GvisorPlatform.KVM,
+ *   runscFlags: { overlay2: 'root:self' },
+ * };
+ * new GvisorRuntime(chart, 'gvisor-kvm', props);
  */
 export interface GvisorRuntimeProps extends RuntimePresetOptions {
   /** The syscall interception platform. @default GvisorPlatform.SYSTRAP */
@@ -88,6 +96,11 @@ export interface GvisorRuntimeProps extends RuntimePresetOptions {
 /**
  * gVisor: an application kernel (the Sentry) between the pod and the host kernel. Handler
  * `runsc`, configured through a `runsc.toml` that this runtime renders.
+ *
+ * @example
+ * // A RuntimeClass "runsc" and the DaemonSet that installs gVisor and its runsc.toml.
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * gvisor.pin(new kplus.Deployment(chart, 'renderer', { containers: [{ image: 'ghcr.io/example/renderer:1.0' }] }));
  */
 export class GvisorRuntime extends SandboxedRuntime {
   /**
