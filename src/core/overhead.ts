@@ -42,6 +42,10 @@ const MIN_PLAUSIBLE_MEMORY = Quantity.parse('1Mi')!;
 
 /**
  * The fixed per-pod overhead of a runtime: validated quantities with exact arithmetic.
+ *
+ * @example
+ * const overhead = PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(320), resources: { 'hugepages-2Mi': '64Mi' } });
+ * new RuntimeClass(chart, 'kata-hugepages', { handler: 'kata-qemu', overhead });
  */
 export class PodOverhead {
   /**

@@ -1,20 +1,49 @@
 import { ApiObject, ApiObjectMetadata, Chart, JsonPatch, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { normalizedLimits } from './host-namespaces';
 import { dns1123LabelProblem, dns1123SubdomainProblem } from './names';
 import { PodOverhead, ResourceAmountsProps } from './overhead';
 import { pinWorkload } from './pinning';
-import { mergeScheduling, RuntimeScheduling, RuntimeToleration, schedulingProblems, schedulingToJson } from './scheduling';
+import { mergeScheduling, RuntimeScheduling, RuntimeToleration, schedulingProblems, schedulingToJson, tolerationsOf } from './scheduling';
 import { describeValue, resolveValue } from './values';
 
 /**
  * What pods of a runtime cannot do, checked on every pinned workload at synth time.
+ *
+ * @example
+ * // A VM handler set up outside this library: its pods cannot join the node's namespaces,
+ * // and no pod may need more than the 4Gi of the VM.
+ * const limits: RuntimeLimits = {
+ *   allowHostNetwork: false,
+ *   allowHostPid: false,
+ *   allowHostIpc: false,
+ *   reason: 'each pod runs in its own VM',
+ *   nodeAllocatable: { memory: Size.gibibytes(4) },
+ * };
+ * new RuntimeClass(chart, 'vm', { handler: 'kata-clh', limits });
  */
 export interface RuntimeLimits {
-  /** Pods may use the node's network namespace (`hostNetwork: true`). @default true */
+  /** Whether pods of the class may set `hostNetwork: true` (use the node's network namespace). @default true */
+  readonly allowHostNetwork?: boolean;
+  /** Whether pods of the class may set `hostPID: true` (use the node's PID namespace). @default true */
+  readonly allowHostPid?: boolean;
+  /** Whether pods of the class may set `hostIPC: true` (use the node's IPC namespace). @default true */
+  readonly allowHostIpc?: boolean;
+  /**
+   * Pods may use the node's network namespace. @default true
+   * @deprecated use `allowHostNetwork` (same meaning; `hostNetwork: false` read as "pods run without host networking").
+   *   Giving both with different values is an error.
+   */
   readonly hostNetwork?: boolean;
-  /** Pods may use the node's PID namespace (`hostPID: true`). @default true */
+  /**
+   * Pods may use the node's PID namespace. @default true
+   * @deprecated use `allowHostPid` (same meaning). Giving both with different values is an error.
+   */
   readonly hostPid?: boolean;
-  /** Pods may use the node's IPC namespace (`hostIPC: true`). @default true */
+  /**
+   * Pods may use the node's IPC namespace. @default true
+   * @deprecated use `allowHostIpc` (same meaning). Giving both with different values is an error.
+   */
   readonly hostIpc?: boolean;
   /** Why the runtime refuses what it refuses; shown in error messages. @default - no explanation */
   readonly reason?: string;
@@ -59,7 +88,19 @@ export interface RuntimeClassReferenceOptions {
   readonly limits?: RuntimeLimits;
 }
 
-/** Properties of a RuntimeClass. */
+/**
+ * Properties of a RuntimeClass.
+ *
+ * @example
+ * const props: RuntimeClassProps = {
+ *   name: 'kata-fc',
+ *   handler: 'kata-fc',
+ *   overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(130) }),
+ *   scheduling: { nodeSelector: { pool: 'vm' } },
+ *   limits: { allowHostNetwork: false, allowHostPid: false, allowHostIpc: false, reason: 'each pod runs in its own VM' },
+ * };
+ * new RuntimeClass(chart, 'firecracker', props);
+ */
 export interface RuntimeClassProps {
   /** `metadata.name`: the name pods use in `runtimeClassName` (a DNS-1123 subdomain). @default - the handler */
   readonly name?: string;
@@ -89,9 +130,29 @@ function classesIn(root: IConstruct): RuntimeClass[] {
 /**
  * A `node.k8s.io/v1` RuntimeClass. Always cluster-scoped (no `metadata.namespace`, whatever
  * the chart's namespace) and always with an explicit name.
+ *
+ * @example
+ * // A class for a handler the nodes already have (here kata-deploy's QEMU handler with hugepages).
+ * const hugepages = new RuntimeClass(chart, 'kata-hugepages', {
+ *   handler: 'kata-qemu',
+ *   overhead: PodOverhead.of({ cpu: kplus.Cpu.millis(250), memory: Size.mebibytes(320) }),
+ *   scheduling: { nodeSelector: { 'example.com/hugepages': 'true' } },
+ * });
+ * hugepages.pin(new kplus.Deployment(chart, 'db', { containers: [{ image: 'postgres:16' }] }));
  */
 export class RuntimeClass extends Construct implements IRuntimeClass {
-  /** A class that already exists in the cluster (made by a cloud provider, kata-deploy, an operator). */
+  /**
+   * A class that already exists in the cluster (made by a cloud provider, kata-deploy, an operator).
+   *
+   * @example
+   * // GKE Sandbox's class exists in the cluster already: nothing is synthesized for it,
+   * // but pinned workloads are checked against what it is known to have.
+   * const gvisor = RuntimeClass.fromName('gvisor', {
+   *   scheduling: { nodeSelector: { 'sandbox.gke.io/runtime': 'gvisor' } },
+   *   limits: { allowHostNetwork: false, reason: 'gVisor gives each pod its own network stack' },
+   * });
+   * gvisor.pin(new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27' }] }));
+   */
   public static fromName(name: string, options: RuntimeClassReferenceOptions = {}): IRuntimeClass {
     return new RuntimeClassReference(name, options);
   }
@@ -128,8 +189,11 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
     this.handler = props.handler;
     this.runtimeClassName = props.name ?? props.metadata?.name ?? props.handler;
     this.overhead = props.overhead;
-    this.limits = props.limits ?? {};
-    this.schedulingState = { nodeSelector: { ...(props.scheduling?.nodeSelector ?? {}) }, tolerations: [...(props.scheduling?.tolerations ?? [])] };
+    const limits = normalizedLimits(props.limits ?? {}, 'limits');
+    this.limits = limits.limits;
+    const tolerations = tolerationsOf(props.scheduling);
+    this.schedulingState = { nodeSelector: { ...(props.scheduling?.nodeSelector ?? {}) }, tolerations: tolerations.tolerations };
+    const inputProblems = [...limits.problems, ...tolerations.problems];
 
     this.apiObject = new ApiObject(this, 'Resource', {
       apiVersion: 'node.k8s.io/v1',
@@ -167,6 +231,7 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
           if (handlerProblem) problems.push(`handler "${handler.value}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
         }
         problems.push(...(this.overhead?.validate() ?? []));
+        problems.push(...inputProblems);
         problems.push(...schedulingProblems(this.schedulingState));
         problems.push(...this.schedulingConflicts);
         problems.push(...nodeAllocatableProblems(this.limits, this._nodeAllocatableField));
@@ -239,9 +304,18 @@ class RuntimeClassReference implements IRuntimeClass {
     if (inputProblems.length > 0) {
       throw new Error(`RuntimeClass.fromName("${runtimeClassName}"): ${inputProblems.join('; ')}`);
     }
+    const limits = normalizedLimits(options.limits ?? {}, 'limits');
+    const tolerations = tolerationsOf(options.scheduling);
+    const problems = [...limits.problems, ...tolerations.problems];
+    if (problems.length > 0) {
+      throw new Error(`RuntimeClass.fromName("${runtimeClassName}"): ${problems.join('; ')}`);
+    }
     this.overhead = options.overhead;
-    this.scheduling = options.scheduling ?? {};
-    this.limits = options.limits ?? {};
+    // cdk8s-plus queries read back as tolerations, as on a RuntimeClass construct.
+    this.scheduling = options.scheduling?.toleratedTaints?.length
+      ? { nodeSelector: options.scheduling.nodeSelector, tolerations: tolerations.tolerations }
+      : options.scheduling ?? {};
+    this.limits = limits.limits;
   }
 
   public pin(workload: IConstruct): void {

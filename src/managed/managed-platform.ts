@@ -4,7 +4,17 @@ import { PLATFORMS } from './platforms';
 import { dns1123SubdomainProblem } from '../core/names';
 import { RuntimeClass } from '../core/runtime-class';
 
-/** Properties of a ManagedPlatform. */
+/**
+ * Properties of a ManagedPlatform.
+ *
+ * @example
+ * const props: ManagedPlatformProps = {
+ *   platform: ManagedPlatformKind.AKS,
+ *   additionalClassNames: ['kata-cc'], // classes the cluster's operators create besides the platform's
+ * };
+ * new ManagedPlatform(chart, 'aks', props);
+ * ManagedRuntimeClass.aksPodSandboxing().pin(new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27' }] }));
+ */
 export interface ManagedPlatformProps {
   /** The platform or operator that creates RuntimeClasses in the target cluster. */
   readonly platform: ManagedPlatformKind;
@@ -22,6 +32,11 @@ export interface ManagedPlatformProps {
  * synthesized; when the app is validated, any `RuntimeClass` in it, a runtime preset's
  * included, whose name is one of the platform's is an error: that object would fight the
  * platform over the class. Refer to the existing class with `ManagedRuntimeClass` instead.
+ *
+ * @example
+ * // On GKE: a RuntimeClass "gvisor" in the app would fight GKE Sandbox over the class.
+ * new ManagedPlatform(chart, 'gke', { platform: ManagedPlatformKind.GKE });
+ * ManagedRuntimeClass.gkeSandbox().pin(new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27' }] }));
  */
 export class ManagedPlatform extends Construct {
   /** The names of the classes a platform creates. */

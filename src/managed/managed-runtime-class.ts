@@ -34,6 +34,11 @@ export interface NvidiaGpuOperatorOptions {
  * what each is known to have (overhead, scheduling, the pod features its runtime cannot give).
  * Nothing is synthesized for them and no node setup is needed: pin workloads to them as to any
  * class, and the synth-time checks run against these facts.
+ *
+ * @example
+ * const web = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27' }] });
+ * // AKS pod sandboxing's class "kata-vm-isolation": footprints include its 600Mi overhead.
+ * ManagedRuntimeClass.aksPodSandboxing().pin(web);
  */
 export class ManagedRuntimeClass {
   /**

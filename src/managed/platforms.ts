@@ -25,7 +25,7 @@ export interface PlatformFacts {
 }
 
 function vmLimits(reason: string): RuntimeLimits {
-  return { hostNetwork: false, hostPid: false, hostIpc: false, reason };
+  return { allowHostNetwork: false, allowHostPid: false, allowHostIpc: false, reason };
 }
 
 const GKE_SANDBOX_LABEL = 'sandbox.gke.io/runtime';

@@ -7,6 +7,17 @@ import { IRuntimeClass } from '../core/runtime-class';
 
 /**
  * Properties of a runtime migration: a Deployment's props plus the two runtimes and the split.
+ *
+ * @example
+ * const props: RuntimeMigrationProps = {
+ *   from: RuntimeClass.fromName('runc'),
+ *   to: new GvisorRuntime(chart, 'gvisor'),
+ *   replicas: 3,
+ *   split: MigrationSplit.canaryReplicas(1), // one replica on gVisor, two on runc
+ *   containers: [{ image: 'ghcr.io/example/api:1.8', portNumber: 8080 }],
+ * };
+ * new RuntimeMigration(chart, 'api', props);
+ *
  * @deprecated Use `DeploymentMigration`, which keeps the Deployment that runs today.
  */
 export interface RuntimeMigrationProps extends kplus.DeploymentProps {
@@ -39,6 +50,20 @@ enum MigrationTrack {
  *
  * Every pin check of both runtimes applies (nodeSelector conflicts, host namespaces,
  * overhead, ceilings), and the two pod templates are checked to stay the same.
+ *
+ * @example
+ * const runc = new RuncRuntime(chart, 'runc');
+ * const kata = new KataRuntime(chart, 'kata');
+ * // Step 1 of 3: one replica in four on Kata; then percent(50), then percent(100).
+ * const migration = new RuntimeMigration(chart, 'checkout', {
+ *   from: runc,
+ *   to: kata,
+ *   replicas: 4,
+ *   split: MigrationSplit.percent(25),
+ *   containers: [{ image: 'ghcr.io/example/checkout:2.3', portNumber: 8080 }],
+ *   podMetadata: { labels: { app: 'checkout' } },
+ * });
+ * migration.exposeViaService(); // one Service selects the pods of both tracks
  *
  * @deprecated Use `DeploymentMigration`: it keeps the Deployment that runs today as the stable
  * track, with its name and selector, and adds only the canary. `RuntimeMigration` creates two new

@@ -6,7 +6,19 @@ import { readPointer } from '../core/pod-spec';
 import { IRuntimeClass } from '../core/runtime-class';
 import { NodeSetup } from '../node-setup/node-setup';
 
-/** Properties of the alerts for one runtime. */
+/**
+ * Properties of the alerts for one runtime.
+ *
+ * @example
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * const props: RuntimeAlertsProps = {
+ *   runtime: gvisor,
+ *   memoryOverrunFactor: 1.5,                       // pod memory above 1.5x its requests + overhead
+ *   nodeSetupNotReadyFor: Duration.minutes(30),
+ *   labels: { team: 'platform' },
+ * };
+ * new RuntimeAlerts(chart, 'gvisor-alerts', props);
+ */
 export interface RuntimeAlertsProps {
   /**
    * The runtime to watch. A `SandboxedRuntime` (or preset) brings its node setup and handler;
@@ -74,6 +86,14 @@ const RESERVED_SELECTOR_LABELS: { [source: string]: string[] } = {
  * The node alert reads node labels from `kube_node_labels`, which kube-state-metrics fills only
  * with allow-listed labels: run it with `--metric-labels-allowlist=nodes=[...]` listing
  * `nodeLabelsAllowlist` (see `kubeStateMetricsFlag`), or the alert can never fire.
+ *
+ * @example
+ * const kata = new KataRuntime(chart, 'kata');
+ * const alerts = new RuntimeAlerts(chart, 'kata-alerts', {
+ *   runtime: kata,                                              // brings its NodeSetup and handler
+ *   metadata: { labels: { release: 'kube-prometheus-stack' } }, // what your Prometheus selects rules by
+ * });
+ * alerts.kubeStateMetricsFlag; // the flag kube-state-metrics needs, with the ready label allow-listed
  */
 export class RuntimeAlerts extends Construct {
   /** Name of the memory alert. */

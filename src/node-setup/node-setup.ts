@@ -10,7 +10,7 @@ import { dns1123LabelProblem } from '../core/names';
 import { Quantity } from '../core/quantity';
 import { byteQuantityText, cpuQuantityText, QuantityText } from '../core/quantity-input';
 import { notAQuantity } from '../core/resources';
-import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
+import { RuntimeToleration, schedulingProblems, TolerationOperator, tolerationToJson } from '../core/scheduling';
 import { enumProblem } from '../core/values';
 import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
 import { ownNodePolicySpec } from '../policy/own-node-policy';
@@ -36,7 +36,19 @@ export enum KubernetesDistribution {
 /** Label set on a node (value `ready`) once a handler is installed and verified there. */
 export const NODE_READY_LABEL_PREFIX = 'runtimeclass.cdk8s.io/';
 
-/** Properties of a node setup. */
+/**
+ * Properties of a node setup.
+ *
+ * @example
+ * const props: NodeSetupProps = {
+ *   nodeSelector: { 'node-pool': 'sandbox' },
+ *   tolerations: [{ key: 'sandbox', operator: TolerationOperator.EXISTS, effect: TaintEffect.NO_SCHEDULE }],
+ *   maxUnavailable: kplus.PercentOrAbsolute.percent(20),
+ *   distribution: KubernetesDistribution.AUTO,
+ *   memoryRequest: Size.mebibytes(64),
+ * };
+ * new KataRuntime(chart, 'kata', { nodeSetup: new NodeSetup(chart, 'nodes', props) });
+ */
 export interface NodeSetupProps {
   /** Name of the DaemonSet, ConfigMap, ServiceAccount and RBAC objects (a DNS-1123 label). @default "runtimeclass-node-setup" */
   readonly name?: string;
@@ -154,6 +166,12 @@ const NODE_SETUP = Symbol.for('cdk8s-runtimeclass.NodeSetup');
  *
  * A runtime creates its own node setup by default; pass one NodeSetup to several runtimes so
  * that nodes install them in one pass with one restart.
+ *
+ * @example
+ * // One DaemonSet installs Kata and gVisor on the sandbox pool: one containerd restart per node.
+ * const nodes = new NodeSetup(chart, 'nodes', { nodeSelector: { 'node-pool': 'sandbox' } });
+ * new KataRuntime(chart, 'kata', { nodeSetup: nodes });
+ * new GvisorRuntime(chart, 'gvisor', { nodeSetup: nodes });
  */
 export class NodeSetup extends Construct {
   /** True when `x` is a NodeSetup (works across copies of this library). */
@@ -401,7 +419,7 @@ export class NodeSetup extends Construct {
   }
 
   private daemonSetSpec(labels: { [key: string]: string }): any {
-    const tolerations = this.props.tolerations ?? [{ operator: 'Exists' }];
+    const tolerations: RuntimeToleration[] = this.props.tolerations ?? [{ operator: TolerationOperator.EXISTS }];
     return {
       selector: { matchLabels: labels },
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: maxUnavailableValue(this.props.maxUnavailable) } },
@@ -419,7 +437,7 @@ export class NodeSetup extends Construct {
           // (chroot $HOST_ROOT systemctl), which needs no view of host processes.
           hostPID: false,
           nodeSelector: this.nodeSelector(),
-          tolerations: tolerations.map((t) => ({ ...t })),
+          tolerations: tolerations.map((t) => tolerationToJson(t)),
           affinity: this.affinity(),
           securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
           initContainers: this.artifactInitContainers(),

@@ -17,8 +17,9 @@ import { celString } from './cel';
 import { defaultsFor, markDefault } from './defaults';
 import { NamespaceSelector } from './namespace-selector';
 import { resolveNamespaceSelector, selectorToJson, selectsEverything } from './selector';
+import { hostNamespaceAllowed } from '../core/host-namespaces';
 import { dns1123SubdomainProblem } from '../core/names';
-import { IRuntimeClass, RuntimeLimits } from '../core/runtime-class';
+import { IRuntimeClass } from '../core/runtime-class';
 
 /** The API version of MutatingAdmissionPolicy the cluster serves. */
 export enum MutatingAdmissionPolicyVersion {
@@ -32,7 +33,19 @@ export enum MutatingAdmissionPolicyVersion {
   V1 = 'admissionregistration.k8s.io/v1',
 }
 
-/** Properties of a RuntimeClassDefault. */
+/**
+ * Properties of a RuntimeClassDefault.
+ *
+ * @example
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * const props: RuntimeClassDefaultProps = {
+ *   runtimeClass: gvisor,
+ *   namespaceSelector: kplus.Namespaces.select(chart, 'tenants', { labels: { 'tenancy.example.com/tenant': 'true' } }),
+ *   apiVersion: MutatingAdmissionPolicyVersion.V1BETA1, // Kubernetes 1.34 and 1.35 (feature gate + runtime-config)
+ *   failurePolicy: AdmissionFailurePolicy.FAIL,          // rather no pod than an unsandboxed one
+ * };
+ * new RuntimeClassDefault(chart, 'tenant-default', props);
+ */
 export interface RuntimeClassDefaultProps {
   /** Name of the policy and of its binding (cluster-wide). @default - `runtimeclass-` and the construct id, lowercased */
   readonly name?: string;
@@ -51,10 +64,10 @@ export interface RuntimeClassDefaultProps {
 }
 
 /** The pod fields a class's limits forbid, as CEL conditions that hold when the pod does not set them. */
-const LIMITED_FIELDS: Array<{ readonly limit: keyof RuntimeLimits; readonly field: string; readonly condition: string }> = [
-  { limit: 'hostNetwork', field: 'hostNetwork', condition: 'no-host-network' },
-  { limit: 'hostPid', field: 'hostPID', condition: 'no-host-pid' },
-  { limit: 'hostIpc', field: 'hostIPC', condition: 'no-host-ipc' },
+const LIMITED_FIELDS: Array<{ readonly limit: 'allowHostNetwork' | 'allowHostPid' | 'allowHostIpc'; readonly field: string; readonly condition: string }> = [
+  { limit: 'allowHostNetwork', field: 'hostNetwork', condition: 'no-host-network' },
+  { limit: 'allowHostPid', field: 'hostPID', condition: 'no-host-pid' },
+  { limit: 'allowHostIpc', field: 'hostIPC', condition: 'no-host-ipc' },
 ];
 
 /**
@@ -66,6 +79,15 @@ const LIMITED_FIELDS: Array<{ readonly limit: keyof RuntimeLimits; readonly fiel
  * Setting the class in admission is enough for its overhead and scheduling: when a mutating
  * policy changes an object, the API server runs the built-in admission plugins again, the
  * RuntimeClass plugin among them.
+ *
+ * @example
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * // Pods created in tenant namespaces without a class get runsc.
+ * new RuntimeClassDefault(chart, 'tenant-default', {
+ *   runtimeClass: gvisor,
+ *   namespaceSelector: { matchLabels: { 'tenancy.example.com/tenant': 'true' } },
+ *   apiVersion: MutatingAdmissionPolicyVersion.V1,
+ * });
  */
 export class RuntimeClassDefault extends Construct {
   /** The name of the policy and of its binding. */
@@ -92,7 +114,7 @@ export class RuntimeClassDefault extends Construct {
       ...shapeMatchConditions(POD_SHAPE),
       { name: 'no-runtime-class-name', expression: '!has(object.spec.runtimeClassName)' },
       ...LIMITED_FIELDS
-        .filter((f) => props.runtimeClass.limits[f.limit] === false)
+        .filter((f) => hostNamespaceAllowed(props.runtimeClass.limits, f.limit) === false)
         .map((f) => ({ name: f.condition, expression: `!has(object.spec.${f.field}) || !object.spec.${f.field}` })),
     ];
     this.policy = clusterScopedObject(this, 'Resource', props.apiVersion, 'MutatingAdmissionPolicy', this.name, {

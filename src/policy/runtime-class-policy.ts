@@ -27,7 +27,19 @@ import { IRuntimeClass } from '../core/runtime-class';
 
 const API_VERSION = 'admissionregistration.k8s.io/v1';
 
-/** Properties of a RuntimeClassPolicy. */
+/**
+ * Properties of a RuntimeClassPolicy.
+ *
+ * @example
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * const props: RuntimeClassPolicyProps = {
+ *   namespaceSelector: kplus.Namespaces.select(chart, 'tenants', { labels: { 'tenancy.example.com/tenant': 'true' } }),
+ *   allowed: [gvisor],
+ *   requireRuntimeClass: false,                       // templates may leave the class to a RuntimeClassDefault
+ *   actions: [PolicyAction.WARN, PolicyAction.AUDIT], // dry run first; then [PolicyAction.DENY]
+ * };
+ * new RuntimeClassPolicy(chart, 'sandboxed', props);
+ */
 export interface RuntimeClassPolicyProps {
   /**
    * Prefix of the policies' and bindings' names (`<name>-pods`, `<name>-workloads`,
@@ -70,6 +82,15 @@ export interface RuntimeClassPolicyProps {
  * (`admissionregistration.k8s.io/v1`, Kubernetes 1.30+) for Pods, and by default one pair for
  * workload templates and one for CronJobs. Pods are checked on CREATE; templates on CREATE and
  * on every UPDATE that changes the pod template.
+ *
+ * @example
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * const kata = new KataRuntime(chart, 'kata');
+ * // Pods and workloads in tenant namespaces must use runsc or kata-qemu.
+ * new RuntimeClassPolicy(chart, 'sandboxed', {
+ *   namespaceSelector: { matchLabels: { 'tenancy.example.com/tenant': 'true' } },
+ *   allowed: [gvisor, kata],
+ * });
  */
 export class RuntimeClassPolicy extends Construct {
   /** The prefix of the objects' names. */

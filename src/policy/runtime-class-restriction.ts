@@ -26,7 +26,19 @@ import { IRuntimeClass } from '../core/runtime-class';
 
 const API_VERSION = 'admissionregistration.k8s.io/v1';
 
-/** Properties of a RuntimeClassRestriction. */
+/**
+ * Properties of a RuntimeClassRestriction.
+ *
+ * @example
+ * const kata = new KataRuntime(chart, 'kata');
+ * const props: RuntimeClassRestrictionProps = {
+ *   runtimeClasses: [kata],
+ *   namespaceSelector: { matchLabels: { 'compliance.example.com/regulated': 'true' } },
+ *   actions: [PolicyAction.DENY, PolicyAction.AUDIT],
+ *   workloadTemplates: true, // refuse Deployments and the like too, not only their pods
+ * };
+ * new RuntimeClassRestriction(chart, 'kata-regulated', props);
+ */
 export interface RuntimeClassRestrictionProps {
   /**
    * Prefix of the policies' and bindings' names (`<name>-pods`, `<name>-workloads`,
@@ -57,6 +69,14 @@ export interface RuntimeClassRestrictionProps {
  *
  * The bindings match every namespace and the policies test the namespace's labels in CEL
  * (`namespaceObject`): the complement of a label selector is not a label selector.
+ *
+ * @example
+ * const kata = new KataRuntime(chart, 'kata');
+ * // Only regulated namespaces may use kata-qemu (a VM per pod, 320Mi each).
+ * new RuntimeClassRestriction(chart, 'kata-regulated', {
+ *   runtimeClasses: [kata],
+ *   namespaceSelector: { matchLabels: { 'compliance.example.com/regulated': 'true' } },
+ * });
  */
 export class RuntimeClassRestriction extends Construct {
   /** The prefix of the objects' names. */

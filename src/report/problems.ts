@@ -162,7 +162,7 @@ export function handlerLimits(definition: RuntimeClassEntry): RuntimeLimits | un
   const family = definition.handler === undefined ? undefined : handlerFamilyOf(definition.handler);
   if (!family) return undefined;
   const limits = familyLimits(family);
-  if (family === GVISOR_HANDLERS && definition.annotations[GVISOR_HOST_NETWORK_ANNOTATION] === 'true') return { ...limits, hostNetwork: true };
+  if (family === GVISOR_HANDLERS && definition.annotations[GVISOR_HOST_NETWORK_ANNOTATION] === 'true') return { ...limits, allowHostNetwork: true };
   return limits;
 }
 

@@ -57,7 +57,17 @@ const GVISOR = {
     + 'Run gVisor on containerd nodes with gVisor\'s shim: a NodeSetup with distribution KubernetesDistribution.CONTAINERD (or AUTO) there',
 } as const;
 
-/** Properties of a gVisor runtime. */
+/**
+ * Properties of a gVisor runtime.
+ *
+ * @example
+ * const props: GvisorRuntimeProps = {
+ *   name: 'gvisor-kvm',
+ *   platform: GvisorPlatform.KVM,
+ *   runscFlags: { overlay2: 'root:self' },
+ * };
+ * new GvisorRuntime(chart, 'gvisor-kvm', props);
+ */
 export interface GvisorRuntimeProps extends RuntimePresetOptions {
   /** The syscall interception platform. @default GvisorPlatform.SYSTRAP */
   readonly platform?: GvisorPlatform;
@@ -86,6 +96,11 @@ export interface GvisorRuntimeProps extends RuntimePresetOptions {
 /**
  * gVisor: an application kernel (the Sentry) between the pod and the host kernel. Handler
  * `runsc`, configured through a `runsc.toml` that this runtime renders.
+ *
+ * @example
+ * // A RuntimeClass "runsc" and the DaemonSet that installs gVisor and its runsc.toml.
+ * const gvisor = new GvisorRuntime(chart, 'gvisor');
+ * gvisor.pin(new kplus.Deployment(chart, 'renderer', { containers: [{ image: 'ghcr.io/example/renderer:1.0' }] }));
  */
 export class GvisorRuntime extends SandboxedRuntime {
   /**
@@ -146,7 +161,7 @@ export class GvisorRuntime extends SandboxedRuntime {
         options: { TypeUrl: GVISOR.typeUrl, ConfigPath: configPath },
       },
       // No CRI-O table: see GVISOR.crioUnsupported.
-      limits: { ...familyLimits(GVISOR_HANDLERS), hostNetwork: props.hostNetworking ?? false },
+      limits: { ...familyLimits(GVISOR_HANDLERS), allowHostNetwork: props.hostNetworking ?? false },
       // Tells readers of the YAML (the report) that this class's pods may use the node's network.
       metadata: props.hostNetworking
         ? { ...props.metadata, annotations: { ...props.metadata?.annotations, [GVISOR_HOST_NETWORK_ANNOTATION]: 'true' } }

@@ -9,10 +9,12 @@ export interface HandlerFamily {
   readonly displayName: string;
   /** Handler names of the family: exact names, and prefixes written `name-*`. */
   readonly handlers: readonly string[];
-  /** The host namespaces its pods cannot join (false = refused). */
-  readonly hostNetwork?: boolean;
-  readonly hostPid?: boolean;
-  readonly hostIpc?: boolean;
+  /** Whether its pods may join the node's network namespace (false = refused). */
+  readonly allowHostNetwork?: boolean;
+  /** Whether its pods may join the node's PID namespace. */
+  readonly allowHostPid?: boolean;
+  /** Whether its pods may join the node's IPC namespace. */
+  readonly allowHostIpc?: boolean;
   /** Why, in a sentence whose subject is the runtime's name. */
   readonly reason: (subject: string) => string;
 }
@@ -21,9 +23,9 @@ export interface HandlerFamily {
 export const KATA_HANDLERS: HandlerFamily = {
   displayName: 'Kata Containers',
   handlers: ['kata', 'kata-*'],
-  hostNetwork: false,
-  hostPid: false,
-  hostIpc: false,
+  allowHostNetwork: false,
+  allowHostPid: false,
+  allowHostIpc: false,
   reason: (subject) => `${subject} runs each pod in its own VM, which cannot join the node's namespaces`,
 };
 
@@ -32,7 +34,7 @@ export const GVISOR_HANDLERS: HandlerFamily = {
   displayName: 'gVisor',
   handlers: ['runsc', 'runsc-*', 'gvisor', 'gvisor-*'],
   // runsc can be set up with --network=host; the class then says so (GVISOR_HOST_NETWORK_ANNOTATION).
-  hostNetwork: false,
+  allowHostNetwork: false,
   reason: () => 'gVisor gives each pod its own network stack unless the runtime is set up with hostNetworking: true',
 };
 
@@ -55,9 +57,9 @@ export function handlerFamilyOf(handler: string): HandlerFamily | undefined {
 /** The limits of a family, with its reason told about `subject` (the runtime's display name). */
 export function familyLimits(family: HandlerFamily, subject: string = family.displayName): RuntimeLimits {
   const limits: { -readonly [K in keyof RuntimeLimits]: RuntimeLimits[K] } = {};
-  if (family.hostNetwork !== undefined) limits.hostNetwork = family.hostNetwork;
-  if (family.hostPid !== undefined) limits.hostPid = family.hostPid;
-  if (family.hostIpc !== undefined) limits.hostIpc = family.hostIpc;
+  if (family.allowHostNetwork !== undefined) limits.allowHostNetwork = family.allowHostNetwork;
+  if (family.allowHostPid !== undefined) limits.allowHostPid = family.allowHostPid;
+  if (family.allowHostIpc !== undefined) limits.allowHostIpc = family.allowHostIpc;
   limits.reason = family.reason(subject);
   return limits;
 }

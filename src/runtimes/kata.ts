@@ -67,7 +67,18 @@ const KATA: { readonly [hypervisor in KataHypervisor]: KataFacts } = {
   },
 };
 
-/** Properties of a Kata Containers runtime. */
+/**
+ * Properties of a Kata Containers runtime.
+ *
+ * @example
+ * const props: KataRuntimeProps = {
+ *   hypervisor: KataHypervisor.FIRECRACKER,
+ *   name: 'microvm',                                // the handler stays kata-fc
+ *   scheduling: { nodeSelector: { pool: 'vm' } },   // merged with the node setup's ready label
+ *   nodeAllocatable: { memory: Size.gibibytes(2) }, // no pod of this class may need more
+ * };
+ * new KataRuntime(chart, 'fc', props);
+ */
 export interface KataRuntimeProps extends RuntimePresetOptions {
   /** The hypervisor. @default KataHypervisor.QEMU */
   readonly hypervisor?: KataHypervisor;
@@ -76,6 +87,15 @@ export interface KataRuntimeProps extends RuntimePresetOptions {
 /**
  * Kata Containers: each pod runs in its own lightweight VM. Pods cannot share the node's
  * network, PID or IPC namespaces, and every pod pays the VM's memory as overhead.
+ *
+ * @example
+ * // A RuntimeClass "kata-qemu" (overhead 250m / 320Mi) and the DaemonSet that installs Kata.
+ * const kata = new KataRuntime(chart, 'kata', { hypervisor: KataHypervisor.QEMU });
+ * new SandboxedDeployment(chart, 'checkout', {
+ *   runtime: kata,
+ *   replicas: 2,
+ *   containers: [{ image: 'nginx:1.27', portNumber: 80 }],
+ * });
  */
 export class KataRuntime extends SandboxedRuntime {
   /** The default handler name of each hypervisor. */

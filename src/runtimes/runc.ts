@@ -2,7 +2,14 @@ import { Construct } from 'constructs';
 import { preinstalled } from './preinstalled';
 import { CrioRuntimeType, presetArtifacts, RuntimePresetOptions, SandboxedRuntime } from './sandboxed-runtime';
 
-/** Properties of a runc runtime. */
+/**
+ * Properties of a runc runtime.
+ *
+ * @example
+ * // A second runc handler that nodes are set up with (the default "runc" needs no node setup).
+ * const props: RuncRuntimeProps = { handler: 'runc-debug', binaryPath: '/usr/bin/runc' };
+ * new RuncRuntime(chart, 'runc-debug', props);
+ */
 export interface RuncRuntimeProps extends RuntimePresetOptions {
   /**
    * The handler name. `runc` is the handler every containerd node already has; another name
@@ -14,7 +21,14 @@ export interface RuncRuntimeProps extends RuntimePresetOptions {
   readonly binaryPath?: string;
 }
 
-/** The default runtime, runc, as an explicit RuntimeClass (handler `runc` unless given another). */
+/**
+ * The default runtime, runc, as an explicit RuntimeClass (handler `runc` unless given another).
+ *
+ * @example
+ * // runc as an explicit RuntimeClass, e.g. the "from" of a migration or an allowed class of a policy.
+ * const runc = new RuncRuntime(chart, 'runc');
+ * runc.pin(new kplus.Deployment(chart, 'legacy', { containers: [{ image: 'ghcr.io/example/legacy:4.2' }] }));
+ */
 export class RuncRuntime extends SandboxedRuntime {
   public constructor(scope: Construct, id: string, props: RuncRuntimeProps = {}) {
     const handler = props.handler ?? 'runc';

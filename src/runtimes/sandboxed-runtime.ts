@@ -89,7 +89,20 @@ export interface RuntimePresetOptions {
   readonly artifacts?: RuntimeArtifacts[];
 }
 
-/** Properties of a generic runtime. */
+/**
+ * Properties of a generic runtime.
+ *
+ * @example
+ * const props: SandboxedRuntimeProps = {
+ *   handler: 'kata-remote',
+ *   displayName: 'Kata Containers with peer pods',
+ *   containerd: { runtimeType: 'io.containerd.kata.v2' },
+ *   artifacts: [RuntimeArtifacts.preinstalled('/opt/kata/bin/containerd-shim-kata-v2')],
+ *   overhead: PodOverhead.of({ memory: Size.mebibytes(120) }),
+ *   limits: { allowHostNetwork: false, allowHostPid: false, allowHostIpc: false, reason: 'each pod runs in its own cloud VM' },
+ * };
+ * new SandboxedRuntime(chart, 'peer-pods', props);
+ */
 export interface SandboxedRuntimeProps extends RuntimePresetOptions {
   /** The handler name in containerd's / CRI-O's configuration (a DNS-1123 label). */
   readonly handler: string;
@@ -113,6 +126,16 @@ export interface SandboxedRuntimeProps extends RuntimePresetOptions {
  * A container runtime for some pods: a RuntimeClass plus the facts the node setup needs to
  * configure its handler in containerd or CRI-O. The presets (`KataRuntime`, `GvisorRuntime`,
  * `CrunRuntime`, `RuncRuntime`) fill in the facts; use this class directly for others.
+ *
+ * @example
+ * // youki, an OCI runtime the node image already has, run through containerd's runc shim.
+ * const youki = new SandboxedRuntime(chart, 'youki', {
+ *   handler: 'youki',
+ *   containerd: { runtimeType: 'io.containerd.runc.v2', options: { BinaryName: '/usr/local/bin/youki' }, systemdCgroupFromNode: true },
+ *   crio: { runtimePath: '/usr/local/bin/youki' },
+ *   artifacts: [RuntimeArtifacts.preinstalled('/usr/local/bin/youki')],
+ * });
+ * youki.pin(new kplus.Job(chart, 'batch', { containers: [{ image: 'ghcr.io/example/batch:1.0' }] }));
  */
 export class SandboxedRuntime extends Construct implements IRuntimeClass {
   /** The RuntimeClass of this runtime. */
@@ -220,7 +243,7 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
     // A runtime's own setup installs where its class can run: its node selector and tolerations.
     const nodeSetup = NodeSetup.isNodeSetup(choice) ? choice : NodeSetup._implicitFor(this, props.handler, {
       nodeSelector: props.scheduling?.nodeSelector,
-      tolerations: props.scheduling?.tolerations?.length ? props.scheduling.tolerations : undefined,
+      tolerations: this.runtimeClass.scheduling.tolerations?.length ? [...this.runtimeClass.scheduling.tolerations] : undefined,
     });
     const readyLabel = nodeSetup._register({
       handler: this._handlerConfig(),

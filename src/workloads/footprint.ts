@@ -13,6 +13,17 @@ import { IRuntimeClass } from '../core/runtime-class';
  * Each figure comes twice: as Kubernetes quantity strings (`perPod`: `{ cpu: '500m', memory:
  * '512Mi' }`) and as `ResourceAmounts` values to add up and compare (`perPodAmounts.cpuMillis`,
  * `totalAmounts.plus(...)`, `totalAmounts.fitsWithin(budget)`).
+ *
+ * @example
+ * const kata = new KataRuntime(chart, 'kata');
+ * const web = new SandboxedDeployment(chart, 'web', {
+ *   runtime: kata,
+ *   replicas: 3,
+ *   containers: [{ image: 'nginx:1.27', resources: { cpu: { request: kplus.Cpu.millis(250) }, memory: { request: Size.mebibytes(192) } } }],
+ * });
+ * const footprint = WorkloadFootprint.of(web);
+ * footprint.perPod; // { cpu: '500m', memory: '512Mi' }: requests plus Kata's overhead
+ * footprint.total;  // { cpu: '1500m', memory: '1536Mi' }
  */
 export class WorkloadFootprint {
   /**

@@ -14,7 +14,7 @@ const SANDBOX: RuntimeClassProps = {
   name: 'sandbox',
   handler: 'kata-qemu',
   scheduling: { nodeSelector: { pool: 'sandbox' } },
-  limits: { hostNetwork: false, reason: 'each pod runs in its own VM' },
+  limits: { allowHostNetwork: false, reason: 'each pod runs in its own VM' },
 };
 
 const OUTPUT_TYPES: Array<[string, YamlOutputType]> = [

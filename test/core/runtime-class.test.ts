@@ -373,11 +373,11 @@ describe('RuntimeClass.fromName', () => {
   test('refers to an existing class without synthesizing anything', () => {
     const chart = new Chart(Testing.app(), 'test');
     const overhead = PodOverhead.of({ memory: '64Mi' });
-    const ref = RuntimeClass.fromName('gvisor', { overhead, scheduling: { nodeSelector: { sandbox: 'gvisor' } }, limits: { hostNetwork: false } });
+    const ref = RuntimeClass.fromName('gvisor', { overhead, scheduling: { nodeSelector: { sandbox: 'gvisor' } }, limits: { allowHostNetwork: false } });
     expect(ref.runtimeClassName).toBe('gvisor');
     expect(ref.overhead).toBe(overhead);
     expect(ref.scheduling).toEqual({ nodeSelector: { sandbox: 'gvisor' } });
-    expect(ref.limits).toEqual({ hostNetwork: false });
+    expect(ref.limits).toEqual({ allowHostNetwork: false, hostNetwork: false });
     expect(Testing.synth(chart)).toEqual([]);
   });
 

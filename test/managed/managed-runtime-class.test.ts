@@ -28,6 +28,10 @@ describe('GKE Sandbox', () => {
       tolerations: [{ key: 'sandbox.gke.io/runtime', operator: 'Equal', value: 'gvisor', effect: 'NoSchedule' }],
     });
     expect(gvisor.limits).toEqual({
+      allowHostNetwork: false,
+      allowHostPid: false,
+      allowHostIpc: false,
+      // The deprecated names read the same, for one minor version.
       hostNetwork: false,
       hostPid: false,
       hostIpc: false,
@@ -79,7 +83,7 @@ describe('AKS pod sandboxing', () => {
     expect(kata.runtimeClassName).toBe('kata-vm-isolation');
     expect(kata.overhead?.amounts).toEqual({ memory: '600Mi' });
     expect(kata.scheduling).toEqual({ nodeSelector: { 'kubernetes.azure.com/kata-vm-isolation': 'true' } });
-    expect(kata.limits).toMatchObject({ hostNetwork: false, hostPid: false, hostIpc: false });
+    expect(kata.limits).toMatchObject({ allowHostNetwork: false, allowHostPid: false, allowHostIpc: false });
     expect(kata.limits.reason).toBe('AKS pod sandboxing runs each pod in its own Kata VM, which cannot join the node\'s namespaces');
   });
 

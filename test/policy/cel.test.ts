@@ -33,8 +33,8 @@ function pairs(manifests: any[], policyKind: string, bindingKind: string): { pol
   return { policies, bindings };
 }
 
-const kata = RuntimeClass.fromName('kata-qemu', { limits: { hostNetwork: false, hostPid: false, hostIpc: false } });
-const gvisor = RuntimeClass.fromName('gvisor', { limits: { hostNetwork: false } });
+const kata = RuntimeClass.fromName('kata-qemu', { limits: { allowHostNetwork: false, allowHostPid: false, allowHostIpc: false } });
+const gvisor = RuntimeClass.fromName('gvisor', { limits: { allowHostNetwork: false } });
 const tenants: NamespaceSelector = { matchLabels: { 'tenancy.example.com/tenant': 'true' } };
 const TENANT = { 'tenancy.example.com/tenant': 'true' };
 

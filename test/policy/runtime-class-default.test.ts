@@ -4,7 +4,7 @@ import { RuntimeClass } from '../../src/core';
 import { AdmissionFailurePolicy, MutatingAdmissionPolicyVersion, NamespaceSelectorOperator, RuntimeClassDefault } from '../../src/policy';
 import { KataRuntime } from '../../src/runtimes';
 
-const gvisor = RuntimeClass.fromName('gvisor', { limits: { hostNetwork: false } });
+const gvisor = RuntimeClass.fromName('gvisor', { limits: { allowHostNetwork: false } });
 const tenants = { matchLabels: { 'tenancy.example.com/tenant': 'true' } };
 
 describe('RuntimeClassDefault rendering', () => {

@@ -163,7 +163,8 @@ describe('nodeAllocatable on a preset', () => {
     const { chart } = newApp();
     const gvisor = new GvisorRuntime(chart, 'gvisor', { nodeAllocatable: { memory: '1Gi' } });
     expect(gvisor.limits).toEqual({
-      hostNetwork: false,
+      allowHostNetwork: false,
+      hostNetwork: false, // the deprecated name reads the same
       reason: 'gVisor gives each pod its own network stack unless the runtime is set up with hostNetworking: true',
       nodeAllocatable: { memory: '1Gi' },
     });
