@@ -6,7 +6,19 @@ import { dns1123SubdomainProblem, labelValueProblem } from '../core/names';
 import { pinsOf } from '../core/pinning';
 import { IRuntimeClass } from '../core/runtime-class';
 
-/** Properties of a `DeploymentMigration`. */
+/**
+ * Properties of a `DeploymentMigration`.
+ *
+ * @example
+ * const kata = new KataRuntime(chart, 'kata');
+ * const web = new kplus.Deployment(chart, 'web', {
+ *   replicas: 4,
+ *   podMetadata: { labels: { app: 'web' } },
+ *   containers: [{ image: 'ghcr.io/example/web:1.0', portNumber: 8080 }],
+ * });
+ * const props: DeploymentMigrationProps = { deployment: web, to: kata, split: MigrationSplit.canaryReplicas(1) };
+ * new DeploymentMigration(chart, 'web-to-kata', props);
+ */
 export interface DeploymentMigrationProps {
   /**
    * The Deployment that runs today: a `kplus.Deployment`, a `KubeDeployment` or any `ApiObject`
@@ -66,6 +78,21 @@ interface CanaryLabels {
  * and says how to get there. Pod (anti-)affinity terms and topology spread constraints that
  * selected the Deployment's own pods by a label the canary leaves out select the canary's own pods
  * in the canary, so each track spreads as the Deployment did.
+ *
+ * @example
+ * const kata = new KataRuntime(chart, 'kata');
+ * // What runs today: the Deployment and its Service, selecting by a label outside the Deployment's selector.
+ * const checkout = new kplus.Deployment(chart, 'checkout', {
+ *   replicas: 4,
+ *   podMetadata: { labels: { app: 'checkout' } },
+ *   containers: [{ image: 'ghcr.io/example/checkout:2.3', portNumber: 8080 }],
+ * });
+ * new kplus.Service(chart, 'checkout-service', {
+ *   selector: kplus.Pods.select(chart, 'checkout-pods', { labels: { app: 'checkout' } }),
+ *   ports: [{ port: 80, targetPort: 8080 }],
+ * });
+ * // Step 1: one pod in four on Kata beside it; then percent(50), percent(100), complete().
+ * new DeploymentMigration(chart, 'checkout-to-kata', { deployment: checkout, to: kata, split: MigrationSplit.percent(25) });
  */
 export class DeploymentMigration extends Construct {
   /** Label on the canary's pods; its value names the migration. */

@@ -22,7 +22,11 @@ interface CorpusCase {
   readonly defaultRuntime: string;
   /** PATH holds only node and chroot (flock(1) then comes from the host). */
   readonly minimalPath?: boolean;
+  /** The file as saved by an editor that writes CRLF line ends. */
+  readonly crlf?: boolean;
 }
+
+const crlf = (text: string) => text.replace(/\r?\n/g, '\r\n');
 
 const CASES: Array<[string, CorpusCase]> = [
   ['containerd 1.6 default (containerd config default)', { file: 'containerd-1.6-default.toml', systemdCgroup: false, defaultRuntime: 'runc' }],
@@ -32,6 +36,8 @@ const CASES: Array<[string, CorpusCase]> = [
   ['NVIDIA runtime as default_runtime_name', { file: 'nvidia-default-runtime.toml', systemdCgroup: true, defaultRuntime: 'nvidia' }],
   ['unusual valid TOML: comments, dotted keys, CRLF, no final newline', { file: 'unusual-dotted-keys.toml', systemdCgroup: true, defaultRuntime: 'runc' }],
   ['version 1 file (plugins.cri)', { file: 'version-1.toml', systemdCgroup: false, defaultRuntime: 'runc' }],
+  ['version 1 file, CRLF', { file: 'version-1.toml', systemdCgroup: false, defaultRuntime: 'runc', crlf: true }],
+  ['containerd 1.6 default (version 2), CRLF', { file: 'containerd-1.6-default.toml', systemdCgroup: false, defaultRuntime: 'runc', crlf: true }],
   ['no config file at all', { systemdCgroup: false, defaultRuntime: 'runc' }],
 ];
 
@@ -50,7 +56,7 @@ describeIfContainerd('node agent on a corpus of containerd 1.x configs (real con
     const node = new TestNode();
     const run = { env: path ? { PATH: path, HOST_CONTAINERD: `chroot ${node.root.path} /usr/bin/containerd` } : {} };
     try {
-      const original = c.file ? Buffer.from(corpus(c.file)) : undefined;
+      const original = c.file ? Buffer.from(c.crlf ? crlf(corpus(c.file)) : corpus(c.file)) : undefined;
       if (original) node.root.write(CONFIG, original);
       const before = node.snapshot();
       const oldHandlers = original
@@ -137,6 +143,32 @@ describeIfContainerd('node agent on a corpus of containerd 1.x configs (real con
       expect(node.readiness().ready).toBe(false);
     } finally {
       await node.cleanup();
+    }
+  });
+
+  test('a file re-saved with CRLF by an admin after we installed: the re-run keeps it as the admin saved it, and uninstall gives back the admin\'s file without our block', () => {
+    const node = new TestNode();
+    try {
+      const original = corpus('kubeadm-systemd-cgroup.toml');
+      node.root.write(CONFIG, original);
+      expect(node.install().status).toBe(0);
+      // The admin opens config.toml in an editor that saves every line end as CRLF, our block's included.
+      const resaved = Buffer.from(crlf(node.bytes(CONFIG)!.toString('utf8')));
+      node.root.write(CONFIG, resaved);
+      node.clearCalls();
+      const again = node.install();
+      expect(again.status).toBe(0);
+      // containerd reads the CRLF file alike: nothing to change, nothing to restart.
+      expect(again.stderr).toContain('nothing changed: no restart');
+      expect(node.bytes(CONFIG)!.equals(resaved)).toBe(true);
+      expect(node.restarts()).toEqual([]);
+      expect(Object.keys(dumpObject(node).plugins[CRI_PLUGIN_V1].containerd.runtimes)).toEqual(expect.arrayContaining(NEW));
+      node.clearCalls();
+      expect(node.uninstall().status).toBe(0);
+      expect(node.bytes(CONFIG)!.toString('utf8')).toBe(crlf(original));
+      expect(node.restarts()).toEqual(['systemctl restart containerd']);
+    } finally {
+      void node.cleanup();
     }
   });
 });

@@ -1,7 +1,7 @@
 import { ApiObject, App, Chart, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { CLEAN_YAML, PROBLEMS_YAML } from './fixtures';
-import { CrunRuntime, GvisorRuntime, KataHypervisor, KataRuntime, RuntimeLimits, SandboxedDeployment, WorkloadFootprint } from '../../src';
+import { CrunRuntime, GvisorRuntime, KataHypervisor, KataRuntime, NodeSetup, RuntimeLimits, SandboxedDeployment, WorkloadFootprint } from '../../src';
 import { buildModel } from '../../src/report/model';
 import { findProblems, handlerLimits, ProblemCode, ReportProblem } from '../../src/report/problems';
 import { parseYamlDocuments } from '../../src/report/read';
@@ -143,8 +143,10 @@ describe('what a class\'s handler cannot give, from the handler table the preset
 
   test('the presets\' own limits are the table\'s: synthesized classes get the same verdicts from the report as at synth time', () => {
     const chart = new Chart(new App(), 'c');
+    // The Kata presets install one tree (/opt/kata): they share a node setup, on the VM pool.
+    const kataNodes = new NodeSetup(chart, 'kata-nodes', { nodeSelector: { pool: 'vm' } });
     const runtimes = [
-      ...Object.values(KataHypervisor).map((hypervisor) => new KataRuntime(chart, `kata-${hypervisor}`, { hypervisor })),
+      ...Object.values(KataHypervisor).map((hypervisor) => new KataRuntime(chart, `kata-${hypervisor}`, { hypervisor, nodeSetup: kataNodes })),
       new GvisorRuntime(chart, 'gvisor'),
       new GvisorRuntime(chart, 'gvisor-host', { name: 'runsc-host', hostNetworking: true }),
       new CrunRuntime(chart, 'crun'),
@@ -152,7 +154,9 @@ describe('what a class\'s handler cannot give, from the handler table the preset
     const yaml = Testing.synth(chart).filter((m) => m.kind === 'RuntimeClass').map((m) => JSON.stringify(m)).join('\n---\n');
     const { documents } = parseYamlDocuments(yaml, 'c.yaml');
     const classes = buildModel(documents, 1).runtimeClasses;
-    const hostFields = (limits: RuntimeLimits | undefined) => [limits?.hostNetwork ?? true, limits?.hostPid ?? true, limits?.hostIpc ?? true];
+    const hostFields = (limits: RuntimeLimits | undefined) => [
+      limits?.allowHostNetwork ?? limits?.hostNetwork ?? true, limits?.allowHostPid ?? limits?.hostPid ?? true, limits?.allowHostIpc ?? limits?.hostIpc ?? true,
+    ];
     for (const runtime of runtimes) {
       const entry = classes.find((c) => c.name === runtime.runtimeClassName)!;
       expect([runtime.runtimeClassName, hostFields(handlerLimits(entry))]).toEqual([runtime.runtimeClassName, hostFields(runtime.limits)]);
