@@ -371,7 +371,10 @@ class Planner {
     const dump = await this.ctx.containerd.dump(edit.target);
     if (!dump.ok) return false;
     const systemd = systemdCgroupOf(dump.text, edit.plugin);
-    if (!current.equals(bytesOf(appendBlock(base, this.block(edit.fragment, systemd))))) return false;
+    const expected = appendBlock(base, this.block(edit.fragment, systemd));
+    // An admin may have re-saved the whole file with CRLF line ends, our block included: still ours, as written.
+    const withCrlf = base + expected.slice(base.length).replace(/\r?\n/g, '\r\n');
+    if (!current.equals(bytesOf(expected)) && !current.equals(bytesOf(withCrlf))) return false;
     this.refuseTextConflicts(base, edit.target);
     this.checkHandlers(dump.text, edit.plugin, [], edit.target, this.ctx.containerd);
     this.ctx.log.info(`${edit.target} already has runtime handler(s) ${this.handlerList} (SystemdCgroup = ${systemd})`);

@@ -146,7 +146,7 @@ describeIfContainerd('node agent on a corpus of containerd 1.x configs (real con
     }
   });
 
-  test('a file re-saved with CRLF by an admin after we installed: the re-run keeps it as the admin saved it, and uninstall gives back the admin\'s file without our block', () => {
+  test('a file re-saved with CRLF by an admin after we installed: the re-run keeps it as the admin saved it, and uninstall gives back the admin\'s file without our block', async () => {
     const node = new TestNode();
     try {
       const original = corpus('kubeadm-systemd-cgroup.toml');
@@ -168,7 +168,7 @@ describeIfContainerd('node agent on a corpus of containerd 1.x configs (real con
       expect(node.bytes(CONFIG)!.toString('utf8')).toBe(crlf(original));
       expect(node.restarts()).toEqual(['systemctl restart containerd']);
     } finally {
-      void node.cleanup();
+      await node.cleanup();
     }
   });
 });
