@@ -326,6 +326,34 @@ Notes (1):
   });
 });
 
+describe('empty input', () => {
+  test('an empty file or empty stdin is an error (exit 2, listed like unreadable input), not "No problems found." even with --check', () => {
+    const root = tempDir({ 'empty.yaml': '', 'comments.yaml': '# nothing yet\n---\n\n' });
+    const stdin = cli(['report', '--check', '-'], { cwd: root, input: '' });
+    expect(stdin.status).toBe(EXIT_ERROR);
+    expect(stdin.stderr).toBe('cdk8s-runtimeclass report: error: <stdin>: is empty (no YAML document): there is nothing to report on; '
+      + 'if it is a command\'s output, check that the command succeeded\n');
+    expect(stdin.stdout).toContain('\nUnreadable input (1): these could not be read or parsed, so everything below leaves them out:\n  <stdin>: is empty (no YAML document)');
+    expect(stdin.stdout).not.toMatch(/^No problems found\.$/m);
+    for (const format of ['text', 'markdown', 'json']) {
+      const file = inProcess(['report', '--check', '--format', format, path.join(root, 'empty.yaml'), path.join(root, 'comments.yaml')]);
+      expect(file.status).toBe(EXIT_ERROR);
+      expect(file.stderr.match(/: is empty \(no YAML document\)/g)).toHaveLength(2);
+    }
+    const json = JSON.parse(inProcess(['report', '--format', 'json', path.join(root, 'empty.yaml')]).stdout);
+    expect(json.summary).toMatchObject({ files: 1, documents: 0, errors: 1 });
+    expect(json.errors[0].message).toMatch(/empty\.yaml: is empty \(no YAML document\)/);
+  });
+
+  test('a directory is one input: an empty chart file beside others is fine, a directory of empty files is an error', () => {
+    const root = tempDir({ 'dist/empty-chart.k8s.yaml': '', 'dist/app.k8s.yaml': CLEAN_YAML, 'blank/a.yaml': '', 'blank/b.yml': '\n# x\n' });
+    expect(inProcess(['report', '--check', path.join(root, 'dist')]).status).toBe(EXIT_OK);
+    const blank = inProcess(['report', '--check', `${path.join(root, 'blank')}${path.sep}`]);
+    expect(blank.status).toBe(EXIT_ERROR);
+    expect(blank.stderr).toBe(`cdk8s-runtimeclass report: error: ${path.join(root, 'blank')}${path.sep}: every *.yaml and *.yml file under it is empty (no YAML document): there is nothing to report on\n`);
+  });
+});
+
 describe('progress', () => {
   test('quiet up to 200 files; above, progress goes to stderr only', () => {
     const files: { [name: string]: string } = {};
