@@ -151,7 +151,8 @@ export function emptyInputErrors(paths: readonly string[], documentsPerFile: Rea
   const errors: InputError[] = [];
   for (const given of new Set(paths)) {
     const under = given === STDIN ? undefined : path.resolve(given) + path.sep;
-    const read = [...documentsPerFile].filter(([file]) => file === given || (under !== undefined && file !== STDIN && path.resolve(file).startsWith(under)));
+    const read = [...documentsPerFile]
+      .filter(([file]) => file === given || (under !== undefined && file !== STDIN && path.resolve(file).startsWith(under)));
     if (read.length === 0 || read.some(([, count]) => count > 0)) continue; // unreadable, or has documents
     const name = displayName(given);
     errors.push({

@@ -1,6 +1,7 @@
 // Stage 2 of the footprint report: Kubernetes objects out of YAML documents, and their footprints.
 // Input is anything YAML can hold: every field is checked for its type before it is used, and a
 // value of the wrong type becomes a problem or a note, never an exception.
+import { ownerIdentityOf, OwnerIdentity, topOwners } from './owners';
 import { InputDocument, SourceLocation } from './read';
 import { effectiveRequests, podSpecPointer, readPointer, replicasOf } from '../core/pod-spec';
 import { Quantity } from '../core/quantity';
@@ -118,8 +119,13 @@ export interface WorkloadFootprintRow {
   readonly overhead: ResourceList;
   /** requests + overhead: what the scheduler reserves for one pod (a lower bound when the overhead is unknown). */
   readonly perPod: ResourceList;
-  /** perPod x replicas; undefined for a DaemonSet or unreadable replicas. */
+  /** perPod x replicas; undefined for a DaemonSet, unreadable replicas, or when counted in another workload. */
   readonly total?: ResourceList;
+  /**
+   * The workload of the input that made this one and whose pods count for it (a Deployment for
+   * its ReplicaSets and their Pods, a CronJob for its Jobs and theirs): this one is not in the totals.
+   */
+  readonly countedIn?: WorkloadEntry;
 }
 
 /** Totals for one RuntimeClass (or for pods without one). */
@@ -171,6 +177,7 @@ export function buildModel(documents: readonly InputDocument[], files: number): 
   const notes: ReportNote[] = [];
   const runtimeClasses: RuntimeClassEntry[] = [];
   const workloads: WorkloadEntry[] = [];
+  const identities: OwnerIdentity[] = [];
   const nodes: NodeEntry[] = [];
   for (const document of documents) {
     for (const { object, location } of kubernetesObjects(document.value, document.location, notes, document.itemLines)) {
@@ -184,12 +191,14 @@ export function buildModel(documents: readonly InputDocument[], files: number): 
         if (entry) nodes.push(entry);
       } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
         workloads.push(readWorkload(object, location));
+        identities.push(ownerIdentityOf(object));
       }
     }
   }
   const byName = new Map<string, RuntimeClassEntry>();
   for (const entry of runtimeClasses) if (!byName.has(entry.name)) byName.set(entry.name, entry);
-  const rows = workloads.map((w) => footprintRow(w, byName));
+  const owners = topOwners(identities);
+  const rows = workloads.map((w, index) => footprintRow(w, byName, owners[index] === undefined ? undefined : workloads[owners[index]!]));
   return { files, documents: documents.length, runtimeClasses, workloads: rows, totals: classTotals(rows, byName, nodes), nodes, notes };
 }
 
@@ -404,7 +413,7 @@ function readReplicas(object: { [key: string]: unknown }): { replicas?: number; 
   return { replicas: replicasOf(manifest), problems };
 }
 
-function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>): WorkloadFootprintRow {
+function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>, countedIn: WorkloadEntry | undefined): WorkloadFootprintRow {
   const name = workload.runtimeClassName;
   const definition = name === undefined ? undefined : classes.get(name);
   const admitted = workload.admittedOverhead;
@@ -413,8 +422,8 @@ function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClass
   const overhead = admitted ?? definition?.overhead ?? ResourceList.empty();
   // The same arithmetic as WorkloadFootprint: requests + overhead per pod, times the pods.
   const perPod = workload.requests.plus(overhead);
-  const total = workload.replicas === undefined ? undefined : perPod.times(workload.replicas);
-  return { workload, overheadStatus, overhead, perPod, total };
+  const total = workload.replicas === undefined || countedIn ? undefined : perPod.times(workload.replicas);
+  return { workload, overheadStatus, overhead, perPod, total, countedIn };
 }
 
 function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeClassEntry>, nodes: NodeEntry[]): ClassTotals[] {
@@ -423,7 +432,8 @@ function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeC
   const keys: Array<string | undefined> = [...names].sort();
   if (rows.some((r) => r.workload.runtimeClassName === undefined)) keys.push(undefined);
   return keys.map((name) => {
-    const mine = rows.filter((r) => r.workload.runtimeClassName === name);
+    // Objects another workload of the input made are counted in that one.
+    const mine = rows.filter((r) => r.workload.runtimeClassName === name && r.countedIn === undefined);
     let total = ResourceList.empty();
     let perNode = ResourceList.empty();
     let pods = 0;
@@ -442,7 +452,8 @@ function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeC
       daemonSets: mine.filter((r) => r.workload.perNode).length,
       perNode,
       unknownReplicas: mine.filter((r) => !r.workload.perNode && r.total === undefined).length,
-      nodes: name !== undefined && nodes.length > 0 ? classNodes(classes.get(name), mine.map((r) => r.workload), nodes) : undefined,
+      nodes: name !== undefined && nodes.length > 0
+        ? classNodes(classes.get(name), rows.filter((r) => r.workload.runtimeClassName === name).map((r) => r.workload), nodes) : undefined,
     };
   });
 }

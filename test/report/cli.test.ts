@@ -188,6 +188,7 @@ Notes (1):
       overheadKnown: false,
       perPod: { cpu: '1', memory: '1Gi' },
       total: { cpu: '2', memory: '2Gi' },
+      countedIn: null,
       live: false,
       nodeName: null,
     });
