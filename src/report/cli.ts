@@ -2,9 +2,9 @@
 // (read -> model -> problems -> render), with every side effect behind `CliIo` so that tests can
 // run it in-process. `src/cli.ts` binds it to the process.
 import * as path from 'path';
-import { buildModel } from './model';
+import { ModelBuilder } from './model';
 import { findProblems } from './problems';
-import { displayName, InputDocument, InputError, listInputFiles, parseYamlDocuments, readInputFile, STDIN } from './read';
+import { displayName, fileChunks, InputError, listInputFiles, readError, STDIN, streamYamlDocuments } from './read';
 import { renderReport, ReportFormat } from './render';
 
 /** Exit status: the report ran (and, with `--check`, found no problem). */
@@ -25,6 +25,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Reads all of standard input (for the path `-`). */
   readonly readStdin: () => string;
+  /** Reads standard input in chunks (preferred over readStdin when given: large dumps are never held whole). */
+  readonly stdinChunks?: () => Iterable<string>;
   /** Files above which progress is shown. @default DEFAULT_PROGRESS_THRESHOLD */
   readonly progressThreshold?: number;
 }
@@ -171,23 +173,30 @@ function report(options: ReportOptions, io: CliIo): number {
   const showProgress = files.length > threshold;
   const step = Math.max(100, Math.ceil(files.length / 10));
   if (showProgress) io.stderr(`${PROGRAM} report: reading ${files.length} files\n`);
-  const documents: InputDocument[] = [];
+  const builder = new ModelBuilder();
   const parseErrors: InputError[] = [];
   const documentsPerFile = new Map<string, number>();
+  const stdinChunks = io.stdinChunks ?? (() => [io.readStdin()]);
   files.forEach((file, index) => {
-    const { text, error } = readInputFile(file, io.readStdin);
-    if (error) parseErrors.push(error);
-    if (text !== undefined) {
-      const parsed = parseYamlDocuments(text, file);
-      for (const document of parsed.documents) documents.push(document);
-      parseErrors.push(...parsed.errors);
-      if (parsed.errors.length === 0) documentsPerFile.set(file, parsed.documents.length);
+    // One document (or list item) at a time, from chunks: a cluster dump is never held whole.
+    const errorsBefore = parseErrors.length;
+    try {
+      const documents = streamYamlDocuments(fileChunks(file, stdinChunks), file, {
+        document: (value, location, itemLines) => builder.document(value, location, itemLines),
+        listItem: (value, itemIndex, location) => builder.listItem(value, itemIndex, location),
+        listEnd: (rest, location) => builder.listEnd(rest, location),
+        error: (error) => { parseErrors.push(error); },
+      });
+      if (parseErrors.length === errorsBefore) documentsPerFile.set(file, documents);
+    } catch (e: any) {
+      if (typeof e?.code !== 'string') throw e;
+      parseErrors.push(readError(file, e));
     }
     const done = index + 1;
     if (showProgress && (done % step === 0 || done === files.length)) io.stderr(`${PROGRAM} report: read ${done} of ${files.length} files\n`);
   });
   const allErrors = [...errors, ...emptyInputErrors(options.paths, documentsPerFile), ...parseErrors];
-  const model = buildModel(documents, files.length);
+  const model = builder.build(files.length);
   const problems = findProblems(model, { knownClasses: options.knownClasses });
   io.stdout(renderReport(options.format, { model, problems, errors: allErrors }));
   for (const error of allErrors) io.stderr(`${PROGRAM} report: error: ${error.message}\n`);

@@ -174,32 +174,88 @@ const WORKLOAD_GROUPS: { [kind: string]: string[] } = {
 
 /** Builds the model from parsed documents. */
 export function buildModel(documents: readonly InputDocument[], files: number): ReportModel {
-  const notes: ReportNote[] = [];
-  const runtimeClasses: RuntimeClassEntry[] = [];
-  const workloads: WorkloadEntry[] = [];
-  const identities: OwnerIdentity[] = [];
-  const nodes: NodeEntry[] = [];
-  for (const document of documents) {
-    for (const { object, location } of kubernetesObjects(document.value, document.location, notes, document.itemLines)) {
-      const kind = object.kind as string;
-      const group = apiGroup(object.apiVersion as string);
-      if (kind === 'RuntimeClass' && group === 'node.k8s.io') {
-        const entry = readRuntimeClass(object, location, notes);
-        if (entry) runtimeClasses.push(entry);
-      } else if (kind === 'Node' && group === '') {
-        const entry = readNode(object, location, notes);
-        if (entry) nodes.push(entry);
-      } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
-        workloads.push(readWorkload(object, location));
-        identities.push(ownerIdentityOf(object));
+  const builder = new ModelBuilder();
+  for (const document of documents) builder.document(document.value, document.location, document.itemLines);
+  return builder.build(files);
+}
+
+/**
+ * Builds the model one document, or one item of a streamed list, at a time (a YamlSink without
+ * errors): only what the report needs of each object is kept.
+ */
+export class ModelBuilder {
+  private readonly notes: ReportNote[] = [];
+  private readonly runtimeClasses: RuntimeClassEntry[] = [];
+  private readonly workloads: WorkloadEntry[] = [];
+  private readonly identities: OwnerIdentity[] = [];
+  private readonly nodes: NodeEntry[] = [];
+  private documents = 0;
+  /** While a list is streamed: the sizes before its first item, and its items that are not objects. */
+  private listStart?: { notes: number; runtimeClasses: number; workloads: number; nodes: number };
+  private listNotes: Array<{ location: SourceLocation; index: number; value: unknown }> = [];
+
+  public document(value: unknown, location: SourceLocation, itemLines?: number[]): void {
+    this.documents++;
+    for (const { object, location: where } of kubernetesObjects(value, location, this.notes, itemLines)) this.object(object, where);
+  }
+
+  public listItem(value: unknown, index: number, location: SourceLocation): void {
+    this.listStart ??= {
+      notes: this.notes.length, runtimeClasses: this.runtimeClasses.length, workloads: this.workloads.length, nodes: this.nodes.length,
+    };
+    if (value === undefined) return; // could not be parsed: reported as an error
+    const objects = kubernetesObjects(value, location, []);
+    if (objects.length === 0) this.listNotes.push({ location, index, value: isMapping(value) ? {} : value });
+    for (const { object, location: where } of objects) this.object(object, where);
+  }
+
+  public listEnd(rest: unknown, location: SourceLocation): void {
+    const start = this.listStart;
+    const pending = this.listNotes;
+    this.listStart = undefined;
+    this.listNotes = [];
+    if (isMapping(rest) && typeof rest.apiVersion === 'string' && rest.apiVersion !== '' && typeof rest.kind === 'string' && rest.kind.endsWith('List')) {
+      this.documents++;
+      for (const { location: where, index, value } of pending) {
+        this.notes.push({ location: where, message: `${rest.kind} items[${index}] is not a Kubernetes object (${describeValue(value)}): skipped` });
       }
+      return;
+    }
+    // Not a list after all: what its items gave is taken back, and the document is read as any other.
+    if (start) {
+      this.notes.length = start.notes;
+      this.runtimeClasses.length = start.runtimeClasses;
+      this.workloads.length = start.workloads;
+      this.identities.length = start.workloads;
+      this.nodes.length = start.nodes;
+    }
+    if (rest !== undefined) this.document(isMapping(rest) ? rest : {}, location);
+  }
+
+  public build(files: number): ReportModel {
+    const byName = new Map<string, RuntimeClassEntry>();
+    for (const entry of this.runtimeClasses) if (!byName.has(entry.name)) byName.set(entry.name, entry);
+    const owners = topOwners(this.identities);
+    const workloads = this.workloads;
+    const rows = workloads.map((w, index) => footprintRow(w, byName, owners[index] === undefined ? undefined : workloads[owners[index]!]));
+    const { runtimeClasses, nodes, notes } = this;
+    return { files, documents: this.documents, runtimeClasses, workloads: rows, totals: classTotals(rows, byName, nodes), nodes, notes };
+  }
+
+  private object(object: KubernetesObject, location: SourceLocation): void {
+    const kind = object.kind as string;
+    const group = apiGroup(object.apiVersion as string);
+    if (kind === 'RuntimeClass' && group === 'node.k8s.io') {
+      const entry = readRuntimeClass(object, location, this.notes);
+      if (entry) this.runtimeClasses.push(entry);
+    } else if (kind === 'Node' && group === '') {
+      const entry = readNode(object, location, this.notes);
+      if (entry) this.nodes.push(entry);
+    } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
+      this.workloads.push(readWorkload(object, location));
+      this.identities.push(ownerIdentityOf(object));
     }
   }
-  const byName = new Map<string, RuntimeClassEntry>();
-  for (const entry of runtimeClasses) if (!byName.has(entry.name)) byName.set(entry.name, entry);
-  const owners = topOwners(identities);
-  const rows = workloads.map((w, index) => footprintRow(w, byName, owners[index] === undefined ? undefined : workloads[owners[index]!]));
-  return { files, documents: documents.length, runtimeClasses, workloads: rows, totals: classTotals(rows, byName, nodes), nodes, notes };
 }
 
 type KubernetesObject = { [key: string]: unknown };
@@ -469,10 +525,17 @@ function classNodes(definition: RuntimeClassEntry | undefined, workloads: Worklo
   const selector = definition?.nodeSelector ?? {};
   const matchingNodes = names(nodes.filter((n) => Object.entries(selector).every(([key, value]) => n.labels[key] === value)));
   const byNode = new Map<string | undefined, WorkloadEntry[]>();
-  for (const pod of workloads.filter((w) => w.kind === 'Pod')) byNode.set(pod.nodeName, [...(byNode.get(pod.nodeName) ?? []), pod]);
+  for (const pod of workloads) if (pod.kind === 'Pod') appendTo(byNode, pod.nodeName, pod);
   const scheduled = [...byNode.keys()].filter((k): k is string => k !== undefined).sort();
   const podsByNode = [...scheduled, ...(byNode.has(undefined) ? [undefined] : [])].map((node) => ({ node, pods: byNode.get(node)! }));
   return { readyLabel, readyNodes, handlerNodes, matchingNodes, podsByNode };
+}
+
+/** Adds `value` to the list of `key` (in place: rebuilding the list each time is quadratic in a cluster dump). */
+export function appendTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /** `{ key: value }` from a YAML mapping, values as text; anything else is empty. */

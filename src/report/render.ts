@@ -117,7 +117,9 @@ function classCells(totals: ClassTotals): { name: string; handler: string; overh
 
 /** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
 function textTable(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...cells): a spread of 100,000 rows overflows the stack.
+  const widths = header.map((h) => h.length);
+  for (const row of rows) row.forEach((cell, i) => { if (cell.length > widths[i]) widths[i] = cell.length; });
   return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
 }
 

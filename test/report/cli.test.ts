@@ -281,12 +281,12 @@ describe('errors', () => {
     const result = cli(['report', 'missing.yaml', 'good.yaml', 'bad.yaml'], { cwd: root });
     expect(result.status).toBe(EXIT_ERROR);
     expect(result.stderr).toBe('cdk8s-runtimeclass report: error: cannot read "missing.yaml": no such file or directory\n'
-      + 'cdk8s-runtimeclass report: error: bad.yaml:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]\n');
+      + 'cdk8s-runtimeclass report: error: bad.yaml:3:6: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]\n');
     expect(result.stdout).toBe(`RuntimeClass footprint report: 2 files, 4 documents, 2 workloads, 1 RuntimeClass defined, 0 problems, 2 unreadable inputs
 
 Unreadable input (2): these could not be read or parsed, so everything below leaves them out:
   cannot read "missing.yaml": no such file or directory
-  bad.yaml:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]
+  bad.yaml:3:6: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]
 
 WORKLOAD             CLASS   REPLICAS  REQUESTS PER POD        OVERHEAD  PER POD                 TOTAL
 DaemonSet ops/agent  gvisor  per node  cpu 50m, memory 64Mi    -         cpu 50m, memory 64Mi    -
@@ -309,7 +309,7 @@ Notes (1):
     expect(markdown.status).toBe(EXIT_ERROR);
     expect(markdown.stdout).toMatch(/^### RuntimeClass footprint report\n\n2 files, 3 documents, 2 workloads, 1 RuntimeClass defined, 0 problems, 2 unreadable inputs\.\n\n/);
     expect(markdown.stdout).toContain('\n#### Unreadable input (2)\n\n**The report is incomplete:** these could not be read or parsed, so everything below leaves them out.\n\n'
-      + '- cannot read "gone": no such file or directory\n- bad.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a \\]\n\n');
+      + '- cannot read "gone": no such file or directory\n- bad.yaml:1:8: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a \\]\n\n');
     expect(markdown.stdout).not.toMatch(/^No problems found\.$/m);
     expect(markdown.stdout).toContain('\nNo problems found in the input that could be read, but 2 inputs could not be read or parsed (see "Unreadable input" above): this report is incomplete.\n');
 
@@ -317,7 +317,7 @@ Notes (1):
     expect(json.status).toBe(EXIT_ERROR);
     const report = JSON.parse(json.stdout);
     expect(report.summary).toMatchObject({ files: 1, documents: 0, problems: 0, errors: 1 });
-    expect(report.errors).toEqual([{ source: 'bad.yaml:2', message: 'bad.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]' }]);
+    expect(report.errors).toEqual([{ source: 'bad.yaml:1', message: 'bad.yaml:1:8: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]' }]);
 
     // Standard input that is not YAML at all.
     const stdin = cli(['report', '--check', '-'], { cwd: root, input: '\u0000\u0001' });
