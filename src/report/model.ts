@@ -2,7 +2,7 @@
 // Input is anything YAML can hold: every field is checked for its type before it is used, and a
 // value of the wrong type becomes a problem or a note, never an exception.
 import { ownerIdentityOf, OwnerIdentity, topOwners } from './owners';
-import { InputDocument, SourceLocation } from './read';
+import { detached, InputDocument, SourceLocation } from './read';
 import { effectiveRequests, podSpecPointer, readPointer, replicasOf } from '../core/pod-spec';
 import { Quantity } from '../core/quantity';
 import { ResourceList } from '../core/resources';
@@ -335,8 +335,8 @@ function readNode(object: KubernetesObject, location: SourceLocation, notes: Rep
 function readWorkload(object: { [key: string]: unknown }, location: SourceLocation): WorkloadEntry {
   const kind = object.kind as string;
   const metadata = isMapping(object.metadata) ? object.metadata : {};
-  const name = scalarText(metadata.name) ?? (typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '(no name)');
-  const namespace = scalarText(metadata.namespace);
+  const name = detached(scalarText(metadata.name) ?? (typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '(no name)'));
+  const namespace = detachedOrUndefined(scalarText(metadata.namespace));
   const malformed: string[] = [];
   const invalidQuantities: string[] = [];
   const pointer = podSpecPointer(kind)!;
@@ -347,24 +347,39 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
   else if (!isMapping(rawSpec)) malformed.push(`${field} is ${describeValue(rawSpec)}, not a pod spec: it creates no pods the report can count`);
 
   let runtimeClassName: string | undefined;
-  if (typeof podSpec.runtimeClassName === 'string' && podSpec.runtimeClassName !== '') {runtimeClassName = podSpec.runtimeClassName;} else if (podSpec.runtimeClassName !== undefined && podSpec.runtimeClassName !== null) {
+  if (typeof podSpec.runtimeClassName === 'string' && podSpec.runtimeClassName !== '') {runtimeClassName = detached(podSpec.runtimeClassName);} else if (podSpec.runtimeClassName !== undefined && podSpec.runtimeClassName !== null) {
     malformed.push(`${field}.runtimeClassName is ${describeValue(podSpec.runtimeClassName)}, not a RuntimeClass name`);
   }
 
-  const containers = cleanContainers(podSpec.containers, `${field}.containers`, malformed, invalidQuantities);
-  const initContainers = cleanContainers(podSpec.initContainers, `${field}.initContainers`, malformed, invalidQuantities);
-  // Only validated values reach the library's formula, so it cannot meet a value it would reject.
-  const { requests } = effectiveRequests({ containers, initContainers });
+  // Most pod specs of a large input repeat a few resource shapes: each is checked and summed once.
+  const { requests, malformed: containerProblems, invalid } = memo(REQUESTS, `${field}\u0000${JSON.stringify([podSpec.containers, podSpec.initContainers])}`, () => {
+    const problems: string[] = [];
+    const invalidAmounts: string[] = [];
+    const containers = cleanContainers(podSpec.containers, `${field}.containers`, problems, invalidAmounts);
+    const initContainers = cleanContainers(podSpec.initContainers, `${field}.initContainers`, problems, invalidAmounts);
+    // Only validated values reach the library's formula, so it cannot meet a value it would reject.
+    return { requests: effectiveRequests({ containers, initContainers }).requests, malformed: problems, invalid: invalidAmounts };
+  });
+  malformed.push(...containerProblems);
+  invalidQuantities.push(...invalid);
 
   const { replicas, problems: replicaProblems } = readReplicas(object);
   malformed.push(...replicaProblems);
   const hasOverhead = podSpec.overhead !== undefined && podSpec.overhead !== null;
   const live = typeof metadata.uid === 'string' && metadata.uid !== '';
   // A live Pod carries the overhead admission copied from its class: what the scheduler counts for it.
-  const admittedOverhead = live && kind === 'Pod' && hasOverhead
-    ? ResourceList.parse(cleanAmounts(podSpec.overhead, `${field}.overhead`, malformed, invalidQuantities)).list
-    : undefined;
-  const nodeName = kind === 'Pod' && typeof podSpec.nodeName === 'string' && podSpec.nodeName !== '' ? podSpec.nodeName : undefined;
+  let admittedOverhead: ResourceList | undefined;
+  if (live && kind === 'Pod' && hasOverhead) {
+    const admitted = memo(OVERHEADS, JSON.stringify(podSpec.overhead), () => {
+      const problems: string[] = [];
+      const invalidAmounts: string[] = [];
+      return { list: ResourceList.parse(cleanAmounts(podSpec.overhead, `${field}.overhead`, problems, invalidAmounts)).list, malformed: problems, invalid: invalidAmounts };
+    });
+    admittedOverhead = admitted.list;
+    malformed.push(...admitted.malformed);
+    invalidQuantities.push(...admitted.invalid);
+  }
+  const nodeName = kind === 'Pod' && typeof podSpec.nodeName === 'string' && podSpec.nodeName !== '' ? detached(podSpec.nodeName) : undefined;
   return {
     kind,
     name,
@@ -374,14 +389,15 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
     replicas,
     perNode: kind === 'DaemonSet',
     requests,
-    podOverhead: hasOverhead ? podSpec.overhead : undefined,
+    // A copy: the parsed document is not kept.
+    podOverhead: hasOverhead ? JSON.parse(JSON.stringify(podSpec.overhead)) : undefined,
     nodeSelector: stringMap(podSpec.nodeSelector),
-    hostNamespaces: Object.values(HostNamespace).filter((hostField) => podSpec[hostField] === true),
+    hostNamespaces: shared(Object.values(HostNamespace).filter((hostField) => podSpec[hostField] === true)),
     live,
     nodeName,
     admittedOverhead,
-    invalidQuantities,
-    malformed,
+    invalidQuantities: shared(invalidQuantities),
+    malformed: shared(malformed),
   };
 }
 
@@ -469,6 +485,34 @@ function readReplicas(object: { [key: string]: unknown }): { replicas?: number; 
   return { replicas: replicasOf(manifest), problems };
 }
 
+const NOTHING: never[] = [];
+Object.freeze(NOTHING);
+
+/** One empty list for every workload that has none: a cluster dump has 100,000 workloads. */
+function shared<T>(list: T[]): T[] {
+  return list.length === 0 ? NOTHING : list;
+}
+
+function detachedOrUndefined(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : detached(text);
+}
+
+const REQUESTS = new Map<string, { requests: ResourceList; malformed: string[]; invalid: string[] }>();
+const OVERHEADS = new Map<string, { list: ResourceList; malformed: string[]; invalid: string[] }>();
+const PER_POD = new Map<ResourceList, Map<ResourceList, ResourceList>>();
+const TOTALS = new Map<ResourceList, Map<number, ResourceList>>();
+
+/** The value of `key` in a cache of at most 10,000 entries (emptied when full). */
+function memo<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    if (cache.size >= 10_000) cache.clear();
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
+}
+
 function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>, countedIn: WorkloadEntry | undefined): WorkloadFootprintRow {
   const name = workload.runtimeClassName;
   const definition = name === undefined ? undefined : classes.get(name);
@@ -477,8 +521,9 @@ function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClass
     : definition || admitted ? OverheadStatus.KNOWN : OverheadStatus.UNKNOWN;
   const overhead = admitted ?? definition?.overhead ?? ResourceList.empty();
   // The same arithmetic as WorkloadFootprint: requests + overhead per pod, times the pods.
-  const perPod = workload.requests.plus(overhead);
-  const total = workload.replicas === undefined || countedIn ? undefined : perPod.times(workload.replicas);
+  const perPod = memo(memo(PER_POD, workload.requests, () => new Map()), overhead, () => workload.requests.plus(overhead));
+  const replicas = workload.replicas;
+  const total = replicas === undefined || countedIn ? undefined : memo(memo(TOTALS, perPod, () => new Map()), replicas, () => perPod.times(replicas));
   return { workload, overheadStatus, overhead, perPod, total, countedIn };
 }
 
@@ -539,12 +584,14 @@ export function appendTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 /** `{ key: value }` from a YAML mapping, values as text; anything else is empty. */
+const NO_STRINGS: { [key: string]: string } = Object.freeze({}) as { [key: string]: string };
+
 function stringMap(value: unknown): { [key: string]: string } {
+  if (!isMapping(value)) return NO_STRINGS;
   const result: { [key: string]: string } = {};
-  if (!isMapping(value)) return result;
   for (const [key, item] of Object.entries(value)) {
     const text = scalarText(item);
-    if (text !== undefined) result[key] = text;
+    if (text !== undefined) result[detached(key)] = detached(text);
   }
   return result;
 }

@@ -1,6 +1,7 @@
 // Which workloads of the input are made by another workload of the input, so that their pods are
 // counted once: `kubectl get all` prints a Deployment, its ReplicaSets and their Pods, a CronJob,
 // its Jobs and theirs. An object is counted in its topmost owner that is in the input.
+import { detached } from './read';
 import { podSpecPointer, readPointer } from '../core/pod-spec';
 
 /** What identifies a workload and its maker, read from its manifest. */
@@ -44,21 +45,23 @@ export function ownerIdentityOf(object: { [key: string]: unknown }): OwnerIdenti
   if (Array.isArray(metadata.ownerReferences) && metadata.ownerReferences.length > 0) {
     ownerReferences = metadata.ownerReferences.map(mapping)
       .filter((r) => typeof r.kind === 'string' && typeof r.name === 'string')
-      .map((r) => ({ kind: r.kind as string, name: r.name as string, uid: text(r.uid), controller: r.controller === true }));
+      .map((r) => ({ kind: detached(r.kind as string), name: detached(r.name as string), uid: text(r.uid), controller: r.controller === true }));
   }
   const pointer = podSpecPointer(kind);
   // The pod template is the pod spec's parent; a Pod is its own template.
   const template = kind === 'Pod' ? object : mapping(pointer === undefined ? undefined : readPointer(object, pointer.replace(/\/spec$/, '')));
   const podSpec = mapping(template.spec);
   const containers = Array.isArray(podSpec.containers) ? podSpec.containers.map(mapping) : [];
+  // A Pod made by a controller is matched by its ownerReferences, and makes nothing: its labels and containers are not needed.
+  const trimmed = kind === 'Pod' && ownerReferences !== undefined;
   return {
-    kind,
+    kind: detached(kind),
     name: text(metadata.name),
     namespace: text(metadata.namespace),
     uid: text(metadata.uid),
     ownerReferences,
-    podLabels: labels(mapping(template.metadata).labels),
-    containerNames: containers.map((c) => String(c.name)),
+    podLabels: trimmed ? {} : labels(mapping(template.metadata).labels),
+    containerNames: trimmed ? [] : containers.map((c) => detached(String(c.name))),
     generateName: text(metadata.generateName),
   };
 }
@@ -131,11 +134,11 @@ function mapping(value: unknown): { [key: string]: unknown } {
 }
 
 function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  return typeof value === 'string' && value !== '' ? detached(value) : undefined;
 }
 
 function labels(value: unknown): { [key: string]: string } {
   const result: { [key: string]: string } = {};
-  for (const [k, v] of Object.entries(mapping(value))) if (typeof v === 'string') result[k] = v;
+  for (const [k, v] of Object.entries(mapping(value))) if (typeof v === 'string') result[detached(k)] = detached(v);
   return result;
 }

@@ -28,6 +28,14 @@ export interface InputError {
   readonly message: string;
 }
 
+/**
+ * A string that does not keep alive the chunk of input it was cut from (V8 keeps a substring's
+ * parent string): what the model keeps of each object must not hold the whole input in memory.
+ */
+export function detached(text: string): string {
+  return text.length < 13 ? text : (' ' + text).slice(1);
+}
+
 /** Stands for standard input in the list of paths. */
 export const STDIN = '-';
 
