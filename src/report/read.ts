@@ -161,6 +161,13 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
   let documents = 0;
   let lineNumber = 0; // of the last line read
   let docLines: string[] = [];
+  // The line number of each of docLines: a document whose items are streamed keeps only its other lines.
+  let docLineNumbers: number[] = [];
+  const pushDoc = (line: string, number: number) => {
+    docLines.push(line);
+    docLineNumbers.push(number);
+  };
+  let itemsLine = 0;
   let docStart = 1; // line of docLines[0]
   let libraryOnly = false; // a directive or content after "---": the yaml package reads the document
   // List items
@@ -185,22 +192,23 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
   const endDocument = () => {
     if (inItems) endItems();
     if (items > 0) {
-      const rest = parseUnit(docLines, docStart, name, sink, false, libraryOnly);
+      const rest = parseUnit(docLines, docLineNumbers, name, sink, false, libraryOnly);
       sink.listEnd(rest === FAILED ? undefined : rest, restLocation ?? { file: name, line: docStart });
       documents++;
     } else if (libraryOnly) {
-      documents += parseWithLibrary(docLines, docStart, name, sink, false, true);
+      documents += parseWithLibrary(docLines, docLineNumbers, name, sink, false, true);
     } else {
       const first = firstSignificant(docLines);
       if (first !== -1) {
-        const value = parseUnit(docLines, docStart, name, sink, false);
+        const value = parseUnit(docLines, docLineNumbers, name, sink, false);
         if (value !== FAILED && value !== null && value !== undefined) {
-          sink.document(value, { file: name, line: docStart + first });
+          sink.document(value, { file: name, line: docLineNumbers[first] });
           documents++;
         }
       }
     }
     docLines = [];
+    docLineNumbers = [];
     docStart = lineNumber + 1;
     libraryOnly = false;
     itemColumn = -1;
@@ -218,17 +226,18 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
       if (inItems) endItems();
       if (marker && libraryOnly && items === 0 && docLines.every((l) => l.startsWith('%') || isInsignificant(l))) {
         // Directives, then the document they apply to: the yaml package reads them together.
-        docLines.push(line);
+        pushDoc(line, lineNumber);
         return;
       }
       if (!marker || firstSignificant(docLines) !== -1 || items > 0) endDocument();
       docStart = lineNumber + 1;
       docLines = [];
+      docLineNumbers = [];
       const after = line.slice(3).trim();
       if (marker && after !== '' && after[0] !== '#') {
         // "--- value": leave the document to the yaml package, marker included.
         libraryOnly = true;
-        docLines.push(line);
+        pushDoc(line, lineNumber);
         docStart = lineNumber;
       }
       return;
@@ -237,7 +246,8 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
       let indent = 0;
       while (line.charCodeAt(indent) === 32) indent++;
       if (isInsignificant(line, indent)) {
-        (itemLines.length > 0 ? itemLines : docLines).push(line);
+        if (itemLines.length > 0) itemLines.push(line);
+        else pushDoc(line, lineNumber);
         return;
       }
       const entry = line[indent] === '-' && (line.length === indent + 1 || line[indent + 1] === ' ');
@@ -245,7 +255,7 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
         if (entry) {itemColumn = indent;} else {
           // "items:" holds something else than a block sequence: read the document whole.
           inItems = false;
-          docLines.push('items:');
+          pushDoc('items:', itemsLine);
         }
       }
       if (inItems) {
@@ -264,14 +274,14 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
     } else if (c === 105 && !libraryOnly && /^items:[ \t]*(#.*)?$/.test(line)) {
       // A top-level "items:" key: stream the sequence under it.
       inItems = true;
+      itemsLine = lineNumber;
       const first = firstSignificant(docLines);
-      restLocation = { file: name, line: first === -1 ? lineNumber : docStart + first };
+      restLocation = { file: name, line: first === -1 ? lineNumber : docLineNumbers[first] };
       return;
     }
     if (c === 37 && firstSignificant(docLines) === -1) libraryOnly = true; // a directive (%YAML)
     if (docLines.length === 0) docStart = lineNumber;
-    // The rest of a document with streamed items loses the items' lines: its lines are not contiguous.
-    docLines.push(line);
+    pushDoc(line, lineNumber);
   };
 
   let partial = '';
@@ -317,7 +327,7 @@ function isInsignificant(line: string, indent: number = -1): boolean {
 }
 
 /** A document (or a list item, "- " included) by the fast reader, else the yaml package. */
-function parseUnit(lines: string[], startLine: number, name: string, sink: YamlSink, item: boolean, libraryOnly: boolean = false): unknown {
+function parseUnit(lines: string[], lineNumbers: LineNumbers, name: string, sink: YamlSink, item: boolean, libraryOnly: boolean = false): unknown {
   if (!libraryOnly) {
     const value = parseFastYaml(lines, 0, lines.length);
     if (value !== UNSURE) {
@@ -326,7 +336,7 @@ function parseUnit(lines: string[], startLine: number, name: string, sink: YamlS
     }
   }
   let result: unknown = FAILED;
-  parseWithLibrary(lines, startLine, name, {
+  parseWithLibrary(lines, lineNumbers, name, {
     document: (value) => { result = item ? (Array.isArray(value) ? value[0] : FAILED) : value; },
     listItem: () => undefined,
     listEnd: () => undefined,
@@ -335,11 +345,21 @@ function parseUnit(lines: string[], startLine: number, name: string, sink: YamlS
   return result;
 }
 
-/** The yaml package on some lines that start at `startLine`; errors carry the lines' own numbers. Returns the documents given. */
-function parseWithLibrary(lines: string[], startLine: number, name: string, sink: YamlSink, keepNull: boolean, withItemLines: boolean): number {
+/** The line number of each line: the first one's when they follow each other, else one per line. */
+type LineNumbers = number | readonly number[];
+
+/** The yaml package on some lines; errors and locations carry the lines' own numbers. Returns the documents given. */
+function parseWithLibrary(
+  lines: string[], lineNumbers: LineNumbers, name: string, sink: YamlSink, keepNull: boolean, withItemLines: boolean,
+): number {
   const text = lines.join('\n');
   const lineCounter = new LineCounter();
-  const offset = startLine - 1;
+  // 1-based line of the text -> line of the input.
+  const inputLine = (line: number): number => {
+    if (typeof lineNumbers === 'number') return line + lineNumbers - 1;
+    if (lineNumbers.length === 0) return line;
+    return lineNumbers[Math.min(line, lineNumbers.length) - 1] + Math.max(0, line - lineNumbers.length);
+  };
   let parsed: ReturnType<typeof parseAllDocuments>;
   try {
     parsed = parseAllDocuments(text, { lineCounter });
@@ -351,10 +371,10 @@ function parseWithLibrary(lines: string[], startLine: number, name: string, sink
   let given = 0;
   for (const document of list) {
     const start = document.contents?.range?.[0] ?? document.range?.[0] ?? 0;
-    const location: SourceLocation = { file: name, line: lineCounter.linePos(start).line + offset };
+    const location: SourceLocation = { file: name, line: inputLine(lineCounter.linePos(start).line) };
     if (document.errors.length > 0) {
       for (const error of document.errors) {
-        const line = (error.linePos?.[0]?.line ?? location.line - offset) + offset;
+        const line = error.linePos?.[0]?.line === undefined ? location.line : inputLine(error.linePos[0].line);
         const column = error.linePos?.[0]?.col;
         const where = column === undefined ? `${name}:${line}` : `${name}:${line}:${column}`;
         sink.error({ file: name, location: { file: name, line }, message: `${where}: invalid YAML: ${firstLine(error.message).replace(/ at line \d+, column \d+:?$/, '')}` });
@@ -364,7 +384,7 @@ function parseWithLibrary(lines: string[], startLine: number, name: string, sink
     try {
       const value = document.toJS();
       if (keepNull || (value !== null && value !== undefined)) {
-        const itemLines = withItemLines ? itemLinesOf(document.contents, lineCounter)?.map((line) => line + offset) : undefined;
+        const itemLines = withItemLines ? itemLinesOf(document.contents, lineCounter)?.map(inputLine) : undefined;
         sink.document(value, location, itemLines);
         given++;
       }

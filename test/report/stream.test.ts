@@ -120,6 +120,11 @@ describe('streaming', () => {
     ]);
   });
 
+  test('an error in the rest of a streamed List is reported at its line in the input, not in the rest', () => {
+    const { events } = recorded(['# dump\napiVersion: v1\nitems:\n- a: 1\n\n- b: 2\nkind: List\napiVersion: v2\n']);
+    expect(events).toEqual(['item 0 4 {"a":1}', 'item 1 6 {"b":2}', 'error f.yaml:8:1: invalid YAML: Map keys must be unique', 'end 2 undefined']);
+  });
+
   test('directives and "--- value" go to the yaml package whole; indented items and "items" that are no sequence too', () => {
     expect(recorded(['%YAML 1.2\n---\na: 1\n--- {b: 2}\n...\nitems:\n  - x\n  - y\n---\nitems: 5\nkind: Thing\n']).events).toEqual([
       'document 3 {"a":1}', 'document 4 {"b":2}', 'item 0 7 "x"', 'item 1 8 "y"', 'end 6 null', 'document 10 {"items":5,"kind":"Thing"}',
