@@ -6,13 +6,15 @@
 // is measured around the process; CPU time (user + system) is what the process reports for itself.
 //
 // Options (after `--`): --runs=N (default 10), --sizes=1000,10000 (Deployments), --charts=50
-// (the many-chart app, at the first size), --require-runs=N (default 20). The node agent's and
-// gVisor's benchmarks follow.
+// (the many-chart app, at the first size), --require-runs=N (default 20), --report-sizes=10000,50000,100000
+// and --report-runs=3 (the footprint report on cluster dumps). The node agent's and gVisor's
+// benchmarks follow.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { benchmarkGvisorOverhead, formatGvisorOverhead } from './gvisor-overhead';
+import { benchmarkReport, formatReportBenchmark } from './report';
 
 const repo = path.join(__dirname, '..');
 
@@ -136,6 +138,8 @@ async function main(): Promise<void> {
   }
   if (CHARTS > 1) synthComparison(SIZES[0], CHARTS);
   requireComparison();
+  formatReportBenchmark(benchmarkReport(option('report-sizes', '10000,50000,100000').split(',').map(Number), Number(option('report-runs', '3'))))
+    .forEach((line) => console.log(line));
   await otherBenchmarks();
   for (const line of formatGvisorOverhead(await benchmarkGvisorOverhead())) console.log(line);
 }

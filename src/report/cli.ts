@@ -1,9 +1,10 @@
 // The `cdk8s-runtimeclass` command line: argument parsing and the report pipeline
 // (read -> model -> problems -> render), with every side effect behind `CliIo` so that tests can
 // run it in-process. `src/cli.ts` binds it to the process.
-import { buildModel } from './model';
+import * as path from 'path';
+import { ModelBuilder } from './model';
 import { findProblems } from './problems';
-import { InputDocument, InputError, listInputFiles, parseYamlDocuments, readInputFile } from './read';
+import { displayName, fileChunks, InputError, listInputFiles, readError, STDIN, streamYamlDocuments } from './read';
 import { renderReport, ReportFormat } from './render';
 
 /** Exit status: the report ran (and, with `--check`, found no problem). */
@@ -24,6 +25,8 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Reads all of standard input (for the path `-`). */
   readonly readStdin: () => string;
+  /** Reads standard input in chunks (preferred over readStdin when given: large dumps are never held whole). */
+  readonly stdinChunks?: () => Iterable<string>;
   /** Files above which progress is shown. @default DEFAULT_PROGRESS_THRESHOLD */
   readonly progressThreshold?: number;
 }
@@ -56,8 +59,8 @@ Options:
   -h, --help                     show this help
 
 Exit status: 0 report written (with --check: no problems); 1 problems found with --check;
-2 usage error, or an input that could not be read or parsed (listed in the report, whatever
-the format, and on stderr).
+2 usage error, or an input that could not be read or parsed, or that is empty (listed in the
+report, whatever the format, and on stderr).
 `;
 
 class UsageError extends Error {}
@@ -141,27 +144,59 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   return report(options, io);
 }
 
+/**
+ * Inputs that hold no YAML document: an empty file or standard input (a command before the pipe
+ * that failed) would otherwise read as "No problems found." A directory counts as one input: an
+ * empty file in it (cdk8s writes one for a chart without objects) is fine while others have documents.
+ */
+export function emptyInputErrors(paths: readonly string[], documentsPerFile: ReadonlyMap<string, number>): InputError[] {
+  const errors: InputError[] = [];
+  for (const given of new Set(paths)) {
+    const under = given === STDIN ? undefined : path.resolve(given) + path.sep;
+    const read = [...documentsPerFile]
+      .filter(([file]) => file === given || (under !== undefined && file !== STDIN && path.resolve(file).startsWith(under)));
+    if (read.length === 0 || read.some(([, count]) => count > 0)) continue; // unreadable, or has documents
+    const name = displayName(given);
+    errors.push({
+      file: name,
+      message: read.length === 1 && read[0][0] === given
+        ? `${name}: is empty (no YAML document): there is nothing to report on; if it is a command's output, check that the command succeeded`
+        : `${name}: every *.yaml and *.yml file under it is empty (no YAML document): there is nothing to report on`,
+    });
+  }
+  return errors;
+}
+
 function report(options: ReportOptions, io: CliIo): number {
   const { files, errors } = listInputFiles(options.paths);
   const threshold = io.progressThreshold ?? DEFAULT_PROGRESS_THRESHOLD;
   const showProgress = files.length > threshold;
   const step = Math.max(100, Math.ceil(files.length / 10));
   if (showProgress) io.stderr(`${PROGRAM} report: reading ${files.length} files\n`);
-  const documents: InputDocument[] = [];
+  const builder = new ModelBuilder();
   const parseErrors: InputError[] = [];
+  const documentsPerFile = new Map<string, number>();
+  const stdinChunks = io.stdinChunks ?? (() => [io.readStdin()]);
   files.forEach((file, index) => {
-    const { text, error } = readInputFile(file, io.readStdin);
-    if (error) parseErrors.push(error);
-    if (text !== undefined) {
-      const parsed = parseYamlDocuments(text, file);
-      documents.push(...parsed.documents);
-      parseErrors.push(...parsed.errors);
+    // One document (or list item) at a time, from chunks: a cluster dump is never held whole.
+    const errorsBefore = parseErrors.length;
+    try {
+      const documents = streamYamlDocuments(fileChunks(file, stdinChunks), file, {
+        document: (value, location, itemLines) => builder.document(value, location, itemLines),
+        listItem: (value, itemIndex, location) => builder.listItem(value, itemIndex, location),
+        listEnd: (rest, location) => builder.listEnd(rest, location),
+        error: (error) => { parseErrors.push(error); },
+      });
+      if (parseErrors.length === errorsBefore) documentsPerFile.set(file, documents);
+    } catch (e: any) {
+      if (typeof e?.code !== 'string') throw e;
+      parseErrors.push(readError(file, e));
     }
     const done = index + 1;
     if (showProgress && (done % step === 0 || done === files.length)) io.stderr(`${PROGRAM} report: read ${done} of ${files.length} files\n`);
   });
-  const allErrors = [...errors, ...parseErrors];
-  const model = buildModel(documents, files.length);
+  const allErrors = [...errors, ...emptyInputErrors(options.paths, documentsPerFile), ...parseErrors];
+  const model = builder.build(files.length);
   const problems = findProblems(model, { knownClasses: options.knownClasses });
   io.stdout(renderReport(options.format, { model, problems, errors: allErrors }));
   for (const error of allErrors) io.stderr(`${PROGRAM} report: error: ${error.message}\n`);

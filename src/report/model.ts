@@ -1,7 +1,8 @@
 // Stage 2 of the footprint report: Kubernetes objects out of YAML documents, and their footprints.
 // Input is anything YAML can hold: every field is checked for its type before it is used, and a
 // value of the wrong type becomes a problem or a note, never an exception.
-import { InputDocument, SourceLocation } from './read';
+import { ownerIdentityOf, OwnerIdentity, topOwners } from './owners';
+import { detached, InputDocument, SourceLocation } from './read';
 import { effectiveRequests, podSpecPointer, readPointer, replicasOf } from '../core/pod-spec';
 import { Quantity } from '../core/quantity';
 import { ResourceList } from '../core/resources';
@@ -118,8 +119,13 @@ export interface WorkloadFootprintRow {
   readonly overhead: ResourceList;
   /** requests + overhead: what the scheduler reserves for one pod (a lower bound when the overhead is unknown). */
   readonly perPod: ResourceList;
-  /** perPod x replicas; undefined for a DaemonSet or unreadable replicas. */
+  /** perPod x replicas; undefined for a DaemonSet, unreadable replicas, or when counted in another workload. */
   readonly total?: ResourceList;
+  /**
+   * The workload of the input that made this one and whose pods count for it (a Deployment for
+   * its ReplicaSets and their Pods, a CronJob for its Jobs and theirs): this one is not in the totals.
+   */
+  readonly countedIn?: WorkloadEntry;
 }
 
 /** Totals for one RuntimeClass (or for pods without one). */
@@ -168,29 +174,88 @@ const WORKLOAD_GROUPS: { [kind: string]: string[] } = {
 
 /** Builds the model from parsed documents. */
 export function buildModel(documents: readonly InputDocument[], files: number): ReportModel {
-  const notes: ReportNote[] = [];
-  const runtimeClasses: RuntimeClassEntry[] = [];
-  const workloads: WorkloadEntry[] = [];
-  const nodes: NodeEntry[] = [];
-  for (const document of documents) {
-    for (const { object, location } of kubernetesObjects(document.value, document.location, notes, document.itemLines)) {
-      const kind = object.kind as string;
-      const group = apiGroup(object.apiVersion as string);
-      if (kind === 'RuntimeClass' && group === 'node.k8s.io') {
-        const entry = readRuntimeClass(object, location, notes);
-        if (entry) runtimeClasses.push(entry);
-      } else if (kind === 'Node' && group === '') {
-        const entry = readNode(object, location, notes);
-        if (entry) nodes.push(entry);
-      } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
-        workloads.push(readWorkload(object, location));
+  const builder = new ModelBuilder();
+  for (const document of documents) builder.document(document.value, document.location, document.itemLines);
+  return builder.build(files);
+}
+
+/**
+ * Builds the model one document, or one item of a streamed list, at a time (a YamlSink without
+ * errors): only what the report needs of each object is kept.
+ */
+export class ModelBuilder {
+  private readonly notes: ReportNote[] = [];
+  private readonly runtimeClasses: RuntimeClassEntry[] = [];
+  private readonly workloads: WorkloadEntry[] = [];
+  private readonly identities: OwnerIdentity[] = [];
+  private readonly nodes: NodeEntry[] = [];
+  private documents = 0;
+  /** While a list is streamed: the sizes before its first item, and its items that are not objects. */
+  private listStart?: { notes: number; runtimeClasses: number; workloads: number; nodes: number };
+  private listNotes: Array<{ location: SourceLocation; index: number; value: unknown }> = [];
+
+  public document(value: unknown, location: SourceLocation, itemLines?: number[]): void {
+    this.documents++;
+    for (const { object, location: where } of kubernetesObjects(value, location, this.notes, itemLines)) this.object(object, where);
+  }
+
+  public listItem(value: unknown, index: number, location: SourceLocation): void {
+    this.listStart ??= {
+      notes: this.notes.length, runtimeClasses: this.runtimeClasses.length, workloads: this.workloads.length, nodes: this.nodes.length,
+    };
+    if (value === undefined) return; // could not be parsed: reported as an error
+    const objects = kubernetesObjects(value, location, []);
+    if (objects.length === 0) this.listNotes.push({ location, index, value: isMapping(value) ? {} : value });
+    for (const { object, location: where } of objects) this.object(object, where);
+  }
+
+  public listEnd(rest: unknown, location: SourceLocation): void {
+    const start = this.listStart;
+    const pending = this.listNotes;
+    this.listStart = undefined;
+    this.listNotes = [];
+    if (isMapping(rest) && typeof rest.apiVersion === 'string' && rest.apiVersion !== '' && typeof rest.kind === 'string' && rest.kind.endsWith('List')) {
+      this.documents++;
+      for (const { location: where, index, value } of pending) {
+        this.notes.push({ location: where, message: `${rest.kind} items[${index}] is not a Kubernetes object (${describeValue(value)}): skipped` });
       }
+      return;
+    }
+    // Not a list after all: what its items gave is taken back, and the document is read as any other.
+    if (start) {
+      this.notes.length = start.notes;
+      this.runtimeClasses.length = start.runtimeClasses;
+      this.workloads.length = start.workloads;
+      this.identities.length = start.workloads;
+      this.nodes.length = start.nodes;
+    }
+    if (rest !== undefined) this.document(isMapping(rest) ? rest : {}, location);
+  }
+
+  public build(files: number): ReportModel {
+    const byName = new Map<string, RuntimeClassEntry>();
+    for (const entry of this.runtimeClasses) if (!byName.has(entry.name)) byName.set(entry.name, entry);
+    const owners = topOwners(this.identities);
+    const workloads = this.workloads;
+    const rows = workloads.map((w, index) => footprintRow(w, byName, owners[index] === undefined ? undefined : workloads[owners[index]!]));
+    const { runtimeClasses, nodes, notes } = this;
+    return { files, documents: this.documents, runtimeClasses, workloads: rows, totals: classTotals(rows, byName, nodes), nodes, notes };
+  }
+
+  private object(object: KubernetesObject, location: SourceLocation): void {
+    const kind = object.kind as string;
+    const group = apiGroup(object.apiVersion as string);
+    if (kind === 'RuntimeClass' && group === 'node.k8s.io') {
+      const entry = readRuntimeClass(object, location, this.notes);
+      if (entry) this.runtimeClasses.push(entry);
+    } else if (kind === 'Node' && group === '') {
+      const entry = readNode(object, location, this.notes);
+      if (entry) this.nodes.push(entry);
+    } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
+      this.workloads.push(readWorkload(object, location));
+      this.identities.push(ownerIdentityOf(object));
     }
   }
-  const byName = new Map<string, RuntimeClassEntry>();
-  for (const entry of runtimeClasses) if (!byName.has(entry.name)) byName.set(entry.name, entry);
-  const rows = workloads.map((w) => footprintRow(w, byName));
-  return { files, documents: documents.length, runtimeClasses, workloads: rows, totals: classTotals(rows, byName, nodes), nodes, notes };
 }
 
 type KubernetesObject = { [key: string]: unknown };
@@ -270,8 +335,8 @@ function readNode(object: KubernetesObject, location: SourceLocation, notes: Rep
 function readWorkload(object: { [key: string]: unknown }, location: SourceLocation): WorkloadEntry {
   const kind = object.kind as string;
   const metadata = isMapping(object.metadata) ? object.metadata : {};
-  const name = scalarText(metadata.name) ?? (typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '(no name)');
-  const namespace = scalarText(metadata.namespace);
+  const name = detached(scalarText(metadata.name) ?? (typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '(no name)'));
+  const namespace = detachedOrUndefined(scalarText(metadata.namespace));
   const malformed: string[] = [];
   const invalidQuantities: string[] = [];
   const pointer = podSpecPointer(kind)!;
@@ -282,24 +347,39 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
   else if (!isMapping(rawSpec)) malformed.push(`${field} is ${describeValue(rawSpec)}, not a pod spec: it creates no pods the report can count`);
 
   let runtimeClassName: string | undefined;
-  if (typeof podSpec.runtimeClassName === 'string' && podSpec.runtimeClassName !== '') {runtimeClassName = podSpec.runtimeClassName;} else if (podSpec.runtimeClassName !== undefined && podSpec.runtimeClassName !== null) {
+  if (typeof podSpec.runtimeClassName === 'string' && podSpec.runtimeClassName !== '') {runtimeClassName = detached(podSpec.runtimeClassName);} else if (podSpec.runtimeClassName !== undefined && podSpec.runtimeClassName !== null) {
     malformed.push(`${field}.runtimeClassName is ${describeValue(podSpec.runtimeClassName)}, not a RuntimeClass name`);
   }
 
-  const containers = cleanContainers(podSpec.containers, `${field}.containers`, malformed, invalidQuantities);
-  const initContainers = cleanContainers(podSpec.initContainers, `${field}.initContainers`, malformed, invalidQuantities);
-  // Only validated values reach the library's formula, so it cannot meet a value it would reject.
-  const { requests } = effectiveRequests({ containers, initContainers });
+  // Most pod specs of a large input repeat a few resource shapes: each is checked and summed once.
+  const { requests, malformed: containerProblems, invalid } = memo(REQUESTS, `${field}\u0000${JSON.stringify([podSpec.containers, podSpec.initContainers])}`, () => {
+    const problems: string[] = [];
+    const invalidAmounts: string[] = [];
+    const containers = cleanContainers(podSpec.containers, `${field}.containers`, problems, invalidAmounts);
+    const initContainers = cleanContainers(podSpec.initContainers, `${field}.initContainers`, problems, invalidAmounts);
+    // Only validated values reach the library's formula, so it cannot meet a value it would reject.
+    return { requests: effectiveRequests({ containers, initContainers }).requests, malformed: problems, invalid: invalidAmounts };
+  });
+  malformed.push(...containerProblems);
+  invalidQuantities.push(...invalid);
 
   const { replicas, problems: replicaProblems } = readReplicas(object);
   malformed.push(...replicaProblems);
   const hasOverhead = podSpec.overhead !== undefined && podSpec.overhead !== null;
   const live = typeof metadata.uid === 'string' && metadata.uid !== '';
   // A live Pod carries the overhead admission copied from its class: what the scheduler counts for it.
-  const admittedOverhead = live && kind === 'Pod' && hasOverhead
-    ? ResourceList.parse(cleanAmounts(podSpec.overhead, `${field}.overhead`, malformed, invalidQuantities)).list
-    : undefined;
-  const nodeName = kind === 'Pod' && typeof podSpec.nodeName === 'string' && podSpec.nodeName !== '' ? podSpec.nodeName : undefined;
+  let admittedOverhead: ResourceList | undefined;
+  if (live && kind === 'Pod' && hasOverhead) {
+    const admitted = memo(OVERHEADS, JSON.stringify(podSpec.overhead), () => {
+      const problems: string[] = [];
+      const invalidAmounts: string[] = [];
+      return { list: ResourceList.parse(cleanAmounts(podSpec.overhead, `${field}.overhead`, problems, invalidAmounts)).list, malformed: problems, invalid: invalidAmounts };
+    });
+    admittedOverhead = admitted.list;
+    malformed.push(...admitted.malformed);
+    invalidQuantities.push(...admitted.invalid);
+  }
+  const nodeName = kind === 'Pod' && typeof podSpec.nodeName === 'string' && podSpec.nodeName !== '' ? detached(podSpec.nodeName) : undefined;
   return {
     kind,
     name,
@@ -309,14 +389,15 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
     replicas,
     perNode: kind === 'DaemonSet',
     requests,
-    podOverhead: hasOverhead ? podSpec.overhead : undefined,
+    // A copy: the parsed document is not kept.
+    podOverhead: hasOverhead ? JSON.parse(JSON.stringify(podSpec.overhead)) : undefined,
     nodeSelector: stringMap(podSpec.nodeSelector),
-    hostNamespaces: Object.values(HostNamespace).filter((hostField) => podSpec[hostField] === true),
+    hostNamespaces: shared(Object.values(HostNamespace).filter((hostField) => podSpec[hostField] === true)),
     live,
     nodeName,
     admittedOverhead,
-    invalidQuantities,
-    malformed,
+    invalidQuantities: shared(invalidQuantities),
+    malformed: shared(malformed),
   };
 }
 
@@ -404,7 +485,35 @@ function readReplicas(object: { [key: string]: unknown }): { replicas?: number; 
   return { replicas: replicasOf(manifest), problems };
 }
 
-function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>): WorkloadFootprintRow {
+const NOTHING: never[] = [];
+Object.freeze(NOTHING);
+
+/** One empty list for every workload that has none: a cluster dump has 100,000 workloads. */
+function shared<T>(list: T[]): T[] {
+  return list.length === 0 ? NOTHING : list;
+}
+
+function detachedOrUndefined(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : detached(text);
+}
+
+const REQUESTS = new Map<string, { requests: ResourceList; malformed: string[]; invalid: string[] }>();
+const OVERHEADS = new Map<string, { list: ResourceList; malformed: string[]; invalid: string[] }>();
+const PER_POD = new Map<ResourceList, Map<ResourceList, ResourceList>>();
+const TOTALS = new Map<ResourceList, Map<number, ResourceList>>();
+
+/** The value of `key` in a cache of at most 10,000 entries (emptied when full). */
+function memo<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    if (cache.size >= 10_000) cache.clear();
+    value = make();
+    cache.set(key, value);
+  }
+  return value;
+}
+
+function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>, countedIn: WorkloadEntry | undefined): WorkloadFootprintRow {
   const name = workload.runtimeClassName;
   const definition = name === undefined ? undefined : classes.get(name);
   const admitted = workload.admittedOverhead;
@@ -412,9 +521,10 @@ function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClass
     : definition || admitted ? OverheadStatus.KNOWN : OverheadStatus.UNKNOWN;
   const overhead = admitted ?? definition?.overhead ?? ResourceList.empty();
   // The same arithmetic as WorkloadFootprint: requests + overhead per pod, times the pods.
-  const perPod = workload.requests.plus(overhead);
-  const total = workload.replicas === undefined ? undefined : perPod.times(workload.replicas);
-  return { workload, overheadStatus, overhead, perPod, total };
+  const perPod = memo(memo(PER_POD, workload.requests, () => new Map()), overhead, () => workload.requests.plus(overhead));
+  const replicas = workload.replicas;
+  const total = replicas === undefined || countedIn ? undefined : memo(memo(TOTALS, perPod, () => new Map()), replicas, () => perPod.times(replicas));
+  return { workload, overheadStatus, overhead, perPod, total, countedIn };
 }
 
 function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeClassEntry>, nodes: NodeEntry[]): ClassTotals[] {
@@ -423,7 +533,8 @@ function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeC
   const keys: Array<string | undefined> = [...names].sort();
   if (rows.some((r) => r.workload.runtimeClassName === undefined)) keys.push(undefined);
   return keys.map((name) => {
-    const mine = rows.filter((r) => r.workload.runtimeClassName === name);
+    // Objects another workload of the input made are counted in that one.
+    const mine = rows.filter((r) => r.workload.runtimeClassName === name && r.countedIn === undefined);
     let total = ResourceList.empty();
     let perNode = ResourceList.empty();
     let pods = 0;
@@ -442,7 +553,8 @@ function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeC
       daemonSets: mine.filter((r) => r.workload.perNode).length,
       perNode,
       unknownReplicas: mine.filter((r) => !r.workload.perNode && r.total === undefined).length,
-      nodes: name !== undefined && nodes.length > 0 ? classNodes(classes.get(name), mine.map((r) => r.workload), nodes) : undefined,
+      nodes: name !== undefined && nodes.length > 0
+        ? classNodes(classes.get(name), rows.filter((r) => r.workload.runtimeClassName === name).map((r) => r.workload), nodes) : undefined,
     };
   });
 }
@@ -458,19 +570,28 @@ function classNodes(definition: RuntimeClassEntry | undefined, workloads: Worklo
   const selector = definition?.nodeSelector ?? {};
   const matchingNodes = names(nodes.filter((n) => Object.entries(selector).every(([key, value]) => n.labels[key] === value)));
   const byNode = new Map<string | undefined, WorkloadEntry[]>();
-  for (const pod of workloads.filter((w) => w.kind === 'Pod')) byNode.set(pod.nodeName, [...(byNode.get(pod.nodeName) ?? []), pod]);
+  for (const pod of workloads) if (pod.kind === 'Pod') appendTo(byNode, pod.nodeName, pod);
   const scheduled = [...byNode.keys()].filter((k): k is string => k !== undefined).sort();
   const podsByNode = [...scheduled, ...(byNode.has(undefined) ? [undefined] : [])].map((node) => ({ node, pods: byNode.get(node)! }));
   return { readyLabel, readyNodes, handlerNodes, matchingNodes, podsByNode };
 }
 
+/** Adds `value` to the list of `key` (in place: rebuilding the list each time is quadratic in a cluster dump). */
+export function appendTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /** `{ key: value }` from a YAML mapping, values as text; anything else is empty. */
+const NO_STRINGS: { [key: string]: string } = Object.freeze({}) as { [key: string]: string };
+
 function stringMap(value: unknown): { [key: string]: string } {
+  if (!isMapping(value)) return NO_STRINGS;
   const result: { [key: string]: string } = {};
-  if (!isMapping(value)) return result;
   for (const [key, item] of Object.entries(value)) {
     const text = scalarText(item);
-    if (text !== undefined) result[key] = text;
+    if (text !== undefined) result[detached(key)] = detached(text);
   }
   return result;
 }

@@ -1,5 +1,5 @@
 // Stage 3 of the footprint report: what Kubernetes would reject or get wrong, found in the model.
-import { ClassTotals, NODE_READY_VALUE, NodeEntry, ReportModel, RuntimeClassEntry, WorkloadEntry } from './model';
+import { appendTo, ClassTotals, NODE_READY_VALUE, NodeEntry, ReportModel, RuntimeClassEntry, WorkloadEntry } from './model';
 import { SourceLocation } from './read';
 import { hostNamespaceProblems } from '../core/host-namespaces';
 import { dns1123LabelProblem, dns1123SubdomainProblem } from '../core/names';
@@ -54,7 +54,7 @@ export function findProblems(model: ReportModel, options: ProblemOptions = {}): 
   const known = new Set(options.knownClasses ?? []);
   const definitions = new Map<string, RuntimeClassEntry[]>();
   for (const entry of model.runtimeClasses) {
-    definitions.set(entry.name, [...(definitions.get(entry.name) ?? []), entry]);
+    appendTo(definitions, entry.name, entry);
     for (const message of entry.invalid) problems.push({ code: ProblemCode.INVALID_QUANTITY, location: entry.location, message });
     problems.push(...runtimeClassNameProblems(entry));
   }
@@ -101,7 +101,7 @@ export function findProblems(model: ReportModel, options: ProblemOptions = {}): 
     }
     const definition = definitions.get(name)?.[0];
     if (!definition) {
-      if (!known.has(name)) undefinedUsers.set(name, [...(undefinedUsers.get(name) ?? []), workload]);
+      if (!known.has(name)) appendTo(undefinedUsers, name, workload);
       continue;
     }
     // RuntimeClass admission merges the class's nodeSelector into the pod's and rejects a conflict.

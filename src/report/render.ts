@@ -97,7 +97,7 @@ function workloadCells(row: WorkloadFootprintRow): { replicas: string; requests:
     requests: formatResources(w.requests),
     overhead: unknown ? 'unknown' : formatResources(row.overhead),
     perPod: lowerBound(row.perPod),
-    total: row.total === undefined ? '-' : lowerBound(row.total),
+    total: row.countedIn ? `in ${describeWorkload(row.countedIn, false)}` : row.total === undefined ? '-' : lowerBound(row.total),
   };
 }
 
@@ -117,7 +117,9 @@ function classCells(totals: ClassTotals): { name: string; handler: string; overh
 
 /** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
 function textTable(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...cells): a spread of 100,000 rows overflows the stack.
+  const widths = header.map((h) => h.length);
+  for (const row of rows) row.forEach((cell, i) => { if (cell.length > widths[i]) widths[i] = cell.length; });
   return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
 }
 
@@ -255,26 +257,29 @@ function renderMarkdown(input: RenderInput): string {
 }
 
 /** Version of the JSON output's schema; raised on any change to it. */
-export const JSON_SCHEMA_VERSION = 2;
+export const JSON_SCHEMA_VERSION = 3;
 
 /**
- * The JSON output (schema version 2). Every key is always present; absent values are `null`.
+ * The JSON output (schema version 3). Every key is always present; absent values are `null`.
  *
  * ```
  * {
- *   schemaVersion: 2,
+ *   schemaVersion: 3,
  *   summary: { files, documents, workloads, runtimeClasses, nodes, problems, notes, errors },  // counts
  *   workloads: [{
  *     kind, namespace (string|null), name, source ("file:line"),
  *     runtimeClassName (string|null),
  *     replicas (number|null: null for a DaemonSet or unreadable replicas), perNode (true for a DaemonSet),
  *     requests, overhead ({}|null: null when the class is not in the input), overheadKnown,
- *     perPod (requests + overhead; a lower bound when overheadKnown is false), total (perPod x replicas, or null),
+ *     perPod (requests + overhead; a lower bound when overheadKnown is false),
+ *     total (perPod x replicas, or null; null too when countedIn is set),
+ *     countedIn (string|null: "Kind namespace/name" of the workload of the input that made this one, directly or
+ *                through others, and whose pods count for it: a Deployment for its ReplicaSets and Pods),
  *     live (read from a cluster: metadata.uid set), nodeName (a Pod's spec.nodeName, or null)
  *   }],
  *   runtimeClasses: [{   // each class defined or used, by name; name null = pods without runtimeClassName
  *     name, defined, handler, source, overhead, nodeSelector,   // null when not defined in the input
- *     workloads, pods, total, daemonSets, perNode, unknownReplicas,
+ *     workloads, pods, total, daemonSets, perNode, unknownReplicas,   // workloads with countedIn set are left out
  *     nodes: null | {    // null unless the input has Nodes (a live cluster), and for name null
  *       readyLabel (string|null), readyNodes [names], handlerNodes ([names]|null: null when no node reports runtime handlers),
  *       matchingNodes [names], pods: [{ node (string|null: not scheduled), pods: ["namespace/name"] }]
@@ -288,7 +293,8 @@ export const JSON_SCHEMA_VERSION = 2;
  * ```
  * Resource amounts are objects `{ "cpu": "250m", "memory": "320Mi" }` with canonical quantities,
  * keys sorted. Version 1 had no `summary.nodes`, `workloads[].live`, `workloads[].nodeName`,
- * `runtimeClasses[].nodes` or `nodes`.
+ * `runtimeClasses[].nodes` or `nodes`; version 2 had no `workloads[].countedIn` and counted
+ * every workload in the totals (a Deployment's Pods twice when both were in the input).
  */
 function renderJson({ model, problems, errors }: RenderInput): string {
   const podName = (w: { namespace?: string; name: string }) => `${w.namespace === undefined ? '' : `${w.namespace}/`}${w.name}`;
@@ -317,6 +323,7 @@ function renderJson({ model, problems, errors }: RenderInput): string {
       overheadKnown: row.overheadStatus !== OverheadStatus.UNKNOWN,
       perPod: row.perPod.toStrings(),
       total: row.total?.toStrings() ?? null,
+      countedIn: row.countedIn ? describeWorkload(row.countedIn, false) : null,
       live: row.workload.live,
       nodeName: row.workload.nodeName ?? null,
     })),

@@ -188,6 +188,7 @@ Notes (1):
       overheadKnown: false,
       perPod: { cpu: '1', memory: '1Gi' },
       total: { cpu: '2', memory: '2Gi' },
+      countedIn: null,
       live: false,
       nodeName: null,
     });
@@ -280,12 +281,12 @@ describe('errors', () => {
     const result = cli(['report', 'missing.yaml', 'good.yaml', 'bad.yaml'], { cwd: root });
     expect(result.status).toBe(EXIT_ERROR);
     expect(result.stderr).toBe('cdk8s-runtimeclass report: error: cannot read "missing.yaml": no such file or directory\n'
-      + 'cdk8s-runtimeclass report: error: bad.yaml:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]\n');
+      + 'cdk8s-runtimeclass report: error: bad.yaml:3:6: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]\n');
     expect(result.stdout).toBe(`RuntimeClass footprint report: 2 files, 4 documents, 2 workloads, 1 RuntimeClass defined, 0 problems, 2 unreadable inputs
 
 Unreadable input (2): these could not be read or parsed, so everything below leaves them out:
   cannot read "missing.yaml": no such file or directory
-  bad.yaml:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]
+  bad.yaml:3:6: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]
 
 WORKLOAD             CLASS   REPLICAS  REQUESTS PER POD        OVERHEAD  PER POD                 TOTAL
 DaemonSet ops/agent  gvisor  per node  cpu 50m, memory 64Mi    -         cpu 50m, memory 64Mi    -
@@ -308,7 +309,7 @@ Notes (1):
     expect(markdown.status).toBe(EXIT_ERROR);
     expect(markdown.stdout).toMatch(/^### RuntimeClass footprint report\n\n2 files, 3 documents, 2 workloads, 1 RuntimeClass defined, 0 problems, 2 unreadable inputs\.\n\n/);
     expect(markdown.stdout).toContain('\n#### Unreadable input (2)\n\n**The report is incomplete:** these could not be read or parsed, so everything below leaves them out.\n\n'
-      + '- cannot read "gone": no such file or directory\n- bad.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a \\]\n\n');
+      + '- cannot read "gone": no such file or directory\n- bad.yaml:1:8: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a \\]\n\n');
     expect(markdown.stdout).not.toMatch(/^No problems found\.$/m);
     expect(markdown.stdout).toContain('\nNo problems found in the input that could be read, but 2 inputs could not be read or parsed (see "Unreadable input" above): this report is incomplete.\n');
 
@@ -316,13 +317,41 @@ Notes (1):
     expect(json.status).toBe(EXIT_ERROR);
     const report = JSON.parse(json.stdout);
     expect(report.summary).toMatchObject({ files: 1, documents: 0, problems: 0, errors: 1 });
-    expect(report.errors).toEqual([{ source: 'bad.yaml:2', message: 'bad.yaml:2:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]' }]);
+    expect(report.errors).toEqual([{ source: 'bad.yaml:1', message: 'bad.yaml:1:8: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]' }]);
 
     // Standard input that is not YAML at all.
     const stdin = cli(['report', '--check', '-'], { cwd: root, input: '\u0000\u0001' });
     expect(stdin.status).toBe(EXIT_ERROR);
     expect(stdin.stdout).toContain('\nUnreadable input (1): these could not be read or parsed, so everything below leaves them out:\n  <stdin>: is a binary file, not YAML\n');
     expect(stdin.stdout).not.toMatch(/^No problems found\.$/m);
+  });
+});
+
+describe('empty input', () => {
+  test('an empty file or empty stdin is an error (exit 2, listed like unreadable input), not "No problems found." even with --check', () => {
+    const root = tempDir({ 'empty.yaml': '', 'comments.yaml': '# nothing yet\n---\n\n' });
+    const stdin = cli(['report', '--check', '-'], { cwd: root, input: '' });
+    expect(stdin.status).toBe(EXIT_ERROR);
+    expect(stdin.stderr).toBe('cdk8s-runtimeclass report: error: <stdin>: is empty (no YAML document): there is nothing to report on; '
+      + 'if it is a command\'s output, check that the command succeeded\n');
+    expect(stdin.stdout).toContain('\nUnreadable input (1): these could not be read or parsed, so everything below leaves them out:\n  <stdin>: is empty (no YAML document)');
+    expect(stdin.stdout).not.toMatch(/^No problems found\.$/m);
+    for (const format of ['text', 'markdown', 'json']) {
+      const file = inProcess(['report', '--check', '--format', format, path.join(root, 'empty.yaml'), path.join(root, 'comments.yaml')]);
+      expect(file.status).toBe(EXIT_ERROR);
+      expect(file.stderr.match(/: is empty \(no YAML document\)/g)).toHaveLength(2);
+    }
+    const json = JSON.parse(inProcess(['report', '--format', 'json', path.join(root, 'empty.yaml')]).stdout);
+    expect(json.summary).toMatchObject({ files: 1, documents: 0, errors: 1 });
+    expect(json.errors[0].message).toMatch(/empty\.yaml: is empty \(no YAML document\)/);
+  });
+
+  test('a directory is one input: an empty chart file beside others is fine, a directory of empty files is an error', () => {
+    const root = tempDir({ 'dist/empty-chart.k8s.yaml': '', 'dist/app.k8s.yaml': CLEAN_YAML, 'blank/a.yaml': '', 'blank/b.yml': '\n# x\n' });
+    expect(inProcess(['report', '--check', path.join(root, 'dist')]).status).toBe(EXIT_OK);
+    const blank = inProcess(['report', '--check', `${path.join(root, 'blank')}${path.sep}`]);
+    expect(blank.status).toBe(EXIT_ERROR);
+    expect(blank.stderr).toBe(`cdk8s-runtimeclass report: error: ${path.join(root, 'blank')}${path.sep}: every *.yaml and *.yml file under it is empty (no YAML document): there is nothing to report on\n`);
   });
 });
 

@@ -138,7 +138,7 @@ describe('a cluster where the node setup went wrong', () => {
 
   test('json: nodes, and per class the ready nodes, the nodes with the handler and the pods per node', () => {
     const json = JSON.parse(pipeline(WITH_PROBLEMS, '--format', 'json').stdout);
-    expect(json.schemaVersion).toBe(2);
+    expect(json.schemaVersion).toBe(3);
     expect(json.summary).toEqual({ files: 1, documents: 1, workloads: 5, runtimeClasses: 2, nodes: 3, problems: 6, notes: 0, errors: 0 });
     expect(json.runtimeClasses.map((c: any) => [c.name, c.nodes])).toEqual([
       ['kata-qemu', {

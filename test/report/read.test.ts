@@ -75,7 +75,7 @@ describe('parseYamlDocuments', () => {
     const { documents, errors } = parseYamlDocuments('a: 1\n---\nb: [1\n---\nc: {x: 1, x: 2}\n---\nd: 4\n', 'f.yaml');
     expect(documents.map((d) => d.value)).toEqual([{ a: 1 }, { d: 4 }]);
     expect(errors.map((e) => e.message)).toEqual([
-      'f.yaml:4:1: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'f.yaml:3:6: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
       'f.yaml:5:11: invalid YAML: Map keys must be unique',
     ]);
   });

@@ -1,0 +1,156 @@
+import * as util from 'util';
+import { App } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
+import { CLEAN_YAML, GET_ALL_YAML, PROBLEMS_YAML } from './fixtures';
+import { EXAMPLES } from '../../examples';
+import { parseFastYaml, UNSURE } from '../../src/report/fast-yaml';
+import { buildModel, ModelBuilder } from '../../src/report/model';
+import { parseYamlDocuments, streamYamlDocuments, YamlSink } from '../../src/report/read';
+import { renderReport, ReportFormat } from '../../src/report/render';
+
+/** The yaml package's value of a document, or 'error'. */
+function library(text: string): unknown {
+  const documents = parseAllDocuments(text);
+  const list = Array.isArray(documents) ? documents : [];
+  if (list.length !== 1 || list[0].errors.length > 0) return 'error';
+  return list[0].toJS();
+}
+
+function fast(text: string): unknown {
+  const lines = text.split('\n');
+  return parseFastYaml(lines, 0, lines.length);
+}
+
+describe('the fast reader', () => {
+  const accepted = [
+    'a: 1', 'a: "x\\ty \\u00e9\\x41 \\"q\\""', "a: 'it''s'", 'a: [1, 2, {b: c}]', 'a:\n- 1\n- 2\nb: x', 'a:\n  - x: 1\n    y: 2\n  - z',
+    'a: |\n  line1\n\n  line2\nb: 1', 'a: |-\n  x\n\n', 'a: |+\n  x\n\n\nb: 2', 'a: 1.0', 'a: 1e3', 'a: -0', 'a: +12', 'a: 012', 'a: null', 'a: ~', 'a:',
+    'a: yes', 'a: b # c', 'a: b#c', 'a: {x: }', 'a: {"x":1}', 'a: []', 'a: {}', '- a\n- b', '-\n  a: 1', 'a: http://x:8080/y', 'a: [a, b, ]',
+    'a:\n  b:\n    c: 1\n  d: 2\ne: 3', '"q": 1', 'a: 2020-01-01', 'a: 1:2', 'a: -x', '# c\na: 1 # c\n# d', '- [a, b]\n- {a: 1}\n- "x"',
+    'metadata:\n  labels: {app.kubernetes.io/name: web, "quoted key": "v"}\n  annotations:\n    example.com/x: "true"', 'a: True', 'a: FALSE', 'a: .5',
+  ];
+  test.each(accepted)('gives the yaml package\'s value: %j', (text) => {
+    const value = fast(text);
+    expect(value).not.toBe(UNSURE);
+    expect(util.isDeepStrictEqual(value, library(text))).toBe(true);
+  });
+
+  const declined = [
+    'a: 0o7', 'a: 0x1F', 'a: .inf', 'a: &x 1', 'a: *x', 'a: !!str 1', 'a: >\n  folded', 'a: |2\n   x', 'a: multi\n  line', 'a: "open\n  close"',
+    'a: [x,\n  y]', 'a: - b', 'a: x: y', 'a: 1\na: 2', '- - a', 'a:\t1', '1: x', 'true: x', '? complex\n: key', '%YAML 1.2', '__proto__: x', 'a: [a, , b]',
+    'a: "\\q"', 'plain scalar document', 'a: b\n  c',
+  ];
+  test.each(declined)('declines what it does not vouch for (the yaml package reads it): %j', (text) => {
+    expect(fast(text)).toBe(UNSURE);
+  });
+
+  test('every document of the examples, the fixtures and a cluster dump reads as the yaml package reads it', () => {
+    const texts: string[] = [PROBLEMS_YAML, CLEAN_YAML, GET_ALL_YAML];
+    for (const build of Object.values(EXAMPLES)) {
+      const app = new App();
+      build(app);
+      texts.push(app.synthYaml());
+    }
+    let documents = 0;
+    for (const text of texts) {
+      for (const document of text.split(/^---$/m)) {
+        const expected = library(document);
+        if (expected === 'error') continue;
+        const value = fast(document);
+        // Comments-only documents are null to both.
+        expect(value === UNSURE ? 'unsure' : util.isDeepStrictEqual(value, expected)).toBe(true);
+        documents++;
+      }
+    }
+    expect(documents).toBeGreaterThan(50);
+  });
+});
+
+/** The model as the command line builds it: streamed into a ModelBuilder. */
+function streamedModel(text: string, file: string): ModelBuilder {
+  const builder = new ModelBuilder();
+  streamYamlDocuments([text], file, {
+    document: (value, location, itemLines) => builder.document(value, location, itemLines),
+    listItem: (value, index, location) => builder.listItem(value, index, location),
+    listEnd: (rest, location) => builder.listEnd(rest, location),
+    error: (error) => { throw new Error(error.message); },
+  });
+  return builder;
+}
+
+describe('streaming', () => {
+  function recorded(chunks: string[]) {
+    const events: string[] = [];
+    const sink: YamlSink = {
+      document: (value, location) => events.push(`document ${location.line} ${JSON.stringify(value)}`),
+      listItem: (value, index, location) => events.push(`item ${index} ${location.line} ${JSON.stringify(value)}`),
+      listEnd: (rest, location) => events.push(`end ${location.line} ${JSON.stringify(rest)}`),
+      error: (error) => events.push(`error ${error.message}`),
+    };
+    const documents = streamYamlDocuments(chunks, 'f.yaml', sink);
+    return { events, documents };
+  }
+
+  test('a List is given item by item with each item\'s line, and then the document without its items', () => {
+    const text = 'apiVersion: v1\nitems:\n- a: 1\n  b: [x]\n\n# between\n- c: 2\nkind: List\n---\nd: 4\n';
+    expect(recorded([text])).toEqual({
+      events: ['item 0 3 {"a":1,"b":["x"]}', 'item 1 7 {"c":2}', 'end 1 {"apiVersion":"v1","kind":"List"}', 'document 10 {"d":4}'],
+      documents: 2,
+    });
+  });
+
+  test('chunks may split lines and characters anywhere: the same events', () => {
+    const text = `${GET_ALL_YAML}---\n${PROBLEMS_YAML}`;
+    const whole = recorded([text]);
+    for (const size of [1, 7, 64, 1000]) {
+      const chunks: string[] = [];
+      for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+      expect(recorded(chunks)).toEqual(whole);
+    }
+  });
+
+  test('an item with a YAML error is reported at its own line; the other items are kept', () => {
+    const { events } = recorded(['items:\n- a: 1\n- b: [1\n- c: 3\nkind: List\napiVersion: v1\n']);
+    expect(events).toEqual([
+      'item 0 2 {"a":1}',
+      'error f.yaml:3:8: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'item 1 3 undefined',
+      'item 2 4 {"c":3}',
+      'end 1 {"kind":"List","apiVersion":"v1"}',
+    ]);
+  });
+
+  test('an error in the rest of a streamed List is reported at its line in the input, not in the rest', () => {
+    const { events } = recorded(['# dump\napiVersion: v1\nitems:\n- a: 1\n\n- b: 2\nkind: List\napiVersion: v2\n']);
+    expect(events).toEqual(['item 0 4 {"a":1}', 'item 1 6 {"b":2}', 'error f.yaml:8:1: invalid YAML: Map keys must be unique', 'end 2 undefined']);
+  });
+
+  test('directives and "--- value" go to the yaml package whole; indented items and "items" that are no sequence too', () => {
+    expect(recorded(['%YAML 1.2\n---\na: 1\n--- {b: 2}\n...\nitems:\n  - x\n  - y\n---\nitems: 5\nkind: Thing\n']).events).toEqual([
+      'document 3 {"a":1}', 'document 4 {"b":2}', 'item 0 7 "x"', 'item 1 8 "y"', 'end 6 null', 'document 10 {"items":5,"kind":"Thing"}',
+    ]);
+  });
+
+  test('a streamed List reads as the whole one did: same model, same report, item lines kept', () => {
+    const streamed = streamedModel(GET_ALL_YAML, 'all.yaml');
+    const documents = parseAllDocuments(GET_ALL_YAML);
+    const whole = buildModel([{ location: { file: 'all.yaml', line: 1 }, value: (documents as any)[0].toJS() }], 1);
+    const render = (model: any) => renderReport(ReportFormat.JSON, { model, problems: [], errors: [] });
+    const [a, b] = [JSON.parse(render(streamed.build(1))), JSON.parse(render(whole))];
+    expect(a.workloads.map((w: any) => w.source)).toEqual(['all.yaml:8', 'all.yaml:19', 'all.yaml:35', 'all.yaml:51', ...a.workloads.slice(4).map((w: any) => w.source)]);
+    const withoutSources = (json: any) => JSON.parse(JSON.stringify(json, (key, value) => (key === 'source' ? undefined : value)));
+    expect(withoutSources(a)).toEqual(withoutSources(b));
+  });
+
+  test('a document with a top-level items sequence that turns out not to be a List: its items are taken back, as the whole read did', () => {
+    const text = 'items:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec: {containers: []}\nreplicaCount: 2\n';
+    const { documents } = parseYamlDocuments(text, 'values.yaml');
+    const model = buildModel(documents, 1);
+    expect(model.workloads).toEqual([]);
+    expect(model.notes.map((n) => n.message)).toEqual(['document has no apiVersion and kind, so it is not a Kubernetes object: skipped']);
+    const streamed = streamedModel(text, 'values.yaml');
+    const built = streamed.build(1);
+    expect([built.workloads.length, built.documents, built.notes.map((n) => `${n.location.line} ${n.message}`)])
+      .toEqual([0, 1, ['1 document has no apiVersion and kind, so it is not a Kubernetes object: skipped']]);
+  });
+});
