@@ -4,6 +4,7 @@ import { dns1123LabelProblem, dns1123SubdomainProblem } from './names';
 import { PodOverhead, ResourceAmountsProps } from './overhead';
 import { pinWorkload } from './pinning';
 import { mergeScheduling, RuntimeScheduling, RuntimeToleration, schedulingProblems, schedulingToJson } from './scheduling';
+import { validateOncePerSynth } from './written-manifests';
 
 /**
  * What pods of a runtime cannot do, checked on every pinned workload at synth time.
@@ -142,26 +143,25 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
     if (Chart.of(this).namespace) this.apiObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
 
     const metadata = props.metadata;
-    this.node.addValidation({
-      validate: () => {
-        const problems: string[] = [];
-        const nameProblem = dns1123SubdomainProblem(this.runtimeClassName);
-        if (nameProblem) problems.push(`name "${this.runtimeClassName}" ${nameProblem} (it is the RuntimeClass's metadata.name)`);
-        if (metadata?.name !== undefined && props.name !== undefined && metadata.name !== props.name) {
-          problems.push(`metadata.name "${metadata.name}" differs from name "${props.name}": set the name once, with \`name\``);
-        }
-        if (metadata?.namespace !== undefined) {
-          problems.push(`metadata.namespace "${metadata.namespace}" is set, but a RuntimeClass is cluster-scoped: remove the namespace`);
-        }
-        const handlerProblem = dns1123LabelProblem(this.handler);
-        if (handlerProblem) problems.push(`handler "${this.handler}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
-        problems.push(...(this.overhead?.validate() ?? []));
-        problems.push(...schedulingProblems(this.schedulingState));
-        problems.push(...this.schedulingConflicts);
-        problems.push(...nodeAllocatableProblems(this.limits, this._nodeAllocatableField));
-        problems.push(...this.duplicateNameProblems());
-        return problems.map((p) => `RuntimeClass "${this.runtimeClassName}": ${p}`);
-      },
+    // Props and the tree only: cdk8s's per-chart validation passes need not repeat it.
+    validateOncePerSynth(this, () => {
+      const problems: string[] = [];
+      const nameProblem = dns1123SubdomainProblem(this.runtimeClassName);
+      if (nameProblem) problems.push(`name "${this.runtimeClassName}" ${nameProblem} (it is the RuntimeClass's metadata.name)`);
+      if (metadata?.name !== undefined && props.name !== undefined && metadata.name !== props.name) {
+        problems.push(`metadata.name "${metadata.name}" differs from name "${props.name}": set the name once, with \`name\``);
+      }
+      if (metadata?.namespace !== undefined) {
+        problems.push(`metadata.namespace "${metadata.namespace}" is set, but a RuntimeClass is cluster-scoped: remove the namespace`);
+      }
+      const handlerProblem = dns1123LabelProblem(this.handler);
+      if (handlerProblem) problems.push(`handler "${this.handler}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
+      problems.push(...(this.overhead?.validate() ?? []));
+      problems.push(...schedulingProblems(this.schedulingState));
+      problems.push(...this.schedulingConflicts);
+      problems.push(...nodeAllocatableProblems(this.limits, this._nodeAllocatableField));
+      problems.push(...this.duplicateNameProblems());
+      return problems.map((p) => `RuntimeClass "${this.runtimeClassName}": ${p}`);
     });
   }
 
@@ -196,7 +196,7 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
   }
 
   private duplicateNameProblems(): string[] {
-    // Validation runs once per chart: only a class that may have a twin pays for a walk of the tree.
+    // Only a class that may have a twin pays for a walk of the tree.
     if (!classesIn(this.node.root).some((c) => c !== this && c.runtimeClassName === this.runtimeClassName)) return [];
     const same = this.node.root.node.findAll().filter((c) => RuntimeClass.isRuntimeClass(c) && c.runtimeClassName === this.runtimeClassName);
     if (same.length < 2) return [];
