@@ -8,6 +8,7 @@ import { AGENT_ENTRY, PROBE_ENTRY, renderNodeAgentFiles } from './node-agent-fil
 import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
 import { RuntimeToleration, schedulingProblems } from '../core/scheduling';
+import { validateOncePerSynth } from '../core/written-manifests';
 import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
 
 /** Which Kubernetes distribution's container runtime configuration the node setup edits. */
@@ -268,7 +269,8 @@ export class NodeSetup extends Construct {
       for (const object of clusterScoped) object.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     }
 
-    this.node.addValidation({ validate: () => this.problems().map((p) => `NodeSetup "${this.name}": ${p}`) });
+    // It renders the node agent's files: once per synth, not again in cdk8s's per-chart passes.
+    validateOncePerSynth(this, () => this.problems().map((p) => `NodeSetup "${this.name}": ${p}`));
   }
 
   /** Handlers this node setup installs, in the order runtimes were added. */
