@@ -6,6 +6,7 @@ import { PodOverhead, ResourceAmountsProps } from './overhead';
 import { pinWorkload } from './pinning';
 import { mergeScheduling, RuntimeScheduling, RuntimeToleration, schedulingProblems, schedulingToJson, tolerationsOf } from './scheduling';
 import { describeValue, resolveValue } from './values';
+import { validateOncePerSynth } from './written-manifests';
 
 /**
  * What pods of a runtime cannot do, checked on every pinned workload at synth time.
@@ -207,38 +208,37 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
     if (Chart.of(this).namespace) this.apiObject.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
 
     const metadata = props.metadata;
-    this.node.addValidation({
-      validate: () => {
-        const problems: string[] = [];
-        const name = resolveValue(this.runtimeClassName);
-        if (typeof name.value !== 'string') {
-          problems.push(`name is ${describeValue(this.runtimeClassName)}, not a string: give the RuntimeClass's metadata.name as a string (or a Lazy that produces one)`);
-        } else {
-          const nameProblem = dns1123SubdomainProblem(name.value);
-          if (nameProblem) problems.push(`name "${name.value}" ${nameProblem} (it is the RuntimeClass's metadata.name)`);
-        }
-        if (metadata?.name !== undefined && props.name !== undefined && metadata.name !== props.name) {
-          problems.push(`metadata.name "${metadata.name}" differs from name "${props.name}": set the name once, with \`name\``);
-        }
-        if (metadata?.namespace !== undefined) {
-          problems.push(`metadata.namespace "${metadata.namespace}" is set, but a RuntimeClass is cluster-scoped: remove the namespace`);
-        }
-        const handler = resolveValue(this.handler);
-        if (typeof handler.value !== 'string') {
-          problems.push(`handler is ${describeValue(this.handler)}, not a string: give the handler configured on the nodes as a string`);
-        } else {
-          const handlerProblem = dns1123LabelProblem(handler.value);
-          if (handlerProblem) problems.push(`handler "${handler.value}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
-        }
-        problems.push(...(this.overhead?.validate() ?? []));
-        problems.push(...inputProblems);
-        problems.push(...schedulingProblems(this.schedulingState));
-        problems.push(...this.schedulingConflicts);
-        problems.push(...nodeAllocatableProblems(this.limits, this._nodeAllocatableField));
-        problems.push(...this.duplicateNameProblems());
-        const shown = typeof name.value === 'string' ? `"${name.value}"` : `at ${this.node.path}`;
-        return problems.map((p) => `RuntimeClass ${shown}: ${p}`);
-      },
+    // Props and the tree only: cdk8s's per-chart validation passes need not repeat it.
+    validateOncePerSynth(this, () => {
+      const problems: string[] = [];
+      const name = resolveValue(this.runtimeClassName);
+      if (typeof name.value !== 'string') {
+        problems.push(`name is ${describeValue(this.runtimeClassName)}, not a string: give the RuntimeClass's metadata.name as a string (or a Lazy that produces one)`);
+      } else {
+        const nameProblem = dns1123SubdomainProblem(name.value);
+        if (nameProblem) problems.push(`name "${name.value}" ${nameProblem} (it is the RuntimeClass's metadata.name)`);
+      }
+      if (metadata?.name !== undefined && props.name !== undefined && metadata.name !== props.name) {
+        problems.push(`metadata.name "${metadata.name}" differs from name "${props.name}": set the name once, with \`name\``);
+      }
+      if (metadata?.namespace !== undefined) {
+        problems.push(`metadata.namespace "${metadata.namespace}" is set, but a RuntimeClass is cluster-scoped: remove the namespace`);
+      }
+      const handler = resolveValue(this.handler);
+      if (typeof handler.value !== 'string') {
+        problems.push(`handler is ${describeValue(this.handler)}, not a string: give the handler configured on the nodes as a string`);
+      } else {
+        const handlerProblem = dns1123LabelProblem(handler.value);
+        if (handlerProblem) problems.push(`handler "${handler.value}" ${handlerProblem}${this._handlerSource ? ` (it comes from ${this._handlerSource})` : ''}`);
+      }
+      problems.push(...(this.overhead?.validate() ?? []));
+      problems.push(...inputProblems);
+      problems.push(...schedulingProblems(this.schedulingState));
+      problems.push(...this.schedulingConflicts);
+      problems.push(...nodeAllocatableProblems(this.limits, this._nodeAllocatableField));
+      problems.push(...this.duplicateNameProblems());
+      const shown = typeof name.value === 'string' ? `"${name.value}"` : `at ${this.node.path}`;
+      return problems.map((p) => `RuntimeClass ${shown}: ${p}`);
     });
   }
 
@@ -273,7 +273,7 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
   }
 
   private duplicateNameProblems(): string[] {
-    // Validation runs once per chart: only a class that may have a twin pays for a walk of the tree.
+    // Only a class that may have a twin pays for a walk of the tree.
     if (!classesIn(this.node.root).some((c) => c !== this && c.runtimeClassName === this.runtimeClassName)) return [];
     const same = this.node.root.node.findAll().filter((c) => RuntimeClass.isRuntimeClass(c) && c.runtimeClassName === this.runtimeClassName);
     if (same.length < 2) return [];

@@ -17,6 +17,11 @@ import { IConstruct } from 'constructs';
 //   YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE.
 // A session lives for one outermost call of these methods and is dropped at its end: nothing
 // checked or rendered in one synth is seen by the next.
+//
+// cdk8s also validates the whole app once per chart (App.synth validates it, then each
+// Chart.toJson again): 51 passes for a 50-chart app. Inside a session a pinned object's validation
+// leaves the check to the render, and a validation added with `validateOncePerSynth` runs in the
+// first pass only, the later passes reading its result.
 
 /** How a construct's manifest is checked. */
 export interface ManifestCheck {
@@ -37,6 +42,8 @@ const checks = new WeakMap<ApiObject, ManifestCheck>();
 /** The synth in progress of each construct tree, keyed by its root. */
 const sessions = new WeakMap<IConstruct, SynthSession>();
 const wrapped = new WeakSet<IConstruct>();
+/** What a validation returns inside a synth while the session checks the written manifests (shared: nothing adds to it). */
+const NO_PROBLEMS: string[] = Object.freeze([]) as unknown as string[];
 
 /** cdk8s's own header of a failed validation (`validate` in cdk8s's app.ts), so that both read alike. */
 const VALIDATION_HEADER = 'Validation failed with the following errors:';
@@ -51,21 +58,51 @@ export function checkWrittenManifest(object: ApiObject, check: ManifestCheck): v
   checks.set(object, check);
   const root = object.node.root;
   wrapObject(object, root);
-  wrapChart(Chart.of(object));
-  // A chart without checked objects is wrapped too, so that its own synth (Testing.synth) leaves
-  // the objects of other charts alone; a chart this misses (created later, or nested) still
-  // synthesizes correctly, with the validations checking a render of their own as cdk8s runs them.
-  for (const child of root.node.children) {
-    if (child instanceof Chart) wrapChart(child);
-  }
-  if (root instanceof App) wrapApp(root);
+  watchSynthsOf(object);
   object.node.addValidation({
     validate: () => {
       const session = sessions.get(root);
       if (!session) return check.problemsNow();
-      return session.reporting ? session.reportOn(object, check) : [];
+      return session.reporting ? session.reportOn(object, check) : NO_PROBLEMS;
     },
   });
+}
+
+/**
+ * Adds `validate` as a validation of `construct` that runs once per synth: in the first of
+ * cdk8s's validation passes (one per chart, plus one), the others returning its result. Outside
+ * a synth (a `node.validate()` call) it runs each time. For validations that read the construct's
+ * props or the tree, not anything a render changes, and that are too costly to repeat per chart.
+ */
+export function validateOncePerSynth(construct: IConstruct, validate: () => string[]): void {
+  const root = construct.node.root;
+  watchSynthsOf(construct);
+  const validation = {
+    validate: () => {
+      const session = sessions.get(root);
+      return session ? session.once(validation, validate) : validate();
+    },
+  };
+  construct.node.addValidation(validation);
+}
+
+/**
+ * Wraps the methods that start a synth of `construct`'s tree: its chart's `toJson`, its App's
+ * `synth` and `synthYaml`. The first construct of a chart also wraps every chart of the app
+ * then, so that a chart without checked objects synthesized alone (Testing.synth) leaves the
+ * objects of other charts alone; a chart this misses (created later, or nested) still
+ * synthesizes correctly, with the validations checking a render of their own as cdk8s runs them.
+ * Charts already wrapped cost nothing more: the walk is once per chart, not once per object.
+ */
+function watchSynthsOf(construct: IConstruct): void {
+  const chart = Chart.of(construct);
+  if (wrapped.has(chart)) return;
+  wrapChart(chart);
+  const root = construct.node.root;
+  for (const child of root.node.children) {
+    if (child instanceof Chart) wrapChart(child);
+  }
+  if (root instanceof App) wrapApp(root);
 }
 
 function wrapObject(object: ApiObject, root: IConstruct): void {
@@ -143,9 +180,21 @@ class SynthSession {
   private readonly frames: Frame[] = [];
   /** Problems of each object whose written manifest was checked. */
   private readonly problems = new Map<ApiObject, string[]>();
+  /** The result of each once-per-synth validation run in this session. */
+  private readonly validated = new Map<object, string[]>();
 
   /** @param scope what this synth writes: the whole app, or one chart */
   public constructor(private readonly scope: IConstruct) {}
+
+  /** The result of `validate` in this session: run at its first call, read at the next. */
+  public once(validation: object, validate: () => string[]): string[] {
+    let result = this.validated.get(validation);
+    if (result === undefined) {
+      result = validate();
+      this.validated.set(validation, result);
+    }
+    return result;
+  }
 
   public open(records: boolean): Frame {
     const frame: Frame = { records, renders: new Map() };

@@ -12,6 +12,7 @@ import { byteQuantityText, cpuQuantityText, QuantityText } from '../core/quantit
 import { notAQuantity } from '../core/resources';
 import { RuntimeToleration, schedulingProblems, TolerationOperator, tolerationToJson } from '../core/scheduling';
 import { enumProblem } from '../core/values';
+import { validateOncePerSynth } from '../core/written-manifests';
 import { InstallerSpec, RunscCheck } from '../node-agent/setup-spec';
 import { ownNodePolicySpec } from '../policy/own-node-policy';
 
@@ -341,7 +342,8 @@ export class NodeSetup extends Construct {
       for (const object of clusterScoped) object.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
     }
 
-    this.node.addValidation({ validate: () => this.problems().map((p) => `NodeSetup "${this.name}": ${p}`) });
+    // It renders the node agent's files: once per synth, not again in cdk8s's per-chart passes.
+    validateOncePerSynth(this, () => this.problems().map((p) => `NodeSetup "${this.name}": ${p}`));
   }
 
   /** Handlers this node setup installs, in the order runtimes were added. */

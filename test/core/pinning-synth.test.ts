@@ -8,7 +8,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
 import { validationErrors } from './support';
-import { RuntimeClass, RuntimeClassProps } from '../../src/core';
+import { PodOverhead, RuntimeClass, RuntimeClassProps } from '../../src/core';
 
 const SANDBOX: RuntimeClassProps = {
   name: 'sandbox',
@@ -332,4 +332,63 @@ test('a pinned workload that cannot be rendered is reported by App.synth among t
     + `Failed serializing construct at path 'test/empty/Resource' with name '${empty.name}': Error: PodSpec must have at least 1 container`,
     selectorConflict(web.resource),
   ]);
+});
+
+describe('an app of many charts (cdk8s validates the app once per chart, plus once)', () => {
+  const CHARTS = 20;
+
+  /** An app of `CHARTS` charts, a RuntimeClass with an overhead in the first, `perChart` pinned Deployments in each. */
+  function manyCharts(perChart: number) {
+    const app = Testing.app();
+    const charts = Array.from({ length: CHARTS }, (_, c) => new Chart(app, `apps-${c}`));
+    const overhead = PodOverhead.of({ cpu: '250m', memory: '320Mi' });
+    const runtimeClass = new RuntimeClass(charts[0], 'rc', { ...SANDBOX, overhead });
+    const pinAll = () => charts.flatMap((chart) => Array.from({ length: perChart }, (_, i) => {
+      const deployment = new CountedDeployment(chart, `web-${i}`);
+      runtimeClass.pin(deployment);
+      return deployment;
+    }));
+    return { app, charts, overhead, runtimeClass, pinAll };
+  }
+
+  test('a RuntimeClass is validated once per synth, not once per chart', () => {
+    const { app, overhead, pinAll } = manyCharts(2);
+    pinAll();
+    // The class's validation is what reads its overhead (pin checks read it only against a nodeAllocatable).
+    const validations = jest.spyOn(overhead, 'validate');
+    app.synth();
+    expect(validations).toHaveBeenCalledTimes(1);
+    app.synthYaml();
+    expect(validations).toHaveBeenCalledTimes(2);
+    fs.rmSync(app.outdir, { recursive: true, force: true });
+  });
+
+  test('a once-per-synth validation still reports in every synth, afresh, and at each node.validate() outside one', () => {
+    const { app, charts, runtimeClass, pinAll } = manyCharts(1);
+    pinAll();
+    expect(validationErrors(app)).toEqual([]);
+    runtimeClass.addNodeSelector('pool', 'other', 'a test');
+    const conflict = expect.stringMatching(/^\[apps-0\/rc\] RuntimeClass "sandbox": .*pool/);
+    expect(validationErrors(app)).toEqual([conflict]);
+    expect(errorsOf(() => Testing.synth(charts[CHARTS - 1]))).toEqual([conflict]);
+    expect(runtimeClass.node.validate()).toHaveLength(1);
+    expect(runtimeClass.node.validate()).toHaveLength(1);
+  });
+
+  test('pinning reads the app\'s list of charts once per chart, not once per pin', () => {
+    const { app, pinAll } = manyCharts(10);
+    const reads = jest.spyOn(app.node, 'children', 'get');
+    expect(pinAll()).toHaveLength(CHARTS * 10);
+    expect(reads.mock.calls.length).toBeLessThanOrEqual(CHARTS);
+  });
+
+  test('every problem of every chart is still reported, each once, with the class\'s', () => {
+    const { app, charts, runtimeClass } = manyCharts(0);
+    const bad = charts.map((chart) => new CountedDeployment(chart, 'web', () => ({ nodeSelector: { pool: 'general' } })));
+    bad.forEach((d) => runtimeClass.pin(d));
+    new RuntimeClass(charts[CHARTS - 1], 'twin', SANDBOX);
+    const errors = validationErrors(app);
+    expect(errors.filter((e) => e.includes('another RuntimeClass in this app has the same name'))).toHaveLength(2);
+    expect(errors.filter((e) => !e.includes('another RuntimeClass'))).toEqual(bad.map((d) => selectorConflict(d.resource)));
+  });
 });
