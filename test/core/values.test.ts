@@ -14,10 +14,7 @@ import {
   RuntimeClass,
   SandboxedDaemonSet,
 } from '../../src';
-
-function validationErrors(app: App): string[] {
-  return app.node.findAll().flatMap((c) => c.node.validate().map((message) => `[${c.node.path}] ${message}`));
-}
+import { validationErrors } from './support';
 
 function newApp(): { app: App; chart: Chart } {
   const app = Testing.app();
