@@ -3,6 +3,7 @@
 // construct or a runtime is required. Each now fails the synth (or works) with a readable message.
 import { App, Chart, Lazy, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { validationErrors } from './support';
 import {
   CrunRuntime,
   GvisorRuntime,
@@ -14,7 +15,6 @@ import {
   RuntimeClass,
   SandboxedDaemonSet,
 } from '../../src';
-import { validationErrors } from './support';
 
 function newApp(): { app: App; chart: Chart } {
   const app = Testing.app();

@@ -69,11 +69,18 @@ function comparableState(node: TestNode): any {
   const state = agentState(node);
   if (state === undefined) return undefined;
   const byPath = (a: { path: string }, b: { path: string }) => a.path.localeCompare(b.path);
-  return { ...state, records: [...state.records].sort(byPath), labels: [...state.labels].sort(), handlersBefore: state.handlersBefore && [...state.handlersBefore].sort() };
+  return {
+    ...state,
+    records: [...state.records].sort(byPath),
+    labels: [...state.labels].sort(),
+    handlersBefore: state.handlersBefore && [...state.handlersBefore].sort(),
+  };
 }
 
 /** After a run that completed the install: the invariants of a labelled node. */
-function expectInstalled(node: TestNode, run: RunResult, installed: Map<string, string>, context: object, referenceState?: any, handlers: string[] = HANDLERS): void {
+function expectInstalled(
+  node: TestNode, run: RunResult, installed: Map<string, string>, context: object, referenceState?: any, handlers: string[] = HANDLERS,
+): void {
   expect({ ...context, status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ ...context, status: 0, stderr: '' });
   // Converged to the uninterrupted result, byte for byte.
   expect({ ...context, files: node.snapshot() }).toEqual({ ...context, files: withoutState(installed, node) });

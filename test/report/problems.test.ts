@@ -155,7 +155,9 @@ describe('what a class\'s handler cannot give, from the handler table the preset
     const { documents } = parseYamlDocuments(yaml, 'c.yaml');
     const classes = buildModel(documents, 1).runtimeClasses;
     const hostFields = (limits: RuntimeLimits | undefined) => [
-      limits?.allowHostNetwork ?? limits?.hostNetwork ?? true, limits?.allowHostPid ?? limits?.hostPid ?? true, limits?.allowHostIpc ?? limits?.hostIpc ?? true,
+      limits?.allowHostNetwork ?? limits?.hostNetwork ?? true,
+      limits?.allowHostPid ?? limits?.hostPid ?? true,
+      limits?.allowHostIpc ?? limits?.hostIpc ?? true,
     ];
     for (const runtime of runtimes) {
       const entry = classes.find((c) => c.name === runtime.runtimeClassName)!;
