@@ -17,9 +17,9 @@ import { MUTATIONS, Mutation } from './mutations';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
-type Verdict = 'killed' | 'survived' | 'no test ran' | 'baseline fails';
+type Verdict = 'killed' | 'survived' | 'no test ran' | 'no result' | 'baseline fails';
 
-interface JestSummary { passed: number; failed: number; suitesFailed: number; failedNames: string[] }
+interface JestSummary { passed: number; failed: number; suitesFailed: number; failedNames: string[]; noResult?: boolean }
 
 function runJest(m: Mutation): JestSummary {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'agent-mutation-')), 'result.json');
@@ -44,8 +44,8 @@ function runJest(m: Mutation): JestSummary {
     const suitesFailed = r.numFailedTestSuites + (r.numRuntimeErrorTestSuites ?? 0);
     return { passed: r.numPassedTests, failed: r.numFailedTests, suitesFailed, failedNames };
   } catch {
-    // No result: jest itself failed or timed out; counts as caught, with the reason shown.
-    return { passed: 0, failed: 1, suitesFailed: 1, failedNames: ['jest produced no result (timed out or crashed)'] };
+    // No result: jest timed out or was killed. Not counted as caught: the run decides nothing.
+    return { passed: 0, failed: 0, suitesFailed: 0, failedNames: [], noResult: true };
   } finally {
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }
@@ -106,7 +106,10 @@ function main(argv: string[]): number {
     const seconds = Math.round((Date.now() - started) / 1000);
     let verdict: Verdict;
     let detail: string;
-    if (summary.failed > 0 || summary.suitesFailed > 0) {
+    if (summary.noResult) {
+      verdict = 'no result';
+      detail = `jest gave no result (timed out after ${m.timeoutMinutes ?? 30} min, or was stopped): undecided`;
+    } else if (summary.failed > 0 || summary.suitesFailed > 0) {
       verdict = 'killed';
       detail = `by ${summary.failedNames.slice(0, 3).join('; ')}${summary.failedNames.length > 3 ? ` and ${summary.failedNames.length - 3} more` : ''}`;
     } else if (summary.passed === 0) {
