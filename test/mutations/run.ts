@@ -23,7 +23,7 @@ interface JestSummary { passed: number; failed: number; suitesFailed: number; fa
 
 function runJest(m: Mutation): JestSummary {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'agent-mutation-')), 'result.json');
-  const args = ['jest', '--ci', '--coverage=false', '--runInBand', '--bail', '--json', `--outputFile=${out}`, ...m.tests];
+  const args = ['jest', '--ci', '--coverage=false', '--runInBand', '--json', `--outputFile=${out}`, ...m.tests];
   if (m.testNamePattern) args.push('-t', m.testNamePattern);
   spawnSync('npx', args, {
     cwd: REPO,
