@@ -272,30 +272,69 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.labelCalls().filter(c => c.includes('=ready'))).toEqual([]);
   });
 
-  test('URL artifacts: sha512 mismatch installs nothing; a match installs 0755 atomically', () => {
-    const payload = Buffer.from('#!/bin/sh\necho runsc\n');
-    const spec = (sha: string) => testSpec({
-      artifacts: [{ arch: THIS_ARCH, source: 'url', location: 'file:///PLACEHOLDER', sha512: sha, destination: '/opt/gvisor/bin/runsc' }],
+  test('URL artifacts: sha512 mismatch installs nothing; a match installs 0755 atomically', async () => {
+    // Two versions large enough that a write in place would be seen half done.
+    const version = (seed: string) => Buffer.concat([Buffer.from(`#!/bin/sh\necho ${seed}\n#`), Buffer.alloc(8 * 1024 * 1024, seed)]);
+    const first = version('a');
+    const second = version('b');
+    const spec = (file: string, sha: string) => testSpec({
+      artifacts: [{ arch: THIS_ARCH, source: 'url', location: `file://${file}`, sha512: sha, destination: '/opt/gvisor/bin/runsc' }],
     });
-    node = new TestNode(spec('0'.repeat(128)));
-    const src = path.join(node.dir, 'runsc-download');
-    fs.writeFileSync(src, payload);
-    const withUrl = (s: ReturnType<typeof spec>) => ({ ...s, artifacts: s.artifacts.map(a => ({ ...a, location: `file://${src}` })) });
-    node.writeConfigMap(withUrl(spec('0'.repeat(128))));
+    node = new TestNode(testSpec());
+    const firstFile = path.join(node.dir, 'runsc-1');
+    const secondFile = path.join(node.dir, 'runsc-2');
+    fs.writeFileSync(firstFile, first);
+    fs.writeFileSync(secondFile, second);
+    node.writeConfigMap(spec(firstFile, '0'.repeat(128)));
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
     const before = node.snapshot();
 
     const bad = node.install();
     expect(bad.status).toBe(1);
-    expect(node.readiness().reason).toBe(`sha512 mismatch for file://${src}: expected ${'0'.repeat(128)}, got ${sha512(payload)}. `
+    expect(node.readiness().reason).toBe(`sha512 mismatch for file://${firstFile}: expected ${'0'.repeat(128)}, got ${sha512(first)}. `
       + 'Nothing was installed from it. Fix: correct the URL or the sha512 given to RuntimeArtifacts.fromUrl');
     expect(node.snapshot()).toEqual(before);
 
-    node.writeConfigMap(withUrl(spec(sha512(payload))));
+    node.writeConfigMap(spec(firstFile, sha512(first)));
     expect(node.install().status).toBe(0);
-    expect(node.bytes('/opt/gvisor/bin/runsc')!.equals(payload)).toBe(true);
-    expect(fs.statSync(node.root.resolve('/opt/gvisor/bin/runsc')).mode.toString(8).slice(-3)).toBe('755');
-    expect(node.root.exists('/opt/gvisor/bin/runsc.cdk8s-new')).toBe(false);
+    const target = node.root.resolve('/opt/gvisor/bin/runsc');
+    expect(fs.readFileSync(target).equals(first)).toBe(true);
+    expect(fs.statSync(target).mode.toString(8).slice(-4)).toBe('0755');
+    const firstInode = fs.statSync(target).ino;
+
+    // The new version replaces the old one while a reader watches the path: every look finds
+    // the whole old or the whole new file, never a missing or partial one. The agent's
+    // temporary file (.runsc.cdk8s-tmp-<random>, beside the target) is the only other name seen.
+    node.writeConfigMap(spec(secondFile, sha512(second)));
+    const run = node.spawn({ action: 'install' });
+    let finished = false;
+    void run.done.then(() => { finished = true; });
+    const seen = { first: 0, second: 0, missing: 0, partial: 0 };
+    const otherNames = new Set<string>();
+    while (!finished) {
+      let bytes: Buffer | undefined;
+      try {
+        bytes = fs.readFileSync(target);
+      } catch (e: any) {
+        if (e.code !== 'ENOENT') throw e;
+      }
+      if (bytes === undefined) seen.missing++;
+      else if (bytes.equals(first)) seen.first++;
+      else if (bytes.equals(second)) seen.second++;
+      else seen.partial++;
+      for (const name of fs.readdirSync(path.dirname(target))) if (name !== 'runsc') otherNames.add(name);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((await run.done).status).toBe(0);
+    expect({ missing: seen.missing, partial: seen.partial }).toEqual({ missing: 0, partial: 0 });
+    expect(seen.first + seen.second).toBeGreaterThan(0);
+    for (const name of otherNames) expect(name).toMatch(/^\.runsc\.cdk8s-tmp-[0-9a-f]{12}$/);
+    // A rename, not a write in place: the path has a new inode, with the new bytes and 0755.
+    expect(fs.readFileSync(target).equals(second)).toBe(true);
+    expect(fs.statSync(target).ino).not.toBe(firstInode);
+    expect(fs.statSync(target).mode.toString(8).slice(-4)).toBe('0755');
+    // Nothing is left beside it.
+    expect(fs.readdirSync(path.dirname(target))).toEqual(['runsc']);
   });
 
   test('replacing a binary that is running: no "Text file busy", the running process keeps its inode', async () => {
@@ -308,16 +347,25 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     fs.chmodSync(path.join(node.artifactsDir, 'bin/sleeper'), 0o755);
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
     expect(node.install().status).toBe(0);
+    const installed = node.root.resolve('/opt/test/bin/sleeper');
+    const oldInode = fs.statSync(installed).ino;
 
-    const running = spawn(node.root.resolve('/opt/test/bin/sleeper'), ['30'], { stdio: 'ignore' });
+    const running = spawn(installed, ['30'], { stdio: 'ignore' });
     try {
       await new Promise(resolve => setTimeout(resolve, 200));
+      const exe = `/proc/${running.pid}/exe`;
+      expect(fs.statSync(exe).ino).toBe(oldInode);
       fs.copyFileSync('/usr/bin/true', path.join(node.artifactsDir, 'bin/sleeper'));
       const r = node.install();
       expect(r.stderr).not.toContain('Text file busy');
       expect(r.status).toBe(0);
       expect(node.bytes('/opt/test/bin/sleeper')!.equals(fs.readFileSync('/usr/bin/true'))).toBe(true);
+      // The process still runs the old file (now unlinked) while the path names a new inode.
       expect(running.exitCode).toBeNull();
+      expect(fs.statSync(exe).ino).toBe(oldInode);
+      expect(fs.readlinkSync(exe)).toBe(`${installed} (deleted)`);
+      expect(fs.statSync(installed).ino).not.toBe(oldInode);
+      expect(fs.readFileSync(exe).equals(fs.readFileSync('/usr/bin/sleep'))).toBe(true);
     } finally {
       running.kill('SIGKILL');
     }

@@ -9,6 +9,7 @@ import { parse as parseToml } from 'smol-toml';
 import { KATA_QEMU, RUNC_TEST, testSpec } from './helpers';
 import { InstallerSpec, parseSpec } from '../../src/node-agent/setup-spec';
 import { nodeAgentCode, renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
+import { inCi } from '../support/ci';
 
 const SHA = 'ab'.repeat(64);
 const FRAGMENTS = ['containerd-v1', 'containerd-v2', 'containerd-v3', 'containerd-v3-tables'];
@@ -139,14 +140,16 @@ describe('renderNodeAgentFiles', () => {
 });
 
 describe('test stand-ins', () => {
-  test('pass shellcheck -s sh', () => {
+  // Without shellcheck the check is skipped with the reason, never passed; in CI it must run.
+  const shellcheck = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
+  const haveShellcheck = shellcheck.error === undefined && shellcheck.status === 0;
+  if (!haveShellcheck && !inCi()) {
+    // eslint-disable-next-line no-console
+    console.warn('SKIPPED "pass shellcheck -s sh": shellcheck is not installed (apt-get install -y shellcheck). Set CI=1 to make this a failure.');
+  }
+  (haveShellcheck || inCi() ? test : test.skip)('pass shellcheck -s sh', () => {
     const scripts = ['stand-in.sh', 'fake-containerd2.sh'].map((s) => path.join(__dirname, s));
     const r = spawnSync('shellcheck', ['-s', 'sh', ...scripts], { encoding: 'utf8' });
-    if (r.error && !process.env.CI) {
-      // eslint-disable-next-line no-console
-      console.warn(`shellcheck not run: ${r.error.message} (apt-get install -y shellcheck)`);
-      return;
-    }
     expect(r.error).toBeUndefined();
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);

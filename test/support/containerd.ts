@@ -21,6 +21,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
+import { inCi } from './ci';
 import { removeTreeSafely, unmountAllUnder } from './mounts';
 import { PAUSE_IMAGE } from './pause-image';
 
@@ -59,7 +60,7 @@ export function containerdUnavailableReason(): string | undefined {
  */
 export function describeIfContainerd(name: string, fn: () => void): void {
   const reason = containerdUnavailableReason();
-  if (reason && !isCI()) {
+  if (reason && !inCi()) {
     // eslint-disable-next-line no-console
     console.warn(`SKIPPED "${name}": ${reason}. Set CI=1 to make this a failure.`);
     describe.skip(name, fn);
@@ -68,11 +69,6 @@ export function describeIfContainerd(name: string, fn: () => void): void {
   }
 }
 
-/** Whether `CI` is set (to anything but `''`, `0` or `false`). */
-export function isCI(): boolean {
-  const ci = (process.env.CI ?? '').trim().toLowerCase();
-  return ci !== '' && ci !== '0' && ci !== 'false';
-}
 
 /** Throw with the reason if containerd tests cannot run here. */
 export function assertContainerdAvailable(): void {

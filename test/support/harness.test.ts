@@ -8,6 +8,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { inCi } from './ci';
 import {
   assertContainerdAvailable, configDump, ContainerdDaemon, CRI_PLUGIN_V1, describeIfContainerd, mergedConfig,
   startContainerd, testCriConfig, writeRuncWrapper,
@@ -54,7 +55,7 @@ describe('pause image archive', () => {
   beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pause-unit-')); });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const runIf = fs.existsSync('/bin/busybox') || process.env.CI ? test : test.skip;
+  const runIf = fs.existsSync('/bin/busybox') || inCi() ? test : test.skip;
 
   runIf('is an OCI layout whose blobs match their digests, with a named index', () => {
     const tar = buildPauseImageTar(dir, { name: 'localhost/x/pause:1' });

@@ -31,7 +31,8 @@
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CommandResult, isCI } from './containerd';
+import { inCi } from './ci';
+import { CommandResult } from './containerd';
 import { HostRoot } from './host-root';
 import { removeTreeSafely } from './mounts';
 import { installIntoRoot, killProcessesOfAndWait, NODE_SYSTEMCTL, processesOf, registerForExit, safeRead, unregisterForExit } from './node-containerd';
@@ -282,8 +283,8 @@ export function nodeCrio(root: HostRoot, opts: NodeCrioOptions = {}): NodeCrio {
 }
 
 
-/** Throws with the reason when CRI-O cannot run here (for `beforeAll`); `isCI()` decides elsewhere whether that skips or fails. */
+/** Throws with the reason when CRI-O cannot run here (for `beforeAll`); `inCi()` decides elsewhere whether that skips or fails. */
 export function assertCrioAvailable(): void {
   const why = crioUnavailableReason();
-  if (why) throw new Error(`prerequisite missing: ${why}${isCI() ? ' (CI is set, so this fails instead of skipping)' : ''}`);
+  if (why) throw new Error(`prerequisite missing: ${why}${inCi() ? ' (CI is set, so this fails instead of skipping)' : ''}`);
 }

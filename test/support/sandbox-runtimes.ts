@@ -12,7 +12,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { containerdUnavailableReason, CRI_PLUGIN_V1, isCI } from './containerd';
+import { inCi } from './ci';
+import { containerdUnavailableReason, CRI_PLUGIN_V1 } from './containerd';
 
 /** gVisor's containerd shim used by the tests. */
 export const GVISOR_SHIM = process.env.GVISOR_SHIM
@@ -68,7 +69,7 @@ export function crunUnavailableReason(): string | undefined {
  */
 export function describeIfAvailable(name: string, reason: () => string | undefined, fn: () => void): void {
   const why = reason();
-  if (why && !isCI()) {
+  if (why && !inCi()) {
     // eslint-disable-next-line no-console
     console.warn(`SKIPPED "${name}": ${why}. Set CI=1 to make this a failure.`);
     describe.skip(name, fn);
