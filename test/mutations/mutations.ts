@@ -25,8 +25,8 @@ export const MUTATIONS: readonly Mutation[] = [
     bug: 'a file replaced by rename is not followed by an fsync of its directory (the rename may be lost at power loss)',
     replace: [['      fs.renameSync(temp, real);\n    } catch (e) {\n      fs.rmSync(temp, { force: true });\n      throw e;\n    }\n    syncDirectory(dir);\n',
       '      fs.renameSync(temp, real);\n    } catch (e) {\n      fs.rmSync(temp, { force: true });\n      throw e;\n    }\n']],
-    tests: ['test/node-agent'],
-    testNamePattern: 'fsync|durab',
+    tests: ['test/node-agent/links.test.ts'],
+    testNamePattern: 'No fsync of the directory after rename',
   },
   {
     name: 'state-saved-after-host-files',
