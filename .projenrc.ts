@@ -152,6 +152,8 @@ project.addTask('mutation:agent', {
   receiveArgs: true,
 });
 project.gitignore.exclude('/.stryker-tmp/', '/reports/mutation/');
+// Stryker's incremental results: kept so that a run tests only what changed, not read in reviews.
+project.gitattributes.addAttributes('/reports/stryker-incremental.json', 'linguist-generated', '-diff');
 project.npmignore?.exclude('/reports/', '/stryker.config.json');
 
 project.addTask('benchmark', {
