@@ -3,7 +3,7 @@ import { cdk8s, javascript, JsonFile, JsonPatch, ReleasableCommits } from 'proje
 /** The Debian packages the integration tests run (the list in .ci/run). */
 const INSTALL_TEST_PACKAGES = {
   name: 'Install the test packages',
-  run: 'apt-get update -qq && apt-get install -y -qq --no-install-recommends containerd runc runsc crun libyajl2 containernetworking-plugins iproute2 conmon debootstrap shellcheck dash busybox-static python3 openssl util-linux tar ca-certificates',
+  run: 'apt-get update -qq && apt-get install -y -qq --no-install-recommends containerd runc runsc crun libyajl2 containernetworking-plugins iproute2 conmon debootstrap shellcheck dash busybox-static python3 openssl util-linux tar ca-certificates strace time',
 };
 
 const project = new cdk8s.ConstructLibraryCdk8s({

@@ -140,7 +140,7 @@ describe('consumer: the packed library in a fresh cdk8s app', () => {
     if (!fs.existsSync(path.join(app, 'dist', 'quickstart.k8s.yaml'))) run('node', ['main.js'], app);
     const output = run('npx', ['--no-install', 'cdk8s-runtimeclass', 'report', '--check', '--format', 'json', 'dist'], app);
     const report = JSON.parse(output);
-    expect(report.schemaVersion).toBe(2);
+    expect(report.schemaVersion).toBe(3);
     expect(report.problems).toEqual([]);
     const checkout = report.workloads.find((w: any) => w.runtimeClassName === 'kata-qemu');
     expect([checkout.kind, checkout.replicas, checkout.overhead]).toEqual(['Deployment', 2, { cpu: '250m', memory: '320Mi' }]);
