@@ -18,7 +18,7 @@ export function cpuQuantityText(field: string, given: string | kplus.Cpu): Quant
   const value = resolved.value;
   if (typeof value === 'string') return { text: value };
   if (isCpu(value)) return { text: value.amount };
-  return { problem: `${field}: ${describe(value)} is neither a quantity string (e.g. "250m") nor a cdk8s-plus Cpu (e.g. Cpu.millis(250))` };
+  return { problem: `${field}: ${describeValue(value)} is neither a quantity string (e.g. "250m") nor a cdk8s-plus Cpu (e.g. Cpu.millis(250))` };
 }
 
 /**
@@ -31,7 +31,7 @@ export function byteQuantityText(field: string, given: string | Size): QuantityT
   const value = resolved.value;
   if (typeof value === 'string') return { text: value };
   if (!isSize(value)) {
-    return { problem: `${field}: ${describe(value)} is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))` };
+    return { problem: `${field}: ${describeValue(value)} is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))` };
   }
   const bytes = value.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024;
   if (!Number.isSafeInteger(bytes) || bytes < 0) {
@@ -48,8 +48,4 @@ function isCpu(value: unknown): value is kplus.Cpu {
 /** True for a cdk8s `Size` (by shape). */
 function isSize(value: unknown): value is Size {
   return value !== null && typeof value === 'object' && typeof (value as Size).toKibibytes === 'function';
-}
-
-function describe(value: unknown): string {
-  return describeValue(value);
 }
