@@ -189,6 +189,75 @@ export async function uninstallMatrix(scenario: Scenario): Promise<number> {
   }
 }
 
+/** Where the node's containerd finds its own configuration when it comes back without our handler (outside the snapshot's dirs). */
+const FROZEN = '/frozen-containerd.toml';
+
+/**
+ * The install crash matrix where the runtime comes back without our handler: the agent is killed
+ * before each step, then re-run on a node whose containerd, when restarted, starts on a frozen copy
+ * of the node's own configuration (a unit started with another config path, or configuration
+ * management putting the old file back under it). A re-run that restarts it must not label the
+ * node, must remove the labels, report not ready with the runtime's own answer, roll its change
+ * back and keep its state whole; a re-run that needs no restart (the killed run's verified
+ * restart stands) behaves as a normal one. Then, on a normal node again, a re-run converges to
+ * the uninterrupted result and uninstall gives back every byte. Returns the number of steps and
+ * how many of them had a re-run that restarted into the runtime without our handler.
+ */
+export async function withoutHandlerMatrix(scenario: Scenario): Promise<{ steps: number; withoutHandler: number }> {
+  const spec = scenario.spec ?? testSpec();
+  const node = new TestNode(spec);
+  const specHandlers = spec.handlers.map((h) => h.handler);
+  const offered = READY.map((l) => l.replace('=ready', ''));
+  try {
+    reset(node, scenario);
+    const original = node.root.exists(CONFIG) ? node.bytes(CONFIG)! : undefined;
+    node.root.write(FROZEN, original ?? Buffer.alloc(0));
+    const originalFiles = node.snapshot();
+    const reference = traced(node, { action: 'install' });
+    expect({ status: reference.result.status, stderr: reference.result.status === 0 ? '' : reference.result.stderr }).toEqual({ status: 0, stderr: '' });
+    const installed = node.snapshot();
+    const referenceState = comparableState(node);
+    const steps = reference.steps;
+    let withoutHandler = 0;
+    steps.forEach((step, i) => {
+      const context = { step: `@${i + 1} ${step}` };
+      reset(node, scenario);
+      killAt(node, 'install', steps, i + 1, context);
+      node.clearCalls();
+      const rerun = node.install({ env: { STANDIN_CONFIG: FROZEN, VERIFY_TIMEOUT: '3' } });
+      if (node.restarts().length === 0) {
+        expectInstalled(node, rerun, installed, { ...context, rerun: 'no restart needed' }, referenceState);
+      } else {
+        withoutHandler++;
+        const ctx = { ...context, rerun: 'restarted without our handler' };
+        // The runtime came back on the node's own configuration: it serves none of ours.
+        expect({ ...ctx, loaded: HANDLERS.filter((h) => loadedHandlers(node)?.includes(h)) }).toEqual({ ...ctx, loaded: [] });
+        expect({ ...ctx, status: rerun.status, readyCalls: readyCalls(node), removed: offered.every((l) => node.labelCalls().some((c) => c.endsWith(`${l}-`))) })
+          .toEqual({ ...ctx, status: 1, readyCalls: [], removed: true });
+        const readiness = node.readiness();
+        expect({ ...ctx, ready: readiness.ready, reason: readiness.reason }).toEqual({
+          ...ctx,
+          ready: false,
+          reason: expect.stringMatching(new RegExp(`^containerd came back but does not serve runtime handler\\(s\\) ${specHandlers.join(' ')} within 3s \\(it serves runc, per .*\\); the previous configuration was restored`)),
+        });
+        // Its change rolled back, whole; its state whole and without a pending restart (the runtime runs what the disk says).
+        expect({ ...ctx, config: node.bytes(CONFIG)?.toString('base64'), temps: leftoverTemps(node), tombstone: node.root.exists(TOMBSTONE) })
+          .toEqual({ ...ctx, config: original?.toString('base64'), temps: [], tombstone: false });
+        expect(() => agentState(node)).not.toThrow();
+        expect({ ...ctx, pending: agentState(node)?.restartPending ?? false }).toEqual({ ...ctx, pending: false });
+        expect({ ...ctx, checkSandboxes: checkSandboxesLeft(node) }).toEqual({ ...ctx, checkSandboxes: [] });
+      }
+      // The node's runtime loads its config file again: the next run converges, labels, and uninstall gives every byte back.
+      node.clearCalls();
+      expectInstalled(node, node.install(), installed, { ...context, then: 'normal re-run' }, referenceState);
+      expectUninstalled(node, node.uninstall(), originalFiles, { ...context, then: 'uninstalled' });
+    });
+    return { steps: steps.length, withoutHandler };
+  } finally {
+    await node.cleanup();
+  }
+}
+
 /** An upgrade: the node runs setup `from`, then the DaemonSet rolls to `to` (same setup name). */
 export interface Upgrade {
   readonly from: InstallerSpec;
