@@ -31,7 +31,7 @@ export interface Scenario {
 }
 
 /** The node as the scenario starts: no state, the original config, nothing else of ours, no runtime running. */
-function reset(node: TestNode, scenario: Scenario): void {
+export function reset(node: TestNode, scenario: Scenario): void {
   stopRuntime(node);
   // Everything under the writable directories goes, but for what a fresh node has (its pod network's config).
   for (const top of ['/etc', '/opt', '/var/lib']) {
@@ -357,4 +357,48 @@ async function killAfter(node: TestNode, action: 'install' | 'uninstall', ms: nu
   const timer = setTimeout(() => run.child.kill('SIGKILL'), ms);
   await run.done;
   clearTimeout(timer);
+}
+
+/** Blocks this process for `ms` without spinning (the agent under test runs in its own process meanwhile). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `action` and watches the node every millisecond: as soon as `when()` returns a description
+ * of the instant (e.g. "412 of 3000 files left"), the agent gets SIGKILL. Returns that description,
+ * or undefined when the run ended first.
+ */
+export async function killWhen(node: TestNode, action: 'install' | 'uninstall', when: () => string | undefined, timeoutMs = 120_000): Promise<string | undefined> {
+  const run = node.spawn({ action, timeoutMs });
+  const deadline = Date.now() + timeoutMs;
+  let instant: string | undefined;
+  // The child's exit event needs the event loop: this polls synchronously, so it looks at /proc instead.
+  while (Date.now() < deadline && fs.existsSync(`/proc/${run.child.pid}`) && !isZombie(run.child.pid!)) {
+    instant = when();
+    if (instant !== undefined) {
+      run.child.kill('SIGKILL');
+      break;
+    }
+    pause(1);
+  }
+  const result = await run.done;
+  if (instant !== undefined) expect({ instant, signal: result.signal }).toEqual({ instant, signal: 'SIGKILL' });
+  return instant;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** After a kill: the node converges with a re-run of `rerun`, checked as the matrix checks it. */
+export function expectConverges(
+  node: TestNode, rerun: 'install' | 'uninstall', expected: { installed: Map<string, string>; original: Map<string, string> }, context: object,
+): void {
+  if (rerun === 'install') expectInstalled(node, node.install(), expected.installed, context);
+  else expectUninstalled(node, node.uninstall(), expected.original, context);
 }
