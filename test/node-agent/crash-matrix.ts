@@ -192,18 +192,25 @@ export async function uninstallMatrix(scenario: Scenario): Promise<number> {
 /** Where the node's containerd finds its own configuration when it comes back without our handler (outside the snapshot's dirs). */
 const FROZEN = '/frozen-containerd.toml';
 
+/** How the node's containerd comes back without our handler at the re-run's restarts. */
+export enum WithoutHandler {
+  /** The unit starts containerd with another config path: a copy of the node's own configuration. */
+  OTHER_CONFIG_PATH = 'other config path',
+  /** Configuration management puts the node's own file back between the agent's write and the restart. */
+  FILE_REVERTED = 'file reverted before the restart',
+}
+
 /**
  * The install crash matrix where the runtime comes back without our handler: the agent is killed
- * before each step, then re-run on a node whose containerd, when restarted, starts on a frozen copy
- * of the node's own configuration (a unit started with another config path, or configuration
- * management putting the old file back under it). A re-run that restarts it must not label the
+ * before each step, then re-run on a node whose containerd, when restarted, starts on the node's
+ * own configuration (see WithoutHandler). A re-run that restarts it must not label the
  * node, must remove the labels, report not ready with the runtime's own answer, roll its change
  * back and keep its state whole; a re-run that needs no restart (the killed run's verified
  * restart stands) behaves as a normal one. Then, on a normal node again, a re-run converges to
  * the uninterrupted result and uninstall gives back every byte. Returns the number of steps and
  * how many of them had a re-run that restarted into the runtime without our handler.
  */
-export async function withoutHandlerMatrix(scenario: Scenario): Promise<{ steps: number; withoutHandler: number }> {
+export async function withoutHandlerMatrix(scenario: Scenario, how: WithoutHandler): Promise<{ steps: number; withoutHandler: number }> {
   const spec = scenario.spec ?? testSpec();
   const node = new TestNode(spec);
   const specHandlers = spec.handlers.map((h) => h.handler);
@@ -220,11 +227,14 @@ export async function withoutHandlerMatrix(scenario: Scenario): Promise<{ steps:
     const steps = reference.steps;
     let withoutHandler = 0;
     steps.forEach((step, i) => {
-      const context = { step: `@${i + 1} ${step}` };
+      const context = { how, step: `@${i + 1} ${step}` };
       reset(node, scenario);
       killAt(node, 'install', steps, i + 1, context);
       node.clearCalls();
-      const rerun = node.install({ env: { STANDIN_CONFIG: FROZEN, VERIFY_TIMEOUT: '3' } });
+      const comesBackWithout = how === WithoutHandler.OTHER_CONFIG_PATH
+        ? { STANDIN_CONFIG: FROZEN }
+        : { STANDIN_ON_RESTART: `cp '${node.root.resolve(FROZEN)}' '${node.root.resolve(CONFIG)}'` };
+      const rerun = node.install({ env: { ...comesBackWithout, VERIFY_TIMEOUT: '3' } });
       if (node.restarts().length === 0) {
         expectInstalled(node, rerun, installed, { ...context, rerun: 'no restart needed' }, referenceState);
       } else {
