@@ -31,7 +31,7 @@ export interface Scenario {
 }
 
 /** The node as the scenario starts: no state, the original config, nothing else of ours, no runtime running. */
-function reset(node: TestNode, scenario: Scenario): void {
+export function reset(node: TestNode, scenario: Scenario): void {
   stopRuntime(node);
   // Everything under the writable directories goes, but for what a fresh node has (its pod network's config).
   for (const top of ['/etc', '/opt', '/var/lib']) {
@@ -189,6 +189,85 @@ export async function uninstallMatrix(scenario: Scenario): Promise<number> {
   }
 }
 
+/** Where the node's containerd finds its own configuration when it comes back without our handler (outside the snapshot's dirs). */
+const FROZEN = '/frozen-containerd.toml';
+
+/** How the node's containerd comes back without our handler at the re-run's restarts. */
+export enum WithoutHandler {
+  /** The unit starts containerd with another config path: a copy of the node's own configuration. */
+  OTHER_CONFIG_PATH = 'other config path',
+  /** Configuration management puts the node's own file back between the agent's write and the restart. */
+  FILE_REVERTED = 'file reverted before the restart',
+}
+
+/**
+ * The install crash matrix where the runtime comes back without our handler: the agent is killed
+ * before each step, then re-run on a node whose containerd, when restarted, starts on the node's
+ * own configuration (see WithoutHandler). A re-run that restarts it must not label the
+ * node, must remove the labels, report not ready with the runtime's own answer, roll its change
+ * back and keep its state whole; a re-run that needs no restart (the killed run's verified
+ * restart stands) behaves as a normal one. Then, on a normal node again, a re-run converges to
+ * the uninterrupted result and uninstall gives back every byte. Returns the number of steps and
+ * how many of them had a re-run that restarted into the runtime without our handler.
+ */
+export async function withoutHandlerMatrix(scenario: Scenario, how: WithoutHandler): Promise<{ steps: number; withoutHandler: number }> {
+  const spec = scenario.spec ?? testSpec();
+  const node = new TestNode(spec);
+  const specHandlers = spec.handlers.map((h) => h.handler);
+  const offered = READY.map((l) => l.replace('=ready', ''));
+  try {
+    reset(node, scenario);
+    const original = node.root.exists(CONFIG) ? node.bytes(CONFIG)! : undefined;
+    node.root.write(FROZEN, original ?? Buffer.alloc(0));
+    const originalFiles = node.snapshot();
+    const reference = traced(node, { action: 'install' });
+    expect({ status: reference.result.status, stderr: reference.result.status === 0 ? '' : reference.result.stderr }).toEqual({ status: 0, stderr: '' });
+    const installed = node.snapshot();
+    const referenceState = comparableState(node);
+    const steps = reference.steps;
+    let withoutHandler = 0;
+    steps.forEach((step, i) => {
+      const context = { how, step: `@${i + 1} ${step}` };
+      reset(node, scenario);
+      killAt(node, 'install', steps, i + 1, context);
+      node.clearCalls();
+      const comesBackWithout = how === WithoutHandler.OTHER_CONFIG_PATH
+        ? { STANDIN_CONFIG: FROZEN }
+        : { STANDIN_ON_RESTART: `cp '${node.root.resolve(FROZEN)}' '${node.root.resolve(CONFIG)}'` };
+      const rerun = node.install({ env: { ...comesBackWithout, VERIFY_TIMEOUT: '3' } });
+      if (node.restarts().length === 0) {
+        expectInstalled(node, rerun, installed, { ...context, rerun: 'no restart needed' }, referenceState);
+      } else {
+        withoutHandler++;
+        const ctx = { ...context, rerun: 'restarted without our handler' };
+        // The runtime came back on the node's own configuration: it serves none of ours.
+        expect({ ...ctx, loaded: HANDLERS.filter((h) => loadedHandlers(node)?.includes(h)) }).toEqual({ ...ctx, loaded: [] });
+        expect({ ...ctx, status: rerun.status, readyCalls: readyCalls(node), removed: offered.every((l) => node.labelCalls().some((c) => c.endsWith(`${l}-`))) })
+          .toEqual({ ...ctx, status: 1, readyCalls: [], removed: true });
+        const readiness = node.readiness();
+        expect({ ...ctx, ready: readiness.ready, reason: readiness.reason }).toEqual({
+          ...ctx,
+          ready: false,
+          reason: expect.stringMatching(new RegExp(`^containerd came back but does not serve runtime handler\\(s\\) ${specHandlers.join(' ')} within 3s \\(it serves runc, per .*\\); the previous configuration was restored`)),
+        });
+        // Its change rolled back, whole; its state whole and without a pending restart (the runtime runs what the disk says).
+        expect({ ...ctx, config: node.bytes(CONFIG)?.toString('base64'), temps: leftoverTemps(node), tombstone: node.root.exists(TOMBSTONE) })
+          .toEqual({ ...ctx, config: original?.toString('base64'), temps: [], tombstone: false });
+        expect(() => agentState(node)).not.toThrow();
+        expect({ ...ctx, pending: agentState(node)?.restartPending ?? false }).toEqual({ ...ctx, pending: false });
+        expect({ ...ctx, checkSandboxes: checkSandboxesLeft(node) }).toEqual({ ...ctx, checkSandboxes: [] });
+      }
+      // The node's runtime loads its config file again: the next run converges, labels, and uninstall gives every byte back.
+      node.clearCalls();
+      expectInstalled(node, node.install(), installed, { ...context, then: 'normal re-run' }, referenceState);
+      expectUninstalled(node, node.uninstall(), originalFiles, { ...context, then: 'uninstalled' });
+    });
+    return { steps: steps.length, withoutHandler };
+  } finally {
+    await node.cleanup();
+  }
+}
+
 /** An upgrade: the node runs setup `from`, then the DaemonSet rolls to `to` (same setup name). */
 export interface Upgrade {
   readonly from: InstallerSpec;
@@ -288,4 +367,48 @@ async function killAfter(node: TestNode, action: 'install' | 'uninstall', ms: nu
   const timer = setTimeout(() => run.child.kill('SIGKILL'), ms);
   await run.done;
   clearTimeout(timer);
+}
+
+/** Blocks this process for `ms` without spinning (the agent under test runs in its own process meanwhile). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Runs `action` and watches the node every millisecond: as soon as `when()` returns a description
+ * of the instant (e.g. "412 of 3000 files left"), the agent gets SIGKILL. Returns that description,
+ * or undefined when the run ended first.
+ */
+export async function killWhen(node: TestNode, action: 'install' | 'uninstall', when: () => string | undefined, timeoutMs = 120_000): Promise<string | undefined> {
+  const run = node.spawn({ action, timeoutMs });
+  const deadline = Date.now() + timeoutMs;
+  let instant: string | undefined;
+  // The child's exit event needs the event loop: this polls synchronously, so it looks at /proc instead.
+  while (Date.now() < deadline && fs.existsSync(`/proc/${run.child.pid}`) && !isZombie(run.child.pid!)) {
+    instant = when();
+    if (instant !== undefined) {
+      run.child.kill('SIGKILL');
+      break;
+    }
+    pause(1);
+  }
+  const result = await run.done;
+  if (instant !== undefined) expect({ instant, signal: result.signal }).toEqual({ instant, signal: 'SIGKILL' });
+  return instant;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+/** After a kill: the node converges with a re-run of `rerun`, checked as the matrix checks it. */
+export function expectConverges(
+  node: TestNode, rerun: 'install' | 'uninstall', expected: { installed: Map<string, string>; original: Map<string, string> }, context: object,
+): void {
+  if (rerun === 'install') expectInstalled(node, node.install(), expected.installed, context);
+  else expectUninstalled(node, node.uninstall(), expected.original, context);
 }

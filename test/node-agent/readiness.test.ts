@@ -8,7 +8,7 @@
 import { ChildProcess, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { corpus, NODE_NAME, RunResult, STAND_IN, testSpec, TestNode } from './helpers';
+import { corpus, loadedHandlers, NODE_NAME, RUNC_TEST, RunResult, STAND_IN, testSpec, TestNode } from './helpers';
 import { assertContainerdAvailable, describeIfContainerd } from '../support/containerd';
 import { CriClient } from '../support/cri-client';
 import { TEST_CNI_CONFLIST } from '../support/host-root';
@@ -82,6 +82,8 @@ describeIfContainerd('readiness is a real check sandbox (real containerd 1.6, CN
     fs.rmSync(path.join(node.standInDir, 'local-bin', 'runc-test'));
     const again = node.install();
     expect(again.status).toBe(1);
+    expect(loadedHandlers(node)).toContain('runc-test');
+    expect(again.stderr).not.toContain('does not serve');
     expect(node.labelCalls()).toEqual([UNLABEL]);
     expect(node.restarts()).toEqual([]);
     const reason = node.readiness().reason!;
@@ -89,6 +91,32 @@ describeIfContainerd('readiness is a real check sandbox (real containerd 1.6, CN
     expect(reason).toMatch(/The node is not labelled ready for runc-test$/);
     expect(probe(node).ok).toBe(false);
     expect(await checkSandboxesOn(node)).toEqual([]);
+  });
+
+  test('a handler containerd serves whose binary was never installed: installed and served, never labelled (the label only removed), not ready with the runtime\'s own error; once the binary is there, the next run labels without a restart', async () => {
+    node = new TestNode(testSpec({ handlers: [{ ...RUNC_TEST, options: { BinaryName: '/usr/local/bin/runc-gone' } }] }));
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const r = node.install();
+    expect(r.status).toBe(1);
+    expect(node.restarts()).toEqual(['systemctl restart containerd']);
+    // containerd loaded the handler and lists it: only the check sandbox can tell.
+    expect(loadedHandlers(node)).toContain('runc-test');
+    expect(r.stderr).not.toContain('does not serve');
+    expect(node.labelCalls()).toEqual([UNLABEL]);
+    const reason = node.readiness().reason!;
+    expect(reason).toMatch(/^a pod sandbox with runtime handler runc-test failed to start: .*\/usr\/local\/bin\/runc-gone.*(no such file|not found)/i);
+    expect(reason).toMatch(/The node is not labelled ready for runc-test$/);
+    expect(probe(node)).toEqual({ ok: false, output: expect.stringContaining('runc-gone') });
+    expect(await checkSandboxesOn(node)).toEqual([]);
+
+    // The binary arrives in the node's /usr/local/bin: the next run restarts nothing and labels.
+    fs.symlinkSync(fs.readlinkSync(path.join(node.standInDir, 'local-bin', 'runc-test')), path.join(node.standInDir, 'local-bin', 'runc-gone'));
+    node.clearCalls();
+    const again = node.install();
+    expect({ status: again.status, stderr: again.status === 0 ? '' : again.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(node.restarts()).toEqual([]);
+    expect(node.labelCalls()).toEqual([READY]);
+    expect(probe(node)).toEqual({ ok: true, output: 'ready: runc-test' });
   });
 
   test('killed while its check sandbox runs: the next run removes the leftover before it checks again', async () => {
