@@ -3,7 +3,7 @@ import { ClassNodes, ClassTotals, NODE_READY_VALUE, NodeEntry, OverheadStatus, R
 import { describeWorkload, ReportProblem } from './problems';
 import { InputError, SourceLocation } from './read';
 import { ResourceList } from '../core/resources';
-import { NODE_READY_LABEL_PREFIX } from '../node-setup/node-setup';
+import { NODE_READY_LABEL_PREFIX } from '../node-setup/ready-label';
 
 /** The output formats. */
 export enum ReportFormat {
