@@ -6,7 +6,7 @@ import { detached, InputDocument, SourceLocation } from './read';
 import { effectiveRequests, podSpecPointer, readPointer, replicasOf } from '../core/pod-spec';
 import { Quantity } from '../core/quantity';
 import { ResourceList } from '../core/resources';
-import { NodeSetup } from '../node-setup/node-setup';
+import { readyLabelFor } from '../node-setup/ready-label';
 
 /** A document that is not a Kubernetes object and was skipped. */
 export interface ReportNote {
@@ -352,7 +352,7 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
   }
 
   // Most pod specs of a large input repeat a few resource shapes: each is checked and summed once.
-  const { requests, malformed: containerProblems, invalid } = memo(REQUESTS, `${field}\u0000${JSON.stringify([podSpec.containers, podSpec.initContainers])}`, () => {
+  const { requests, malformed: containerProblems, invalid } = memo(REQUESTS, `${field}\u0000${containersKey(podSpec.containers)}\u0000${containersKey(podSpec.initContainers)}`, () => {
     const problems: string[] = [];
     const invalidAmounts: string[] = [];
     const containers = cleanContainers(podSpec.containers, `${field}.containers`, problems, invalidAmounts);
@@ -399,6 +399,41 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
     invalidQuantities: shared(invalidQuantities),
     malformed: shared(malformed),
   };
+}
+
+/**
+ * What cleanContainers and the footprint read of a list of containers, as text: the key of the
+ * cache of requests. Images, ports and the rest are left out, so that the pod specs of a cluster
+ * dump, which differ mostly by image, share their entry.
+ */
+export function containersKey(list: unknown): string {
+  if (list === undefined || list === null) return '';
+  if (!Array.isArray(list)) return `!${describeValue(list)}`;
+  let key = '[';
+  for (const container of list) {
+    if (!isMapping(container)) {
+      key += `!${describeValue(container)},`;
+      continue;
+    }
+    key += `${typeof container.name === 'string' ? JSON.stringify(container.name) : '#'}${container.restartPolicy === 'Always' ? 'A' : ''}`;
+    const resources = container.resources;
+    if (isMapping(resources)) key += `{${amountsKey(resources.requests)}${amountsKey(resources.limits)}},`;
+    else key += resources === undefined || resources === null ? '{},' : `!${describeValue(resources)},`;
+  }
+  return `${key}]`;
+}
+
+/** What cleanAmounts reads of a value. */
+function amountsKey(value: unknown): string {
+  if (value === undefined || value === null) return '-';
+  if (!isMapping(value)) return `!${describeValue(value)};`;
+  let key = '(';
+  for (const name of Object.keys(value)) {
+    const amount = value[name];
+    key += JSON.stringify(name);
+    key += typeof amount === 'string' ? JSON.stringify(amount) : typeof amount === 'number' ? `n${amount}` : `!${describeValue(amount)};`;
+  }
+  return `${key})`;
 }
 
 /** Containers reduced to what the footprint needs, every value checked. */
@@ -561,7 +596,7 @@ function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeC
 
 function classNodes(definition: RuntimeClassEntry | undefined, workloads: WorkloadEntry[], nodes: NodeEntry[]): ClassNodes {
   const handler = definition?.handler;
-  const readyLabel = handler === undefined ? undefined : NodeSetup.readyLabelFor(handler);
+  const readyLabel = handler === undefined ? undefined : readyLabelFor(handler);
   const names = (list: NodeEntry[]) => list.map((n) => n.name).sort();
   const readyNodes = readyLabel === undefined ? [] : names(nodes.filter((n) => n.labels[readyLabel] === NODE_READY_VALUE));
   const reporting = nodes.some((n) => n.runtimeHandlers !== undefined);
