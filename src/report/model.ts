@@ -252,8 +252,9 @@ export class ModelBuilder {
       const entry = readNode(object, location, this.notes);
       if (entry) this.nodes.push(entry);
     } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
-      this.workloads.push(readWorkload(object, location));
-      this.identities.push(ownerIdentityOf(object));
+      const workload = readWorkload(object, location);
+      this.workloads.push(workload);
+      this.identities.push(ownerIdentityOf(object, workload));
     }
   }
 }
@@ -389,8 +390,8 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
     replicas,
     perNode: kind === 'DaemonSet',
     requests,
-    // A copy: the parsed document is not kept.
-    podOverhead: hasOverhead ? JSON.parse(JSON.stringify(podSpec.overhead)) : undefined,
+    // A copy, shared by the pods that set the same: the parsed document is not kept.
+    podOverhead: hasOverhead ? memo(OVERHEAD_COPIES, JSON.stringify(podSpec.overhead), (text) => JSON.parse(text)) : undefined,
     nodeSelector: stringMap(podSpec.nodeSelector),
     hostNamespaces: shared(Object.values(HostNamespace).filter((hostField) => podSpec[hostField] === true)),
     live,
@@ -534,15 +535,16 @@ function detachedOrUndefined(text: string | undefined): string | undefined {
 
 const REQUESTS = new Map<string, { requests: ResourceList; malformed: string[]; invalid: string[] }>();
 const OVERHEADS = new Map<string, { list: ResourceList; malformed: string[]; invalid: string[] }>();
+const OVERHEAD_COPIES = new Map<string, unknown>();
 const PER_POD = new Map<ResourceList, Map<ResourceList, ResourceList>>();
 const TOTALS = new Map<ResourceList, Map<number, ResourceList>>();
 
 /** The value of `key` in a cache of at most 10,000 entries (emptied when full). */
-function memo<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+function memo<K, V>(cache: Map<K, V>, key: K, make: (key: K) => V): V {
   let value = cache.get(key);
   if (value === undefined) {
     if (cache.size >= 10_000) cache.clear();
-    value = make();
+    value = make(key);
     cache.set(key, value);
   }
   return value;
