@@ -257,7 +257,7 @@ function mappingKey(content: string): string | undefined {
     while (i < content.length && isKeyCharacter(content.charCodeAt(i))) i++;
     if (content.charCodeAt(i) === 58 && (i + 1 === content.length || content.charCodeAt(i + 1) === 32)) {
       if (!(first <= 57 || first === 45 || first === 46)) {
-        const key = knownKey(content, i, first);
+        const key = knownKey(content, 0, i);
         if (!((i === 4 || i === 5) && SPECIAL_KEYS.has(key))) {
           keyEnd = i + 1;
           return key;
@@ -277,22 +277,23 @@ function mappingKey(content: string): string | undefined {
  */
 const KEY_SLOTS: Array<string[] | undefined> = new Array(64 * 128);
 
-/** content[0, length) as a key, the one met before when there is one. */
-function knownKey(content: string, length: number, first: number): string {
-  if (length >= 64) return content.slice(0, length);
+/** content[start, start + length) as a key, the one met before when there is one. */
+function knownKey(content: string, start: number, length: number): string {
+  const first = content.charCodeAt(start);
+  if (length >= 64 || length === 0 || first >= 128) return content.slice(start, start + length);
   const slot = (length << 7) | first;
   let keys = KEY_SLOTS[slot];
   if (keys !== undefined) {
     for (let k = 0; k < keys.length; k++) {
       const key = keys[k];
       let i = 1; // the first character is the slot's
-      while (i < length && key.charCodeAt(i) === content.charCodeAt(i)) i++;
+      while (i < length && key.charCodeAt(i) === content.charCodeAt(start + i)) i++;
       if (i === length) return key;
     }
   } else {
     keys = KEY_SLOTS[slot] = [];
   }
-  const key = content.slice(0, length);
+  const key = content.slice(start, start + length);
   // A property name of its own (internalized), not a slice of the line.
   if (keys.length < 8) keys.push(Object.keys({ [key]: 0 })[0]);
   return key;
@@ -487,7 +488,7 @@ class FlowReader {
         this.position = this.text.length - rest.length;
         key = value;
       } else {
-        const plain = this.plain();
+        const plain = this.plain(true);
         key = plainScalar(plain, true);
         if (key !== plain) unsure();
       }
@@ -512,22 +513,31 @@ class FlowReader {
     else if (c !== close) unsure();
   }
 
-  /** A plain scalar in flow context: up to ",", "[", "]", "{", "}", ": " or " #". */
-  private plain(): string {
+  /** A plain scalar in flow context: up to ",", "[", "]", "{", "}", ": " or " #"; a key is taken from the keys met before. */
+  private plain(key: boolean = false): string {
     const start = this.position;
     const text = this.text;
-    while (this.position < text.length) {
-      const c = text[this.position];
-      if (c === ',' || c === '[' || c === ']' || c === '{' || c === '}') break;
-      if (c === ':' && (this.position + 1 >= text.length || ' ,[]{}'.includes(text[this.position + 1]))) break;
-      if (c === '#' && text[this.position - 1] === ' ') unsure();
-      this.position++;
+    const length = text.length;
+    let i = start;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (c === 44 || c === 91 || c === 93 || c === 123 || c === 125) break;
+      if (c === 58) {
+        if (i + 1 >= length) break;
+        const next = text.charCodeAt(i + 1);
+        if (next === 32 || next === 44 || next === 91 || next === 93 || next === 123 || next === 125) break;
+      }
+      if (c === 35 && text.charCodeAt(i - 1) === 32) unsure();
+      i++;
     }
-    if (this.position >= text.length) unsure(); // not closed on this line
-    return text.slice(start, this.position).replace(/ +$/, '');
+    this.position = i;
+    if (i >= length) unsure(); // not closed on this line
+    let end = i;
+    while (end > start && text.charCodeAt(end - 1) === 32) end--;
+    return key ? knownKey(text, start, end - start) : text.slice(start, end);
   }
 
   private spaces(): void {
-    while (this.text[this.position] === ' ') this.position++;
+    while (this.text.charCodeAt(this.position) === 32) this.position++;
   }
 }
