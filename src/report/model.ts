@@ -286,7 +286,8 @@ function kubernetesObjects(
 }
 
 function apiGroup(apiVersion: string): string {
-  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
 }
 
 function readRuntimeClass(object: { [key: string]: unknown }, location: SourceLocation, notes: ReportNote[]): RuntimeClassEntry | undefined {
