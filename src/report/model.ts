@@ -551,13 +551,16 @@ function memo<K, V>(cache: Map<K, V>, key: K, make: (key: K) => V): V {
   return value;
 }
 
+/** The overhead of a pod without one: one list, so that the per-pod cache finds the workloads that share their requests. */
+const NO_OVERHEAD = ResourceList.empty();
+
 function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>, countedIn: WorkloadEntry | undefined): WorkloadFootprintRow {
   const name = workload.runtimeClassName;
   const definition = name === undefined ? undefined : classes.get(name);
   const admitted = workload.admittedOverhead;
   const overheadStatus = name === undefined && !admitted ? OverheadStatus.NONE
     : definition || admitted ? OverheadStatus.KNOWN : OverheadStatus.UNKNOWN;
-  const overhead = admitted ?? definition?.overhead ?? ResourceList.empty();
+  const overhead = admitted ?? definition?.overhead ?? NO_OVERHEAD;
   // The same arithmetic as WorkloadFootprint: requests + overhead per pod, times the pods.
   const perPod = memo(memo(PER_POD, workload.requests, () => new Map()), overhead, () => workload.requests.plus(overhead));
   const replicas = workload.replicas;
