@@ -281,7 +281,7 @@ const KEY_SLOTS: Array<string[] | undefined> = new Array(64 * 128);
 function knownKey(content: string, start: number, length: number): string {
   const first = content.charCodeAt(start);
   if (length >= 64 || length === 0 || first >= 128) return content.slice(start, start + length);
-  const slot = (length << 7) | first;
+  const slot = length * 128 + first;
   let keys = KEY_SLOTS[slot];
   if (keys !== undefined) {
     for (let k = 0; k < keys.length; k++) {
