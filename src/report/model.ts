@@ -342,7 +342,7 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
   const malformed: string[] = [];
   const invalidQuantities: string[] = [];
   const pointer = podSpecPointer(kind)!;
-  const field = pointer.slice(1).replace(/\//g, '.');
+  const field = memo(FIELDS, pointer, () => pointer.slice(1).replace(/\//g, '.'));
   const rawSpec = readPointer(object, pointer);
   const podSpec = isMapping(rawSpec) ? rawSpec : {};
   if (rawSpec === undefined || rawSpec === null) malformed.push(`has no pod spec at ${field}: it creates no pods the report can count`);
@@ -394,7 +394,8 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
     // A copy, shared by the pods that set the same: the parsed document is not kept.
     podOverhead: hasOverhead ? memo(OVERHEAD_COPIES, JSON.stringify(podSpec.overhead), (text) => JSON.parse(text)) : undefined,
     nodeSelector: stringMap(podSpec.nodeSelector),
-    hostNamespaces: shared(Object.values(HostNamespace).filter((hostField) => podSpec[hostField] === true)),
+    hostNamespaces: podSpec.hostNetwork === true || podSpec.hostPID === true || podSpec.hostIPC === true
+      ? HOST_NAMESPACES.filter((hostField) => podSpec[hostField] === true) : NOTHING,
     live,
     nodeName,
     admittedOverhead,
@@ -534,6 +535,9 @@ function detachedOrUndefined(text: string | undefined): string | undefined {
   return text === undefined ? undefined : detached(text);
 }
 
+const HOST_NAMESPACES = Object.values(HostNamespace);
+/** The pod spec's field in messages (`spec.template.spec`), by pointer. */
+const FIELDS = new Map<string, string>();
 const REQUESTS = new Map<string, { requests: ResourceList; malformed: string[]; invalid: string[] }>();
 const OVERHEADS = new Map<string, { list: ResourceList; malformed: string[]; invalid: string[] }>();
 const OVERHEAD_COPIES = new Map<string, unknown>();

@@ -50,13 +50,19 @@ export function ownerIdentityOf(object: { [key: string]: unknown }, known?: { re
       .filter((r) => typeof r.kind === 'string' && typeof r.name === 'string')
       .map((r) => ({ kind: detached(r.kind as string), name: detached(r.name as string), uid: text(r.uid), controller: r.controller === true }));
   }
-  const pointer = podSpecPointer(kind);
-  // The pod template is the pod spec's parent; a Pod is its own template.
-  const template = kind === 'Pod' ? object : mapping(pointer === undefined ? undefined : readPointer(object, pointer.replace(/\/spec$/, '')));
-  const podSpec = mapping(template.spec);
-  const containers = Array.isArray(podSpec.containers) ? podSpec.containers.map(mapping) : [];
   // A Pod made by a controller is matched by its ownerReferences, and makes nothing: its labels and containers are not needed.
   const trimmed = kind === 'Pod' && ownerReferences !== undefined;
+  let podLabels = NO_LABELS;
+  let containerNames = NO_NAMES;
+  if (!trimmed) {
+    const pointer = podSpecPointer(kind);
+    // The pod template is the pod spec's parent; a Pod is its own template.
+    const template = kind === 'Pod' ? object : mapping(pointer === undefined ? undefined : readPointer(object, pointer.endsWith('/spec') ? pointer.slice(0, -5) : pointer));
+    const podSpec = mapping(template.spec);
+    const containers = Array.isArray(podSpec.containers) ? podSpec.containers.map(mapping) : [];
+    podLabels = labels(mapping(template.metadata).labels);
+    containerNames = containers.map((c) => detached(String(c.name)));
+  }
   const name = typeof metadata.name === 'string' && metadata.name !== '' ? (known?.name === metadata.name ? known.name : detached(metadata.name)) : undefined;
   const namespace = typeof metadata.namespace === 'string' && metadata.namespace !== ''
     ? (known?.namespace === metadata.namespace ? known.namespace : detached(metadata.namespace)) : undefined;
@@ -66,8 +72,8 @@ export function ownerIdentityOf(object: { [key: string]: unknown }, known?: { re
     namespace,
     uid: text(metadata.uid),
     ownerReferences,
-    podLabels: trimmed ? NO_LABELS : labels(mapping(template.metadata).labels),
-    containerNames: trimmed ? NO_NAMES : containers.map((c) => detached(String(c.name))),
+    podLabels,
+    containerNames,
     // Only an object without ownerReferences is matched by the name its controller gave it.
     generateName: ownerReferences === undefined ? text(metadata.generateName) : undefined,
   };
