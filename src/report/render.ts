@@ -73,6 +73,18 @@ const LINES_PER_WRITE = 4096;
 /** formatResources's text of each list met (the model shares one list among the workloads that have the same amounts). */
 const FORMATTED = new WeakMap<ResourceList, string>();
 
+/** toStrings of each list met, for the JSON output (read, never changed). */
+const AMOUNTS = new WeakMap<ResourceList, { [name: string]: string }>();
+
+function amounts(list: ResourceList): { [name: string]: string } {
+  let strings = AMOUNTS.get(list);
+  if (strings === undefined) {
+    strings = list.toStrings();
+    AMOUNTS.set(list, strings);
+  }
+  return strings;
+}
+
 /** `cpu 250m, memory 320Mi`, or `-` for nothing. */
 export function formatResources(list: ResourceList): string {
   let text = FORMATTED.get(list);
@@ -390,11 +402,11 @@ function renderJson({ model, problems, errors }: RenderInput, out: LineWriter): 
       runtimeClassName: row.workload.runtimeClassName ?? null,
       replicas: row.workload.replicas ?? null,
       perNode: row.workload.perNode,
-      requests: row.workload.requests.toStrings(),
-      overhead: row.overheadStatus === OverheadStatus.UNKNOWN ? null : row.overhead.toStrings(),
+      requests: amounts(row.workload.requests),
+      overhead: row.overheadStatus === OverheadStatus.UNKNOWN ? null : amounts(row.overhead),
       overheadKnown: row.overheadStatus !== OverheadStatus.UNKNOWN,
-      perPod: row.perPod.toStrings(),
-      total: row.total?.toStrings() ?? null,
+      perPod: amounts(row.perPod),
+      total: row.total === undefined ? null : amounts(row.total),
       countedIn: row.countedIn ? describeWorkload(row.countedIn, false) : null,
       live: row.workload.live,
       nodeName: row.workload.nodeName ?? null,
@@ -433,6 +445,10 @@ function renderJson({ model, problems, errors }: RenderInput, out: LineWriter): 
   writeJson(out, document);
 }
 
+/** What JSON.stringify({ k: [element] }, undefined, 2) puts around the element's text. */
+const ELEMENT_PREFIX = '{\n  "k": [\n    ';
+const ELEMENT_SUFFIX = '\n  ]\n}';
+
 /** A list of the JSON output made one element at a time as it is written. */
 class StreamedList<T> {
   constructor(public readonly items: readonly T[], public readonly element: (item: T) => unknown) {}
@@ -445,6 +461,8 @@ class StreamedList<T> {
 function writeJson(out: LineWriter, document: { [key: string]: unknown }): void {
   // Each value's own text, indented for its depth: the line breaks of JSON.stringify's text are all indentation (strings escape theirs).
   const nested = (value: unknown, indent: string) => JSON.stringify(value, undefined, 2).replace(/\n/g, `\n${indent}`);
+  // An element of a list under a top-level key, at its depth: cut out of the document that holds only it.
+  const element = (value: unknown) => JSON.stringify({ k: [value] }, undefined, 2).slice(ELEMENT_PREFIX.length, -ELEMENT_SUFFIX.length);
   const keys = Object.keys(document);
   out.line('{');
   keys.forEach((key, k) => {
@@ -459,7 +477,7 @@ function writeJson(out: LineWriter, document: { [key: string]: unknown }): void 
       return;
     }
     out.line(`  ${JSON.stringify(key)}: [`);
-    value.items.forEach((item, i) => out.line(`    ${nested(value.element(item), '    ')}${i < value.items.length - 1 ? ',' : ''}`));
+    value.items.forEach((item, i) => out.line(`    ${element(value.element(item))}${i < value.items.length - 1 ? ',' : ''}`));
     out.line(`  ]${comma}`);
   });
   out.line('}');
