@@ -79,6 +79,36 @@ describe('the fast reader and the yaml package', () => {
   });
 });
 
+describe('what the report loads', () => {
+  /** Runs the report in a module registry of its own; counts how often each of `packages` is loaded. */
+  function loads(packages: string[], inputs: string[]): { [name: string]: number[] } {
+    const counts: { [name: string]: number[] } = {};
+    jest.isolateModules(() => {
+      const loaded: { [name: string]: number } = {};
+      for (const name of packages) {
+        loaded[name] = 0;
+        jest.doMock(name, () => {
+          loaded[name]++;
+          return jest.requireActual(name);
+        });
+      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const cli: typeof import('../../src/report/cli') = require('../../src/report/cli');
+      for (const name of packages) counts[name] = [loaded[name]];
+      for (const input of inputs) {
+        cli.runCli(['report', '-'], { stdout: () => undefined, stderr: () => undefined, readStdin: () => input });
+        for (const name of packages) counts[name].push(loaded[name]);
+      }
+    });
+    return counts;
+  }
+
+  test('neither cdk8s nor cdk8s-plus, and the yaml package only once the fast reader declines a document', () => {
+    expect(loads(['yaml', 'cdk8s', 'cdk8s-plus-27'], [GET_ALL_YAML, PROBLEMS_YAML, '%YAML 1.2\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n']))
+      .toEqual({ 'yaml': [0, 0, 0, 1], 'cdk8s': [0, 0, 0, 0], 'cdk8s-plus-27': [0, 0, 0, 0] });
+  });
+});
+
 describe('the model\'s caches', () => {
   const deployment = (name: string, container: string) => `apiVersion: apps/v1
 kind: Deployment
