@@ -25,11 +25,23 @@ export function podSpecPointer(kind: string): string | undefined {
 /** Reads the value at a JSON pointer, or undefined. */
 export function readPointer(document: any, pointer: string): any {
   let node = document;
-  for (const part of pointer.split('/').slice(1)) {
+  for (const part of pointerParts(pointer)) {
     if (node === null || typeof node !== 'object') return undefined;
-    node = node[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+    node = node[part];
   }
   return node;
+}
+
+/** The unescaped parts of each pointer read (a few pointers, read for each of a cluster dump's objects). */
+const POINTER_PARTS = new Map<string, readonly string[]>();
+
+function pointerParts(pointer: string): readonly string[] {
+  let parts = POINTER_PARTS.get(pointer);
+  if (parts === undefined) {
+    parts = pointer.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+    if (POINTER_PARTS.size < 100) POINTER_PARTS.set(pointer, parts);
+  }
+  return parts;
 }
 
 /** The pod spec of a workload manifest, or undefined. */

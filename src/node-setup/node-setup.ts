@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { CpuArchitecture, RuntimeArtifacts } from './artifacts';
 import { maxUnavailableProblems, maxUnavailableValue } from './max-unavailable';
 import { AGENT_ENTRY, PROBE_ENTRY, renderNodeAgentFiles } from './node-agent-files';
+import { NODE_READY_LABEL_PREFIX, readyLabelFor } from './ready-label';
 import { HandlerConfig } from '../containerd/handler-config';
 import { dns1123LabelProblem } from '../core/names';
 import { Quantity } from '../core/quantity';
@@ -35,7 +36,7 @@ export enum KubernetesDistribution {
 }
 
 /** Label set on a node (value `ready`) once a handler is installed and verified there. */
-export const NODE_READY_LABEL_PREFIX = 'runtimeclass.cdk8s.io/';
+export { NODE_READY_LABEL_PREFIX };
 
 /**
  * Properties of a node setup.
@@ -182,7 +183,7 @@ export class NodeSetup extends Construct {
 
   /** The node label a handler's RuntimeClass selects once the handler is ready on a node. */
   public static readyLabelFor(handler: string): string {
-    return `${NODE_READY_LABEL_PREFIX}${handler}`;
+    return readyLabelFor(handler);
   }
 
   /**

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { ModelBuilder } from './model';
 import { findProblems } from './problems';
 import { displayName, fileChunks, InputError, listInputFiles, readError, STDIN, streamYamlDocuments } from './read';
-import { renderReport, ReportFormat } from './render';
+import { ReportFormat, writeReport } from './render';
 
 /** Exit status: the report ran (and, with `--check`, found no problem). */
 export const EXIT_OK = 0;
@@ -198,7 +198,7 @@ function report(options: ReportOptions, io: CliIo): number {
   const allErrors = [...errors, ...emptyInputErrors(options.paths, documentsPerFile), ...parseErrors];
   const model = builder.build(files.length);
   const problems = findProblems(model, { knownClasses: options.knownClasses });
-  io.stdout(renderReport(options.format, { model, problems, errors: allErrors }));
+  writeReport(options.format, { model, problems, errors: allErrors }, io.stdout);
   for (const error of allErrors) io.stderr(`${PROGRAM} report: error: ${error.message}\n`);
   if (allErrors.length > 0) return EXIT_ERROR;
   return options.check && problems.length > 0 ? EXIT_PROBLEMS : EXIT_OK;

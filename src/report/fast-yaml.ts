@@ -48,7 +48,10 @@ class BlockReader {
       let n = 0;
       while (n < line.length && line.charCodeAt(n) === 32) n++;
       this.indents[i] = n;
-      const content = n === 0 ? line.trimEnd() : line.slice(n).trimEnd();
+      let content = n === 0 ? line : line.slice(n);
+      // Most lines end in neither a blank nor other white space: trimEnd only when one might.
+      const last = line.charCodeAt(line.length - 1);
+      if (last <= 32 || last >= 128) content = content.trimEnd();
       this.contents[i] = content;
       // A tab in the indentation of a line that has content.
       if (content.charCodeAt(0) === 9) this.contents[i] = '\t';
@@ -94,7 +97,7 @@ class BlockReader {
     if (isSequenceEntry(content)) return this.sequence(indent);
     if (mappingKey(content) !== undefined) return this.mapping(indent);
     if (parentIndent < 0) unsure(); // a document that is one scalar: rare, leave it to the yaml package
-    const value = this.inlineValue(content, parentIndent);
+    const value = this.inlineValue(content, 0, parentIndent);
     return value;
   }
 
@@ -116,7 +119,7 @@ class BlockReader {
         this.override(line, column, rest);
         items.push(this.mapping(column));
       } else {
-        items.push(this.inlineValue(rest, indent));
+        items.push(this.inlineValue(rest, 0, indent));
       }
       this.skipInsignificant();
     }
@@ -129,16 +132,15 @@ class BlockReader {
     while (this.index < this.to && this.indent(this.index) === indent) {
       const content = this.content(this.index);
       if (isSequenceEntry(content)) break;
-      const key = mappingKey(content);
-      if (key === undefined) unsure();
-      const [name, valueStart] = key!;
-      if (Object.prototype.hasOwnProperty.call(result, name) || name === '__proto__') unsure();
-      const rest = content.slice(firstNonSpace(content, valueStart));
-      if (rest === '' || rest[0] === '#') {
+      const name = mappingKey(content);
+      if (name === undefined) unsure();
+      if (name === '__proto__' || Object.prototype.hasOwnProperty.call(result, name!)) unsure();
+      const valueStart = firstNonSpace(content, keyEnd);
+      if (valueStart >= content.length || content.charCodeAt(valueStart) === 35) {
         this.index++;
-        result[name] = this.nestedValue(indent, false);
+        result[name!] = this.nestedValue(indent, false);
       } else {
-        result[name] = this.inlineValue(rest, indent);
+        result[name!] = this.inlineValue(content, valueStart, indent);
         this.skipInsignificant();
       }
     }
@@ -162,23 +164,25 @@ class BlockReader {
     return null;
   }
 
-  /** A value that starts on the current line after "key: " or "- " (the line is then consumed). */
-  private inlineValue(text: string, parentIndent: number): unknown {
-    const first = text[0];
+  /** A value that starts on the current line at `start` of `text`, after "key: " or "- " (the line is then consumed). */
+  private inlineValue(text: string, start: number, parentIndent: number): unknown {
+    const first = text[start];
     let value: unknown;
     let rest: string;
     if (first === '|') {
-      return this.literalBlock(text, parentIndent);
+      return this.literalBlock(text.slice(start), parentIndent);
     } else if (first === '"' || first === "'") {
-      [value, rest] = quoted(text, 0);
+      [value, rest] = quoted(text, start);
     } else if (first === '[' || first === '{') {
-      const flow = new FlowReader(text);
+      const flow = new FlowReader(text, start);
       value = flow.value();
       rest = text.slice(flow.position);
     } else {
-      const comment = text.indexOf(' #');
-      const plain = (comment === -1 ? text : text.slice(0, comment)).replace(/ +$/, '');
-      value = plainScalar(plain, false);
+      // Up to a comment, without the blanks before it (the text has no trailing blank).
+      let end = text.indexOf(' #', start);
+      if (end === -1) end = text.length;
+      while (end > start && text.charCodeAt(end - 1) === 32) end--;
+      value = plainScalar(start === 0 && end === text.length ? text : text.slice(start, end), false);
       rest = '';
     }
     if (rest !== '' && !/^ +(#.*)?$/.test(rest)) unsure();
@@ -235,32 +239,78 @@ class BlockReader {
 
 /** "- " or a lone "-" (a sequence entry). */
 function isSequenceEntry(content: string): boolean {
-  return content[0] === '-' && (content.length === 1 || content[1] === ' ');
+  return content.charCodeAt(0) === 45 && (content.length === 1 || content.charCodeAt(1) === 32);
 }
 
-/** A mapping entry's key and where its value starts, or undefined when the line is not "key:" or "key: value". */
-function mappingKey(content: string): [string, number] | undefined {
+/** Where the value of the key last found by mappingKey starts (just after its colon). */
+let keyEnd = 0;
+
+/**
+ * A mapping entry's key, or undefined when the line is not "key:" or "key: value"; `keyEnd` is
+ * then where its value starts. (A module variable rather than a pair: this runs on most lines.)
+ */
+function mappingKey(content: string): string | undefined {
   const first = content.charCodeAt(0);
   // The common case: a key of letters, digits and "-._/" (Kubernetes field names, labels, annotations).
   if (isKeyStart(first)) {
     let i = 1;
     while (i < content.length && isKeyCharacter(content.charCodeAt(i))) i++;
     if (content.charCodeAt(i) === 58 && (i + 1 === content.length || content.charCodeAt(i + 1) === 32)) {
-      const key = content.slice(0, i);
-      if (!SPECIAL_KEYS.has(key) && !(first <= 57 || first === 45 || first === 46)) return [key, i + 1];
+      if (!(first <= 57 || first === 45 || first === 46)) {
+        const key = knownKey(content, 0, i);
+        if (!((i === 4 || i === 5) && SPECIAL_KEYS.has(key))) {
+          keyEnd = i + 1;
+          return key;
+        }
+      }
     }
   }
-  return unusualMappingKey(content);
+  const unusual = unusualMappingKey(content);
+  if (unusual === undefined) return undefined;
+  keyEnd = unusual[1];
+  return unusual[0];
+}
+
+/**
+ * Keys met before, by length and first character (ASCII): the few dozen names of a manifest are
+ * then neither cut out of each line again nor looked up as new property names. At most 8 a slot.
+ */
+const KEY_SLOTS: Array<string[] | undefined> = new Array(64 * 128);
+
+/** content[start, start + length) as a key, the one met before when there is one. */
+function knownKey(content: string, start: number, length: number): string {
+  const first = content.charCodeAt(start);
+  if (length >= 64 || length === 0 || first >= 128) return content.slice(start, start + length);
+  const slot = length * 128 + first;
+  let keys = KEY_SLOTS[slot];
+  if (keys !== undefined) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k];
+      let i = 1; // the first character is the slot's
+      while (i < length && key.charCodeAt(i) === content.charCodeAt(start + i)) i++;
+      if (i === length) return key;
+    }
+  } else {
+    keys = KEY_SLOTS[slot] = [];
+  }
+  const key = content.slice(start, start + length);
+  // A property name of its own (internalized), not a slice of the line.
+  if (keys.length < 8) keys.push(Object.keys({ [key]: 0 })[0]);
+  return key;
 }
 
 const SPECIAL_KEYS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'null', 'Null', 'NULL']);
 
+/** Letters, digits and "_.-/" (1 at their code). */
+const KEY_CHARACTERS = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-') KEY_CHARACTERS[c.charCodeAt(0)] = 1;
+
 function isKeyStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 47 || c === 45;
+  return c < 128 && KEY_CHARACTERS[c] === 1;
 }
 
 function isKeyCharacter(c: number): boolean {
-  return isKeyStart(c);
+  return c < 128 && KEY_CHARACTERS[c] === 1;
 }
 
 function firstNonSpace(text: string, from: number): number {
@@ -294,25 +344,41 @@ const INT = /^[-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
 const EXPONENT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
 
+/** Characters a plain scalar cannot start with (1 at their code). */
+const PLAIN_FIRST_INDICATORS = new Uint8Array(128);
+for (const c of '&*!|>%@`\'"[]{}#,?') PLAIN_FIRST_INDICATORS[c.charCodeAt(0)] = 1;
+
 /** A plain scalar's value under the YAML 1.2 core schema. */
 function plainScalar(text: string, inFlow: boolean): unknown {
-  if (text === '') return null;
-  if (text === '-' || text.startsWith('- ')) unsure();
-  const first = text[0];
-  if ('&*!|>%@`\'"[]{}#,?'.includes(first) || (first === ':' && (text.length === 1 || text[1] === ' '))) unsure();
-  if (text.includes(': ') || text.endsWith(':') || text.includes('\t')) unsure();
-  if (inFlow && /[,[\]{}]/.test(text)) unsure();
-  switch (text) {
-    case '~': case 'null': case 'Null': case 'NULL': return null;
-    case 'true': case 'True': case 'TRUE': return true;
-    case 'false': case 'False': case 'FALSE': return false;
+  const length = text.length;
+  if (length === 0) return null;
+  const first = text.charCodeAt(0);
+  // "-" or "- x" (a sequence entry), an indicator first; then ": ", a ":" last, a tab, and in flow ",[]{}", anywhere.
+  if (first === 45 && (length === 1 || text.charCodeAt(1) === 32)) unsure();
+  if (first < 128 && PLAIN_FIRST_INDICATORS[first] === 1) unsure();
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 58) {
+      if (i + 1 === length || text.charCodeAt(i + 1) === 32) unsure();
+    } else if (c === 9 || (inFlow && (c === 44 || c === 91 || c === 93 || c === 123 || c === 125))) {
+      unsure();
+    }
+  }
+  if (length <= 5) {
+    switch (text) {
+      case '~': case 'null': case 'Null': case 'NULL': return null;
+      case 'true': case 'True': case 'TRUE': return true;
+      case 'false': case 'False': case 'FALSE': return false;
+    }
   }
   const c = text.charCodeAt(text.length - 1);
   if (c >= 48 && c <= 57 || c === 46) {
     if (INT.test(text)) return parseInt(text, 10);
     if (FLOAT.test(text) || EXPONENT.test(text)) return parseFloat(text);
   }
-  if (/^0o[0-7]+$|^0x[0-9a-fA-F]+$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$/.test(text)) unsure();
+  // Octal, hexadecimal, infinities and NaN: only after one of "0+-.".
+  const f = text.charCodeAt(0);
+  if ((f === 48 || f === 43 || f === 45 || f === 46) && /^0o[0-7]+$|^0x[0-9a-fA-F]+$|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$/.test(text)) unsure();
   return text;
 }
 
@@ -365,10 +431,9 @@ function quoted(text: string, start: number): [string, string] {
 
 /** A flow collection on one line: `[a, b]`, `{a: 1, b: [x]}`. */
 class FlowReader {
-  public position = 0;
   private depth = 0;
 
-  constructor(private readonly text: string) {}
+  constructor(private readonly text: string, public position: number = 0) {}
 
   public value(): unknown {
     this.spaces();
@@ -423,7 +488,7 @@ class FlowReader {
         this.position = this.text.length - rest.length;
         key = value;
       } else {
-        const plain = this.plain();
+        const plain = this.plain(true);
         key = plainScalar(plain, true);
         if (key !== plain) unsure();
       }
@@ -448,22 +513,31 @@ class FlowReader {
     else if (c !== close) unsure();
   }
 
-  /** A plain scalar in flow context: up to ",", "[", "]", "{", "}", ": " or " #". */
-  private plain(): string {
+  /** A plain scalar in flow context: up to ",", "[", "]", "{", "}", ": " or " #"; a key is taken from the keys met before. */
+  private plain(key: boolean = false): string {
     const start = this.position;
     const text = this.text;
-    while (this.position < text.length) {
-      const c = text[this.position];
-      if (c === ',' || c === '[' || c === ']' || c === '{' || c === '}') break;
-      if (c === ':' && (this.position + 1 >= text.length || ' ,[]{}'.includes(text[this.position + 1]))) break;
-      if (c === '#' && text[this.position - 1] === ' ') unsure();
-      this.position++;
+    const length = text.length;
+    let i = start;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (c === 44 || c === 91 || c === 93 || c === 123 || c === 125) break;
+      if (c === 58) {
+        if (i + 1 >= length) break;
+        const next = text.charCodeAt(i + 1);
+        if (next === 32 || next === 44 || next === 91 || next === 93 || next === 123 || next === 125) break;
+      }
+      if (c === 35 && text.charCodeAt(i - 1) === 32) unsure();
+      i++;
     }
-    if (this.position >= text.length) unsure(); // not closed on this line
-    return text.slice(start, this.position).replace(/ +$/, '');
+    this.position = i;
+    if (i >= length) unsure(); // not closed on this line
+    let end = i;
+    while (end > start && text.charCodeAt(end - 1) === 32) end--;
+    return key ? knownKey(text, start, end - start) : text.slice(start, end);
   }
 
   private spaces(): void {
-    while (this.text[this.position] === ' ') this.position++;
+    while (this.text.charCodeAt(this.position) === 32) this.position++;
   }
 }

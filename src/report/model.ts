@@ -6,7 +6,7 @@ import { detached, InputDocument, SourceLocation } from './read';
 import { effectiveRequests, podSpecPointer, readPointer, replicasOf } from '../core/pod-spec';
 import { Quantity } from '../core/quantity';
 import { ResourceList } from '../core/resources';
-import { NodeSetup } from '../node-setup/node-setup';
+import { readyLabelFor } from '../node-setup/ready-label';
 
 /** A document that is not a Kubernetes object and was skipped. */
 export interface ReportNote {
@@ -252,8 +252,9 @@ export class ModelBuilder {
       const entry = readNode(object, location, this.notes);
       if (entry) this.nodes.push(entry);
     } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
-      this.workloads.push(readWorkload(object, location));
-      this.identities.push(ownerIdentityOf(object));
+      const workload = readWorkload(object, location);
+      this.workloads.push(workload);
+      this.identities.push(ownerIdentityOf(object, workload));
     }
   }
 }
@@ -285,7 +286,8 @@ function kubernetesObjects(
 }
 
 function apiGroup(apiVersion: string): string {
-  return apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  const slash = apiVersion.indexOf('/');
+  return slash === -1 ? '' : apiVersion.slice(0, slash);
 }
 
 function readRuntimeClass(object: { [key: string]: unknown }, location: SourceLocation, notes: ReportNote[]): RuntimeClassEntry | undefined {
@@ -340,7 +342,7 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
   const malformed: string[] = [];
   const invalidQuantities: string[] = [];
   const pointer = podSpecPointer(kind)!;
-  const field = pointer.slice(1).replace(/\//g, '.');
+  const field = memo(FIELDS, pointer, () => pointer.slice(1).replace(/\//g, '.'));
   const rawSpec = readPointer(object, pointer);
   const podSpec = isMapping(rawSpec) ? rawSpec : {};
   if (rawSpec === undefined || rawSpec === null) malformed.push(`has no pod spec at ${field}: it creates no pods the report can count`);
@@ -352,7 +354,7 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
   }
 
   // Most pod specs of a large input repeat a few resource shapes: each is checked and summed once.
-  const { requests, malformed: containerProblems, invalid } = memo(REQUESTS, `${field}\u0000${JSON.stringify([podSpec.containers, podSpec.initContainers])}`, () => {
+  const { requests, malformed: containerProblems, invalid } = memo(REQUESTS, `${field}\u0000${containersKey(podSpec.containers)}\u0000${containersKey(podSpec.initContainers)}`, () => {
     const problems: string[] = [];
     const invalidAmounts: string[] = [];
     const containers = cleanContainers(podSpec.containers, `${field}.containers`, problems, invalidAmounts);
@@ -389,16 +391,52 @@ function readWorkload(object: { [key: string]: unknown }, location: SourceLocati
     replicas,
     perNode: kind === 'DaemonSet',
     requests,
-    // A copy: the parsed document is not kept.
-    podOverhead: hasOverhead ? JSON.parse(JSON.stringify(podSpec.overhead)) : undefined,
+    // A copy, shared by the pods that set the same: the parsed document is not kept.
+    podOverhead: hasOverhead ? memo(OVERHEAD_COPIES, JSON.stringify(podSpec.overhead), (text) => JSON.parse(text)) : undefined,
     nodeSelector: stringMap(podSpec.nodeSelector),
-    hostNamespaces: shared(Object.values(HostNamespace).filter((hostField) => podSpec[hostField] === true)),
+    hostNamespaces: podSpec.hostNetwork === true || podSpec.hostPID === true || podSpec.hostIPC === true
+      ? HOST_NAMESPACES.filter((hostField) => podSpec[hostField] === true) : NOTHING,
     live,
     nodeName,
     admittedOverhead,
     invalidQuantities: shared(invalidQuantities),
     malformed: shared(malformed),
   };
+}
+
+/**
+ * What cleanContainers and the footprint read of a list of containers, as text: the key of the
+ * cache of requests. Images, ports and the rest are left out, so that the pod specs of a cluster
+ * dump, which differ mostly by image, share their entry.
+ */
+export function containersKey(list: unknown): string {
+  if (list === undefined || list === null) return '';
+  if (!Array.isArray(list)) return `!${describeValue(list)}`;
+  let key = '[';
+  for (const container of list) {
+    if (!isMapping(container)) {
+      key += `!${describeValue(container)},`;
+      continue;
+    }
+    key += `${typeof container.name === 'string' ? JSON.stringify(container.name) : '#'}${container.restartPolicy === 'Always' ? 'A' : ''}`;
+    const resources = container.resources;
+    if (isMapping(resources)) key += `{${amountsKey(resources.requests)}${amountsKey(resources.limits)}},`;
+    else key += resources === undefined || resources === null ? '{},' : `!${describeValue(resources)},`;
+  }
+  return `${key}]`;
+}
+
+/** What cleanAmounts reads of a value. */
+function amountsKey(value: unknown): string {
+  if (value === undefined || value === null) return '-';
+  if (!isMapping(value)) return `!${describeValue(value)};`;
+  let key = '(';
+  for (const name of Object.keys(value)) {
+    const amount = value[name];
+    key += JSON.stringify(name);
+    key += typeof amount === 'string' ? JSON.stringify(amount) : typeof amount === 'number' ? `n${amount}` : `!${describeValue(amount)};`;
+  }
+  return `${key})`;
 }
 
 /** Containers reduced to what the footprint needs, every value checked. */
@@ -497,21 +535,28 @@ function detachedOrUndefined(text: string | undefined): string | undefined {
   return text === undefined ? undefined : detached(text);
 }
 
+const HOST_NAMESPACES = Object.values(HostNamespace);
+/** The pod spec's field in messages (`spec.template.spec`), by pointer. */
+const FIELDS = new Map<string, string>();
 const REQUESTS = new Map<string, { requests: ResourceList; malformed: string[]; invalid: string[] }>();
 const OVERHEADS = new Map<string, { list: ResourceList; malformed: string[]; invalid: string[] }>();
+const OVERHEAD_COPIES = new Map<string, unknown>();
 const PER_POD = new Map<ResourceList, Map<ResourceList, ResourceList>>();
 const TOTALS = new Map<ResourceList, Map<number, ResourceList>>();
 
 /** The value of `key` in a cache of at most 10,000 entries (emptied when full). */
-function memo<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
+function memo<K, V>(cache: Map<K, V>, key: K, make: (key: K) => V): V {
   let value = cache.get(key);
   if (value === undefined) {
     if (cache.size >= 10_000) cache.clear();
-    value = make();
+    value = make(key);
     cache.set(key, value);
   }
   return value;
 }
+
+/** The overhead of a pod without one: one list, so that the per-pod cache finds the workloads that share their requests. */
+const NO_OVERHEAD = ResourceList.empty();
 
 function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClassEntry>, countedIn: WorkloadEntry | undefined): WorkloadFootprintRow {
   const name = workload.runtimeClassName;
@@ -519,7 +564,7 @@ function footprintRow(workload: WorkloadEntry, classes: Map<string, RuntimeClass
   const admitted = workload.admittedOverhead;
   const overheadStatus = name === undefined && !admitted ? OverheadStatus.NONE
     : definition || admitted ? OverheadStatus.KNOWN : OverheadStatus.UNKNOWN;
-  const overhead = admitted ?? definition?.overhead ?? ResourceList.empty();
+  const overhead = admitted ?? definition?.overhead ?? NO_OVERHEAD;
   // The same arithmetic as WorkloadFootprint: requests + overhead per pod, times the pods.
   const perPod = memo(memo(PER_POD, workload.requests, () => new Map()), overhead, () => workload.requests.plus(overhead));
   const replicas = workload.replicas;
@@ -561,7 +606,7 @@ function classTotals(rows: WorkloadFootprintRow[], classes: Map<string, RuntimeC
 
 function classNodes(definition: RuntimeClassEntry | undefined, workloads: WorkloadEntry[], nodes: NodeEntry[]): ClassNodes {
   const handler = definition?.handler;
-  const readyLabel = handler === undefined ? undefined : NodeSetup.readyLabelFor(handler);
+  const readyLabel = handler === undefined ? undefined : readyLabelFor(handler);
   const names = (list: NodeEntry[]) => list.map((n) => n.name).sort();
   const readyNodes = readyLabel === undefined ? [] : names(nodes.filter((n) => n.labels[readyLabel] === NODE_READY_VALUE));
   const reporting = nodes.some((n) => n.runtimeHandlers !== undefined);

@@ -37,8 +37,11 @@ const MADE_BY: { [kind: string]: Array<{ owner: string; suffix: RegExp }> } = {
   ],
 };
 
-/** The identity of a workload manifest (any shape: wrong types read as absent). */
-export function ownerIdentityOf(object: { [key: string]: unknown }): OwnerIdentity {
+/**
+ * The identity of a workload manifest (any shape: wrong types read as absent). `known`, what the
+ * model read of the same object, lends its strings, so that they are kept once.
+ */
+export function ownerIdentityOf(object: { [key: string]: unknown }, known?: { readonly name: string; readonly namespace?: string }): OwnerIdentity {
   const kind = String(object.kind);
   const metadata = mapping(object.metadata);
   let ownerReferences: OwnerIdentity['ownerReferences'];
@@ -47,22 +50,32 @@ export function ownerIdentityOf(object: { [key: string]: unknown }): OwnerIdenti
       .filter((r) => typeof r.kind === 'string' && typeof r.name === 'string')
       .map((r) => ({ kind: detached(r.kind as string), name: detached(r.name as string), uid: text(r.uid), controller: r.controller === true }));
   }
-  const pointer = podSpecPointer(kind);
-  // The pod template is the pod spec's parent; a Pod is its own template.
-  const template = kind === 'Pod' ? object : mapping(pointer === undefined ? undefined : readPointer(object, pointer.replace(/\/spec$/, '')));
-  const podSpec = mapping(template.spec);
-  const containers = Array.isArray(podSpec.containers) ? podSpec.containers.map(mapping) : [];
   // A Pod made by a controller is matched by its ownerReferences, and makes nothing: its labels and containers are not needed.
   const trimmed = kind === 'Pod' && ownerReferences !== undefined;
+  let podLabels = NO_LABELS;
+  let containerNames = NO_NAMES;
+  if (!trimmed) {
+    const pointer = podSpecPointer(kind);
+    // The pod template is the pod spec's parent; a Pod is its own template.
+    const template = kind === 'Pod' ? object : mapping(pointer === undefined ? undefined : readPointer(object, pointer.endsWith('/spec') ? pointer.slice(0, -5) : pointer));
+    const podSpec = mapping(template.spec);
+    const containers = Array.isArray(podSpec.containers) ? podSpec.containers.map(mapping) : [];
+    podLabels = labels(mapping(template.metadata).labels);
+    containerNames = containers.map((c) => detached(String(c.name)));
+  }
+  const name = typeof metadata.name === 'string' && metadata.name !== '' ? (known?.name === metadata.name ? known.name : detached(metadata.name)) : undefined;
+  const namespace = typeof metadata.namespace === 'string' && metadata.namespace !== ''
+    ? (known?.namespace === metadata.namespace ? known.namespace : detached(metadata.namespace)) : undefined;
   return {
     kind: detached(kind),
-    name: text(metadata.name),
-    namespace: text(metadata.namespace),
+    name,
+    namespace,
     uid: text(metadata.uid),
     ownerReferences,
-    podLabels: trimmed ? {} : labels(mapping(template.metadata).labels),
-    containerNames: trimmed ? [] : containers.map((c) => detached(String(c.name))),
-    generateName: text(metadata.generateName),
+    podLabels,
+    containerNames,
+    // Only an object without ownerReferences is matched by the name its controller gave it.
+    generateName: ownerReferences === undefined ? text(metadata.generateName) : undefined,
   };
 }
 
@@ -128,6 +141,9 @@ function sameTemplate(owner: OwnerIdentity, child: OwnerIdentity): boolean {
   if (owner.containerNames.length === 0 || owner.containerNames.join('\u0000') !== child.containerNames.join('\u0000')) return false;
   return Object.entries(owner.podLabels).every(([k, v]) => child.podLabels[k] === v);
 }
+
+const NO_LABELS: { readonly [key: string]: string } = Object.freeze({});
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 function mapping(value: unknown): { [key: string]: unknown } {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? value as { [key: string]: unknown } : {};

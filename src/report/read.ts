@@ -3,8 +3,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { StringDecoder } from 'string_decoder';
-import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import type { LineCounter } from 'yaml';
 import { parseFastYaml, UNSURE } from './fast-yaml';
+
+/**
+ * The yaml package, loaded on first use: input the fast reader reads whole never needs it, and
+ * loading it is a good part of a small report's time.
+ */
+function yamlPackage(): typeof import('yaml') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('yaml');
+}
 
 /** Where a document starts: file (as given or found) and 1-based line. */
 export interface SourceLocation {
@@ -353,16 +362,17 @@ function parseWithLibrary(
   lines: string[], lineNumbers: LineNumbers, name: string, sink: YamlSink, keepNull: boolean, withItemLines: boolean,
 ): number {
   const text = lines.join('\n');
-  const lineCounter = new LineCounter();
+  const yaml = yamlPackage();
+  const lineCounter = new yaml.LineCounter();
   // 1-based line of the text -> line of the input.
   const inputLine = (line: number): number => {
     if (typeof lineNumbers === 'number') return line + lineNumbers - 1;
     if (lineNumbers.length === 0) return line;
     return lineNumbers[Math.min(line, lineNumbers.length) - 1] + Math.max(0, line - lineNumbers.length);
   };
-  let parsed: ReturnType<typeof parseAllDocuments>;
+  let parsed: ReturnType<typeof yaml.parseAllDocuments>;
   try {
-    parsed = parseAllDocuments(text, { lineCounter });
+    parsed = yaml.parseAllDocuments(text, { lineCounter });
   } catch (e: any) {
     sink.error({ file: name, message: `${name}: cannot be parsed as YAML: ${firstLine(e?.message)}` });
     return 0;
@@ -461,7 +471,11 @@ export function* descriptorChunks(fd: number): Iterable<string> {
   if (tail !== '') yield tail;
 }
 
-const CHUNK_BYTES = 1024 * 1024;
+/**
+ * Below V8's largest regular object (128 KiB), so that each chunk's string is made in the young
+ * generation: 1 MiB chunks, made in the large-object space, took ten times as long to decode.
+ */
+const CHUNK_BYTES = 64 * 1024;
 
 function firstLine(message: unknown): string {
   return String(message ?? 'unknown error').split('\n')[0].trim();
@@ -469,8 +483,9 @@ function firstLine(message: unknown): string {
 
 /** Where each item of a top-level `items` list starts, so that a cluster dump's problems point at their object. */
 function itemLinesOf(contents: unknown, lineCounter: LineCounter): number[] | undefined {
-  if (!isMap(contents)) return undefined;
+  const yaml = yamlPackage();
+  if (!yaml.isMap(contents)) return undefined;
   const items = contents.get('items', true);
-  if (!isSeq(items)) return undefined;
+  if (!yaml.isSeq(items)) return undefined;
   return items.items.map((item: any) => (item?.range ? lineCounter.linePos(item.range[0]).line : lineCounter.linePos(items.range?.[0] ?? 0).line));
 }

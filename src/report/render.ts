@@ -3,7 +3,7 @@ import { ClassNodes, ClassTotals, NODE_READY_VALUE, NodeEntry, OverheadStatus, R
 import { describeWorkload, ReportProblem } from './problems';
 import { InputError, SourceLocation } from './read';
 import { ResourceList } from '../core/resources';
-import { NODE_READY_LABEL_PREFIX } from '../node-setup/node-setup';
+import { NODE_READY_LABEL_PREFIX } from '../node-setup/ready-label';
 
 /** The output formats. */
 export enum ReportFormat {
@@ -22,17 +22,78 @@ export interface RenderInput {
 
 /** Renders the report in a format; the result ends with a newline. */
 export function renderReport(format: ReportFormat, input: RenderInput): string {
+  const parts: string[] = [];
+  writeReport(format, input, (text) => parts.push(text));
+  return parts.join('');
+}
+
+/**
+ * Renders the report in a format and hands it to `write` in pieces (a few thousand lines each),
+ * so that the report of a cluster dump is never held whole; the pieces joined are renderReport's text.
+ */
+export function writeReport(format: ReportFormat, input: RenderInput, write: (text: string) => void): void {
+  const out = new LineWriter(write);
   switch (format) {
-    case ReportFormat.MARKDOWN: return renderMarkdown(input);
-    case ReportFormat.JSON: return renderJson(input);
-    default: return renderText(input);
+    case ReportFormat.MARKDOWN:
+      renderMarkdown(input, out);
+      break;
+    case ReportFormat.JSON:
+      renderJson(input, out);
+      break;
+    default:
+      renderText(input, out);
   }
+  out.flush();
+}
+
+/** Lines, each ending with a newline, handed on in batches. */
+class LineWriter {
+  private batch: string[] = [];
+
+  constructor(private readonly write: (text: string) => void) {}
+
+  public line(text: string): void {
+    this.batch.push(text);
+    if (this.batch.length >= LINES_PER_WRITE) this.flush();
+  }
+
+  public lines(texts: readonly string[]): void {
+    for (const text of texts) this.line(text);
+  }
+
+  public flush(): void {
+    if (this.batch.length === 0) return;
+    this.write(`${this.batch.join('\n')}\n`);
+    this.batch = [];
+  }
+}
+
+const LINES_PER_WRITE = 4096;
+
+/** formatResources's text of each list met (the model shares one list among the workloads that have the same amounts). */
+const FORMATTED = new WeakMap<ResourceList, string>();
+
+/** toStrings of each list met, for the JSON output (read, never changed). */
+const AMOUNTS = new WeakMap<ResourceList, { [name: string]: string }>();
+
+function amounts(list: ResourceList): { [name: string]: string } {
+  let strings = AMOUNTS.get(list);
+  if (strings === undefined) {
+    strings = list.toStrings();
+    AMOUNTS.set(list, strings);
+  }
+  return strings;
 }
 
 /** `cpu 250m, memory 320Mi`, or `-` for nothing. */
 export function formatResources(list: ResourceList): string {
-  const entries = Object.entries(list.toStrings());
-  return entries.length === 0 ? '-' : entries.map(([name, amount]) => `${name} ${amount}`).join(', ');
+  let text = FORMATTED.get(list);
+  if (text === undefined) {
+    const entries = Object.entries(list.toStrings());
+    text = entries.length === 0 ? '-' : entries.map(([name, amount]) => `${name} ${amount}`).join(', ');
+    FORMATTED.set(list, text);
+  }
+  return text;
 }
 
 function location(where: SourceLocation): string {
@@ -115,33 +176,52 @@ function classCells(totals: ClassTotals): { name: string; handler: string; overh
   };
 }
 
-/** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
-function textTable(header: string[], rows: string[][]): string[] {
-  // A loop, not Math.max(...cells): a spread of 100,000 rows overflows the stack.
+/**
+ * Columns padded to their widest cell, two spaces apart, no trailing blanks; `row(i)` gives the
+ * cells of row i, twice (for the widths, then for the text), so that no row is kept.
+ */
+function writeTextTable(line: (text: string) => void, header: string[], count: number, row: (index: number) => string[]): void {
   const widths = header.map((h) => h.length);
-  for (const row of rows) row.forEach((cell, i) => { if (cell.length > widths[i]) widths[i] = cell.length; });
-  return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
+  for (let r = 0; r < count; r++) {
+    const cells = row(r);
+    for (let i = 0; i < cells.length; i++) if (cells[i].length > widths[i]) widths[i] = cells[i].length;
+  }
+  const text = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  line(text(header));
+  for (let r = 0; r < count; r++) line(text(row(r)));
 }
 
-function renderText(input: RenderInput): string {
+/** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
+function textTable(header: string[], rows: string[][]): string[] {
+  const lines: string[] = [];
+  writeTextTable((text) => lines.push(text), header, rows.length, (r) => rows[r]);
+  return lines;
+}
+
+function renderText(input: RenderInput, out: LineWriter): void {
   const { model, problems, errors } = input;
-  const lines: string[] = [`RuntimeClass footprint report: ${summary(input)}`, ''];
+  out.lines([`RuntimeClass footprint report: ${summary(input)}`, '']);
   if (errors.length > 0) {
-    lines.push(`Unreadable input (${errors.length}): ${ERRORS_INTRO}:`);
-    for (const e of errors) lines.push(`  ${e.message}`);
-    lines.push('');
+    out.line(`Unreadable input (${errors.length}): ${ERRORS_INTRO}:`);
+    for (const e of errors) out.line(`  ${e.message}`);
+    out.line('');
   }
   if (model.workloads.length === 0) {
-    lines.push('No workloads found.', '');
+    out.lines(['No workloads found.', '']);
   } else {
-    lines.push(...textTable(
+    writeTextTable(
+      (text) => out.line(text),
       ['WORKLOAD', 'CLASS', 'REPLICAS', 'REQUESTS PER POD', 'OVERHEAD', 'PER POD', 'TOTAL'],
-      model.workloads.map((row) => {
+      model.workloads.length,
+      (index) => {
+        const row = model.workloads[index];
         const c = workloadCells(row);
         return [describeWorkload(row.workload, false), row.workload.runtimeClassName ?? '(none)', c.replicas, c.requests, c.overhead, c.perPod, c.total];
-      }),
-    ), '');
+      },
+    );
+    out.line('');
   }
+  const lines: string[] = [];
   if (model.totals.length > 0) {
     lines.push(...textTable(
       ['RUNTIMECLASS', 'HANDLER', 'OVERHEAD', 'WORKLOADS', 'PODS', 'TOTAL', 'PER NODE (DAEMONSETS)'],
@@ -164,17 +244,17 @@ function renderText(input: RenderInput): string {
       ), '');
     }
   }
+  out.lines(lines);
   if (problems.length === 0) {
-    lines.push(noProblems(errors.length));
+    out.line(noProblems(errors.length));
   } else {
-    lines.push(`Problems (${problems.length}):`);
-    for (const p of problems) lines.push(`  ${location(p.location)}: ${p.message}`);
+    out.line(`Problems (${problems.length}):`);
+    for (const p of problems) out.line(`  ${location(p.location)}: ${p.message}`);
   }
   if (model.notes.length > 0) {
-    lines.push('', `Notes (${model.notes.length}):`);
-    for (const n of model.notes) lines.push(`  ${location(n.location)}: ${n.message}`);
+    out.lines(['', `Notes (${model.notes.length}):`]);
+    for (const n of model.notes) out.line(`  ${location(n.location)}: ${n.message}`);
   }
-  return lines.join('\n') + '\n';
 }
 
 /** Text safe inside a Markdown table cell or list item. */
@@ -196,29 +276,33 @@ function markdownTable(header: string[], align: Array<'left' | 'right'>, rows: s
   ];
 }
 
-function renderMarkdown(input: RenderInput): string {
+function renderMarkdown(input: RenderInput, out: LineWriter): void {
   const { model, problems, errors } = input;
-  const lines: string[] = ['### RuntimeClass footprint report', '', `${summary(input)}.`, ''];
+  out.lines(['### RuntimeClass footprint report', '', `${summary(input)}.`, '']);
   if (errors.length > 0) {
-    lines.push(`#### Unreadable input (${errors.length})`, '', `**The report is incomplete:** ${ERRORS_INTRO}.`, '');
-    for (const e of errors) lines.push(`- ${markdownText(e.message)}`);
-    lines.push('');
+    out.lines([`#### Unreadable input (${errors.length})`, '', `**The report is incomplete:** ${ERRORS_INTRO}.`, '']);
+    for (const e of errors) out.line(`- ${markdownText(e.message)}`);
+    out.line('');
   }
   if (model.workloads.length === 0) {
-    lines.push('No workloads found.', '');
+    out.lines(['No workloads found.', '']);
   } else {
-    lines.push(...markdownTable(
+    out.lines(markdownTable(
       ['Workload', 'RuntimeClass', 'Replicas', 'Requests per pod', 'Overhead', 'Per pod', 'Total'],
       ['left', 'left', 'right', 'left', 'left', 'left', 'left'],
-      model.workloads.map((row) => {
-        const c = workloadCells(row);
-        const w = row.workload;
-        const name = `${w.namespace === undefined ? '' : `${w.namespace}/`}${w.name}`;
-        return [`${markdownText(w.kind)} ${markdownCode(name)}`, w.runtimeClassName === undefined ? '(none)' : markdownCode(w.runtimeClassName),
-          c.replicas, c.requests, c.overhead, c.perPod, c.total].map((cell, i) => (i < 2 ? cell : markdownText(cell)));
-      }),
-    ), '');
+      [],
+    ));
+    for (const row of model.workloads) {
+      const c = workloadCells(row);
+      const w = row.workload;
+      const name = `${w.namespace === undefined ? '' : `${w.namespace}/`}${w.name}`;
+      const cells = [`${markdownText(w.kind)} ${markdownCode(name)}`, w.runtimeClassName === undefined ? '(none)' : markdownCode(w.runtimeClassName),
+        c.replicas, c.requests, c.overhead, c.perPod, c.total].map((cell, i) => (i < 2 ? cell : markdownText(cell)));
+      out.line(`| ${cells.join(' | ')} |`);
+    }
+    out.line('');
   }
+  const lines: string[] = [];
   if (model.totals.length > 0) {
     lines.push('#### Totals per RuntimeClass', '', ...markdownTable(
       ['RuntimeClass', 'Handler', 'Overhead', 'Workloads', 'Pods', 'Total', 'Per node (DaemonSets)'],
@@ -243,17 +327,17 @@ function renderMarkdown(input: RenderInput): string {
       ), '');
     }
   }
+  out.lines(lines);
   if (problems.length === 0) {
-    lines.push(markdownText(noProblems(errors.length)));
+    out.line(markdownText(noProblems(errors.length)));
   } else {
-    lines.push(`#### Problems (${problems.length})`, '');
-    for (const p of problems) lines.push(`- ${markdownCode(location(p.location))} ${markdownText(p.message)}`);
+    out.lines([`#### Problems (${problems.length})`, '']);
+    for (const p of problems) out.line(`- ${markdownCode(location(p.location))} ${markdownText(p.message)}`);
   }
   if (model.notes.length > 0) {
-    lines.push('', `#### Notes (${model.notes.length})`, '');
-    for (const n of model.notes) lines.push(`- ${markdownCode(location(n.location))} ${markdownText(n.message)}`);
+    out.lines(['', `#### Notes (${model.notes.length})`, '']);
+    for (const n of model.notes) out.line(`- ${markdownCode(location(n.location))} ${markdownText(n.message)}`);
   }
-  return lines.join('\n') + '\n';
 }
 
 /** Version of the JSON output's schema; raised on any change to it. */
@@ -296,7 +380,7 @@ export const JSON_SCHEMA_VERSION = 3;
  * `runtimeClasses[].nodes` or `nodes`; version 2 had no `workloads[].countedIn` and counted
  * every workload in the totals (a Deployment's Pods twice when both were in the input).
  */
-function renderJson({ model, problems, errors }: RenderInput): string {
+function renderJson({ model, problems, errors }: RenderInput, out: LineWriter): void {
   const podName = (w: { namespace?: string; name: string }) => `${w.namespace === undefined ? '' : `${w.namespace}/`}${w.name}`;
   const document = {
     schemaVersion: JSON_SCHEMA_VERSION,
@@ -310,7 +394,7 @@ function renderJson({ model, problems, errors }: RenderInput): string {
       notes: model.notes.length,
       errors: errors.length,
     },
-    workloads: model.workloads.map((row) => ({
+    workloads: new StreamedList(model.workloads, (row) => ({
       kind: row.workload.kind,
       namespace: row.workload.namespace ?? null,
       name: row.workload.name,
@@ -318,11 +402,11 @@ function renderJson({ model, problems, errors }: RenderInput): string {
       runtimeClassName: row.workload.runtimeClassName ?? null,
       replicas: row.workload.replicas ?? null,
       perNode: row.workload.perNode,
-      requests: row.workload.requests.toStrings(),
-      overhead: row.overheadStatus === OverheadStatus.UNKNOWN ? null : row.overhead.toStrings(),
+      requests: amounts(row.workload.requests),
+      overhead: row.overheadStatus === OverheadStatus.UNKNOWN ? null : amounts(row.overhead),
       overheadKnown: row.overheadStatus !== OverheadStatus.UNKNOWN,
-      perPod: row.perPod.toStrings(),
-      total: row.total?.toStrings() ?? null,
+      perPod: amounts(row.perPod),
+      total: row.total === undefined ? null : amounts(row.total),
       countedIn: row.countedIn ? describeWorkload(row.countedIn, false) : null,
       live: row.workload.live,
       nodeName: row.workload.nodeName ?? null,
@@ -354,11 +438,49 @@ function renderJson({ model, problems, errors }: RenderInput): string {
       readyHandlers: readyHandlersOf(n),
       runtimeHandlers: n.runtimeHandlers?.map((h) => ({ name: h.name, features: sortedObject(h.features) })) ?? null,
     })),
-    problems: problems.map((p) => ({ code: p.code, source: location(p.location), message: p.message })),
-    notes: model.notes.map((n) => ({ source: location(n.location), message: n.message })),
+    problems: new StreamedList(problems, (p) => ({ code: p.code, source: location(p.location), message: p.message })),
+    notes: new StreamedList(model.notes, (n) => ({ source: location(n.location), message: n.message })),
     errors: errors.map((e) => ({ source: e.location ? location(e.location) : e.file, message: e.message })),
   };
-  return JSON.stringify(document, undefined, 2) + '\n';
+  writeJson(out, document);
+}
+
+/** What JSON.stringify({ k: [element] }, undefined, 2) puts around the element's text. */
+const ELEMENT_PREFIX = '{\n  "k": [\n    ';
+const ELEMENT_SUFFIX = '\n  ]\n}';
+
+/** A list of the JSON output made one element at a time as it is written. */
+class StreamedList<T> {
+  constructor(public readonly items: readonly T[], public readonly element: (item: T) => unknown) {}
+}
+
+/**
+ * `JSON.stringify(document, undefined, 2)` plus a newline, written a line at a time; the elements
+ * of a StreamedList value (of a top-level key) are made and written one at a time.
+ */
+function writeJson(out: LineWriter, document: { [key: string]: unknown }): void {
+  // Each value's own text, indented for its depth: the line breaks of JSON.stringify's text are all indentation (strings escape theirs).
+  const nested = (value: unknown, indent: string) => JSON.stringify(value, undefined, 2).replace(/\n/g, `\n${indent}`);
+  // An element of a list under a top-level key, at its depth: cut out of the document that holds only it.
+  const element = (value: unknown) => JSON.stringify({ k: [value] }, undefined, 2).slice(ELEMENT_PREFIX.length, -ELEMENT_SUFFIX.length);
+  const keys = Object.keys(document);
+  out.line('{');
+  keys.forEach((key, k) => {
+    const value = document[key];
+    const comma = k < keys.length - 1 ? ',' : '';
+    if (!(value instanceof StreamedList)) {
+      out.line(`  ${JSON.stringify(key)}: ${nested(value, '  ')}${comma}`);
+      return;
+    }
+    if (value.items.length === 0) {
+      out.line(`  ${JSON.stringify(key)}: []${comma}`);
+      return;
+    }
+    out.line(`  ${JSON.stringify(key)}: [`);
+    value.items.forEach((item, i) => out.line(`    ${element(value.element(item))}${i < value.items.length - 1 ? ',' : ''}`));
+    out.line(`  ]${comma}`);
+  });
+  out.line('}');
 }
 
 /** The handlers a node is labelled ready for, sorted. */
