@@ -394,7 +394,7 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
     test('a drop-in that containerd 2 cannot parse: refused, the drop-in rolled back', async () => {
       // The node runs runc with SystemdCgroup = true: the agent reads the systemd variant.
       await containerd2Node({ [CONFIG]: corpus('v3-no-imports.toml') }, testSpec(),
-        { 'containerd-v3.systemd.toml': 'version = 3\n[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.runc-test]\nruntime_type = \n' });
+        { 'containerd-v3.runc-test.systemd.toml': '[plugins.\'io.containerd.cri.v1.runtime\'.containerd.runtimes.runc-test]\nruntime_type = \n' });
       const before = node.snapshot();
       expect(node.install({ env }).status).toBe(1);
       expect(node.readiness().reason).toMatch(/^containerd rejects the configuration with our drop-in imported: .*Nothing was changed$/);

@@ -71,7 +71,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
   test('a config the host containerd rejects: old bytes kept, exit 1, reason in not-ready', () => {
     node = new TestNode(testSpec(), {
       // What a broken renderer could produce: containerd 1.6 refuses a string for a boolean.
-      'containerd-v2.toml': '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-test]\n'
+      'containerd-v2.runc-test.toml': '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-test]\n'
         + '  runtime_type = "io.containerd.runc.v2"\n  privileged_without_host_devices = "yes"\n',
     });
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
@@ -86,8 +86,8 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
 
   test('a fragment that would drop a handler (duplicate table): refused before any change', () => {
     // The node runs runc with SystemdCgroup = true: the agent reads the systemd variant.
-    const tables = renderNodeAgentFiles(testSpec())['containerd-v2.systemd.toml'];
-    node = new TestNode(testSpec(), { 'containerd-v2.systemd.toml': tables + '\n' + tables });
+    const tables = renderNodeAgentFiles(testSpec())['containerd-v2.runc-test.systemd.toml'];
+    node = new TestNode(testSpec(), { 'containerd-v2.runc-test.systemd.toml': tables + '\n' + tables });
     node.root.write(CONFIG, corpus('kubeadm-systemd-cgroup.toml'));
     const before = node.snapshot();
     expect(node.install().status).toBe(1);
