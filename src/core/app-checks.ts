@@ -263,7 +263,7 @@ function placementProblems(daemonSet: ApiObject, entry: NodeSetupEntry, manifest
       ? '; nodes outside these pools install nothing, and their node-setup pods stay not ready'
       : '';
     noteOn(daemonSet, `${setup} runs on ${runsOn}, and its classes run on ${pools.size > 1 ? 'different pools' : 'fewer nodes'}: ${described}. Its node agent installs each handler only on the nodes its class selects${snapshotters}${idle}; `
-      + 'each node-setup pod logs the handlers it skipped and why. Give each pool its own NodeSetup with that pool\'s nodeSelector to keep the agent and its container runtime restarts off the other nodes');
+      + 'each node-setup pod logs the handlers it skipped and why. Give each pool its own NodeSetup with that pool\'s nodeSelector if the agent should run only where its handlers do');
   }
   return problems.map((p) => `${setup}: ${p}`);
 }

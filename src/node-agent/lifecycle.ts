@@ -69,6 +69,8 @@ export class Lifecycle {
    * other node labels or devices installs again instead.
    */
   private placed: { offered: string[]; installed: string[] } | undefined;
+  /** The handlers the last install left out on this node, with their reasons (the `unavailable` file's first line). */
+  private notInstalled: string | undefined;
 
   public constructor(
     private readonly spec: InstallerSpec,
@@ -373,14 +375,15 @@ export class Lifecycle {
 
   /** Each handler left out on this node, with its reason: in the log and the agent's readiness files. */
   private reportSkipped(skipped: { [handler: string]: string }): void {
-    if (Object.keys(skipped).length === 0) {
+    this.notInstalled = Object.keys(skipped).length === 0 ? undefined : `not installed here: ${skippedText(skipped)}`;
+    if (this.notInstalled === undefined) {
       this.readiness.available();
       return;
     }
     for (const [handler, reason] of Object.entries(skipped)) {
       this.log.warn(`runtime handler ${handler} is not installed on this node and not labelled ready here: ${reason}`);
     }
-    this.readiness.unavailable(`not installed here: ${skippedText(skipped)}`);
+    this.readiness.unavailable(this.notInstalled);
   }
 
   /**
@@ -401,7 +404,7 @@ export class Lifecycle {
     if (refusals.length === 0) return runnable;
     const reason = `${refusals.join('; ')}. The node is not labelled ready for ${offered.filter((h) => !runnable.includes(h)).join(' ')}`;
     if (runnable.length === 0) throw new Refusal(reason, 2);
-    this.readiness.unavailable(reason);
+    this.readiness.unavailable(this.notInstalled === undefined ? reason : `${this.notInstalled}\n${reason}`);
     this.log.warn(reason);
     return runnable;
   }
@@ -679,7 +682,10 @@ class NotVerified extends Refusal {}
 class OlderSpec extends Refusal {}
 
 /** Why a node with `labels` is none of those the selectors pick (undefined when one picks it, or there are none). */
-function selectorMismatch(selectors: ReadonlyArray<{ readonly [key: string]: string }> | undefined, labels: { [key: string]: string }): string | undefined {
+function selectorMismatch(
+  selectors: ReadonlyArray<{ readonly [key: string]: string }> | undefined,
+  labels: { [key: string]: string },
+): string | undefined {
   if (selectors === undefined || selectors.length === 0) return undefined;
   const misses: string[] = [];
   for (const selector of selectors) {

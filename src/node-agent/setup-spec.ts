@@ -106,7 +106,9 @@ export function crioHandlerKey(handler: string): string {
  *
  * @throws Error naming the missing key when a handler's tables are not in the ConfigMap
  */
-export function assembleFragment(name: FragmentName, handlers: readonly string[], systemdCgroup: boolean, read: (key: string) => string | undefined): string {
+export function assembleFragment(
+  name: FragmentName, handlers: readonly string[], systemdCgroup: boolean, read: (key: string) => string | undefined,
+): string {
   const tablesName: TablesName = name === 'containerd-v3-tables' ? 'containerd-v3' : name;
   const tables = handlers.map((handler) => {
     const systemd = systemdCgroup ? read(handlerTablesKey(tablesName, handler, true)) : undefined;

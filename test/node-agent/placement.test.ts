@@ -120,6 +120,32 @@ describeIfContainerd('a shared node setup installs each handler where its class 
     expect(ours(api.nodeLabels())).toEqual([]);
   });
 
+  test('the running agent notices a label change at its next re-check and installs what the node can run now, without a pod restart', async () => {
+    node = new TestNode(sharedSpec({ classNodeSelectors: { 'runc-vm': [{ pool: 'vm' }] } }));
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const agent = node.spawn({ env: { ...env, ONESHOT: undefined, RECHECK_PERIOD: '1' }, timeoutMs: 120_000 });
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 600 && !what(); i++) await new Promise((r) => setTimeout(r, 100));
+      return what();
+    };
+    try {
+      expect(await until(() => api.nodeLabels()[READY('runc-test')] === 'ready')).toBe(true);
+      expect(ours(api.nodeLabels())).toEqual([READY('runc-test')]);
+      api.setNodeLabel('node-1', 'pool', 'vm');
+      expect(await until(() => api.nodeLabels()[READY('runc-vm')] === 'ready')).toBe(true);
+      expect(handlersOnDisk()).toEqual(['runc', 'runc-test', 'runc-vm']);
+      api.setNodeLabel('node-1', 'pool', 'general');
+      expect(await until(() => api.nodeLabels()[READY('runc-vm')] === undefined)).toBe(true);
+      expect(await until(() => !handlersOnDisk().includes('runc-vm'))).toBe(true);
+      expect(ours(api.nodeLabels())).toEqual([READY('runc-test')]);
+    } finally {
+      agent.child.kill('SIGTERM');
+    }
+    const result = await agent.done;
+    expect(result.stderr).toContain('the runtime handlers this node can run changed (runc-test -> runc-test runc-vm): installing again');
+    expect(result.stderr).toContain('the runtime handlers this node can run changed (runc-test runc-vm -> runc-test): installing again');
+  });
+
   test('a node that can run none of the handlers any more: labels removed, the configuration an earlier run installed taken out again, exit 2 with every reason', async () => {
     node = new TestNode(sharedSpec({ classNodeSelectors: { 'runc-test': [{ pool: 'general' }], 'runc-vm': [{ pool: 'vm' }, { pool: 'gpu' }] } }));
     const original = corpus('containerd-1.6-default.toml');
