@@ -385,7 +385,7 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
       const before = node.snapshot();
       const r = node.install({ env });
       installedNotLabelled(r);
-      checkDropIn(false);
+      checkDropIn(true);
       expect(await served()).toEqual(['runc', 'runc-test']);
       const reason = 'it needs the devmapper snapshotter, and containerd\'s merged config for /etc/containerd/config.toml does not set it up '
         + '(plugins."io.containerd.snapshotter.v1.devmapper" has no pool_name): its pods would fail at sandbox creation';
