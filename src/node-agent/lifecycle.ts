@@ -101,7 +101,8 @@ export class Lifecycle {
     let downloads: Awaited<ReturnType<typeof download>>;
     try {
       ({ offered, skipped } = await this.placement());
-      if (offered.length === 0) {
+      // (A setup without handlers has nothing to skip: it runs as before, installing its files.)
+      if (offered.length === 0 && this.handlers.length > 0) {
         await this.underLock(async () => {
           const { tx, distribution } = await this.open();
           this.refuseOlderSpec(tx.state);
@@ -150,7 +151,7 @@ export class Lifecycle {
         });
         installed = plan.handlers;
         this.reportSkipped({ ...skipped, ...plan.skipped });
-        if (installed.length === 0) {
+        if (installed.length === 0 && this.handlers.length > 0) {
           await this.withdraw(tx, async () => runtime);
           throw this.nothingRunnable({ ...skipped, ...plan.skipped });
         }
@@ -370,7 +371,11 @@ export class Lifecycle {
     if (needKvm.length === this.handlers.length && Object.values(skipped).every((r) => r === NO_KVM)) {
       return new Refusal(`this node has no /dev/kvm: the runtime handler(s) ${needKvm.join(' ')} run virtual machines and need hardware virtualization. The node is not labelled ready and nothing was installed. Fix: run these pods on nodes with KVM (bare metal, or VMs with nested virtualization enabled), e.g. select nodes labelled feature.node.kubernetes.io/cpu-cpuid.VMX or .SVM by node-feature-discovery`, 2);
     }
-    return new Refusal(`this node can run none of the runtime handlers of node setup '${this.spec.setupName}': ${skippedText(skipped)}. The node is not labelled ready for any of them and their configuration was not installed`, 2);
+    // A node's labels change (a device or a containerd does not, without a pod restart): such a node is tried again.
+    const byLabels = Object.values(skipped).some((r) => r.startsWith(SELECTOR_MISMATCH));
+    const retry = byLabels ? '; tried again, since the node\'s labels may change' : '';
+    return new Refusal(`this node can run none of the runtime handlers of node setup '${this.spec.setupName}': ${skippedText(skipped)}. `
+      + `The node is not labelled ready for any of them and their configuration was not installed${retry}`, byLabels ? 1 : 2);
   }
 
   /** Each handler left out on this node, with its reason: in the log and the agent's readiness files. */
@@ -674,6 +679,7 @@ export class Lifecycle {
 }
 
 const NO_KVM = 'it runs virtual machines and this node has no /dev/kvm';
+const SELECTOR_MISMATCH = 'its class\'s node selector ';
 
 /** Some offered handlers failed their checks: their labels are removed, the verified ones' set. */
 class NotVerified extends Refusal {}
@@ -695,7 +701,7 @@ function selectorMismatch(
     const has = wrong.map(([key]) => (key in labels ? `${key}=${labels[key]}` : `no ${key}`)).join(', ');
     misses.push(`wants ${wants}, this node has ${has}`);
   }
-  return `its class's node selector ${misses.join('; another class\'s ')}`;
+  return `${SELECTOR_MISMATCH}${misses.join('; another class\'s ')}`;
 }
 
 function skippedText(skipped: { [handler: string]: string }): string {
