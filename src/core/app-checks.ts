@@ -147,7 +147,7 @@ export interface NodeSetupMember {
   readonly handler: string;
   /** The node label the setup sets once the handler is ready (the class selects it). */
   readonly readyLabel: string;
-  /** The snapshotter the handler needs on each node, if any (the agent refuses a node without it). */
+  /** The snapshotter the handler needs on each node, if any (the agent skips the handler on a node without it). */
   readonly snapshotter?: string;
 }
 
@@ -250,24 +250,20 @@ function placementProblems(daemonSet: ApiObject, entry: NodeSetupEntry, manifest
     effective.push({ member, pool: { ...setupSelector, ...pool }, own });
   }
 
-  // A handler installed on nodes its class cannot use: where it needs a snapshotter the node
-  // lacks, the agent refuses the whole change there, the other handlers of the setup included.
+  // Classes on other pools than the setup's nodes: the agent installs each handler only on the
+  // nodes one of its classes selects (and where its snapshotter is set up), with the reason for
+  // each handler it skips in the node-setup pod's log; a node that runs none stays not ready.
   const pools = new Set(effective.map((e) => JSON.stringify(sortedLabels(e.pool))));
-  const handlers = [...new Set(entry.members.map((m) => m.handler))];
-  let refused = false;
-  for (const { member, own } of effective) {
-    if (member.snapshotter === undefined || Object.keys(own).length === 0) continue;
-    refused = true;
-    const others = handlers.filter((h) => h !== member.handler);
-    const blocked = others.length > 0 ? `, so handlers ${others.join(', ')} are not installed there either` : ' and its pod there never becomes ready';
-    problems.push(`RuntimeClass "${member.runtimeClass.runtimeClassName}" (${member.path}) runs only on nodes with ${labelsText(own)}, but ${setup} installs its handler "${member.handler}" on ${runsOn}: `
-      + `the handler needs the ${member.snapshotter} snapshotter, and on a node without it the node agent refuses the whole change${blocked}; `
-      + `give this runtime its own NodeSetup with nodeSelector ${selectorCode(own)}, or set ${setup}'s nodeSelector to ${selectorCode(own)} if every class on it runs there`);
-  }
-  if (pools.size > 1 && !refused) {
+  const narrower = effective.filter((e) => Object.keys(e.own).length > 0);
+  if (pools.size > 1 || narrower.length > 0) {
     const described = effective.map((e) => `"${e.member.runtimeClass.runtimeClassName}" (${Object.keys(e.own).length > 0 ? labelsText(e.own) : runsOn})`).join(', ');
-    noteOn(daemonSet, `${setup} is shared by classes on different pools: ${described}. It installs every handler on ${runsOn} and restarts the container runtime there, `
-      + 'including handlers whose pods cannot run on the node; give each pool its own NodeSetup with that pool\'s nodeSelector if that is not what you want');
+    const snapshotters = narrower.filter((e) => e.member.snapshotter !== undefined)
+      .map((e) => `; handler "${e.member.handler}" also needs the ${e.member.snapshotter} snapshotter, and nodes of its pool without it skip it`).join('');
+    const idle = narrower.length === effective.length && effective.length > 0
+      ? '; nodes outside these pools install nothing, and their node-setup pods stay not ready'
+      : '';
+    noteOn(daemonSet, `${setup} runs on ${runsOn}, and its classes run on ${pools.size > 1 ? 'different pools' : 'fewer nodes'}: ${described}. Its node agent installs each handler only on the nodes its class selects${snapshotters}${idle}; `
+      + 'each node-setup pod logs the handlers it skipped and why. Give each pool its own NodeSetup with that pool\'s nodeSelector if the agent should run only where its handlers do');
   }
   return problems.map((p) => `${setup}: ${p}`);
 }
@@ -338,10 +334,6 @@ function sortedLabels(labels: { [key: string]: string }): Array<[string, string]
 
 function labelsText(labels: { [key: string]: string }): string {
   return sortedLabels(labels).map(([key, value]) => `${key}=${value}`).join(', ');
-}
-
-function selectorCode(labels: { [key: string]: string }): string {
-  return `{ ${sortedLabels(labels).map(([key, value]) => `'${key}': '${value}'`).join(', ')} }`;
 }
 
 function taintText(taint: TaintPattern): string {

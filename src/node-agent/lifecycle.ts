@@ -63,6 +63,14 @@ export class Lifecycle {
   private labelled: string[] | undefined;
   /** The spec this agent runs, as recorded in the state. */
   private readonly specGeneration: SpecGeneration;
+  /**
+   * What the last install found this node can run: the handlers its node labels and devices
+   * allow (`offered`) and those of them it installed (`installed`). A re-check that finds
+   * other node labels or devices installs again instead.
+   */
+  private placed: { offered: string[]; installed: string[] } | undefined;
+  /** The handlers the last install left out on this node, with their reasons (the `unavailable` file's first line). */
+  private notInstalled: string | undefined;
 
   public constructor(
     private readonly spec: InstallerSpec,
@@ -88,10 +96,20 @@ export class Lifecycle {
    */
   public async install(): Promise<string[]> {
     let offered: string[];
+    let skipped: { [handler: string]: string };
     let artifacts: ReturnType<typeof artifactsFor>;
     let downloads: Awaited<ReturnType<typeof download>>;
     try {
-      offered = this.offeredHandlers();
+      ({ offered, skipped } = await this.placement());
+      // (A setup without handlers has nothing to skip: it runs as before, installing its files.)
+      if (offered.length === 0 && this.handlers.length > 0) {
+        await this.underLock(async () => {
+          const { tx, distribution } = await this.open();
+          this.refuseOlderSpec(tx.state);
+          await this.withdraw(tx, () => this.runtimeOf(distribution, tx.state.unit));
+        });
+        throw this.nothingRunnable(skipped);
+      }
       artifacts = artifactsFor(this.spec, nodeArchitecture());
       downloads = await download(artifacts, this.settings.workDir, this.log);
     } catch (e) {
@@ -99,6 +117,7 @@ export class Lifecycle {
       throw e;
     }
     let labelled: string[] = [];
+    let installed: string[] = [];
     // The host's containerd tells its version while this run waits for the node lock.
     this.startContainerdProbe();
     await this.underLock(async () => {
@@ -119,16 +138,25 @@ export class Lifecycle {
             records: tx.state.records,
             ownership: { setupName: this.spec.setupName, claims: this.otherClaims(), differs: (c) => tx.differs(c) },
           }),
-          ...(await planRuntimeConfig({
-            setupName: this.spec.setupName,
-            handlers: this.spec.handlers,
-            host: this.host,
-            configDir: this.settings.configDir,
-            distribution,
-            containerd,
-            containerdConfig: this.settings.containerdConfig,
-            log: this.log,
-          })).map((c): Change => ({
+        ];
+        const plan = await planRuntimeConfig({
+          setupName: this.spec.setupName,
+          handlers: this.spec.handlers.filter((h) => offered.includes(h.handler)),
+          host: this.host,
+          configDir: this.settings.configDir,
+          distribution,
+          containerd,
+          containerdConfig: this.settings.containerdConfig,
+          log: this.log,
+        });
+        installed = plan.handlers;
+        this.reportSkipped({ ...skipped, ...plan.skipped });
+        if (installed.length === 0 && this.handlers.length > 0) {
+          await this.withdraw(tx, async () => runtime);
+          throw this.nothingRunnable({ ...skipped, ...plan.skipped });
+        }
+        changes.push(
+          ...plan.changes.map((c): Change => ({
             path: c.path,
             kind: c.kind,
             followLast: true,
@@ -137,7 +165,7 @@ export class Lifecycle {
             importPath: c.importPath,
             content: c.bytes === undefined ? { type: 'absent' } : { type: 'file', data: c.bytes },
           })),
-        ];
+        );
         const digest = planDigest(changes);
         if (this.rejected?.digest === digest && changes.some((c) => tx.differs(c))) {
           throw new Refusal(`${this.rejected.reason}; not applied again, since the same change was rolled back before: fix the node, then delete this node-setup pod to try again`);
@@ -150,12 +178,13 @@ export class Lifecycle {
         if (this.store().exists()) tx.save({ ...tx.state, spec });
         for (const hostPath of changed) this.log.info(`wrote ${hostPath}`);
         try {
-          await this.converge(tx, runtime, changed.length > 0);
+          await this.converge(tx, runtime, changed.length > 0, installed);
         } catch (e) {
           if (e instanceof Refusal) this.rejected = { digest, reason: e.message };
           throw e;
         }
-        labelled = await this.verifyAndLabel(tx, runtime, offered);
+        this.placed = { offered, installed };
+        labelled = await this.verifyAndLabel(tx, runtime, installed);
         tx.save({ ...tx.state, phase: 'installed' });
       } catch (e) {
         // Handlers that did verify keep their labels; verifyAndLabel already removed the others'.
@@ -174,14 +203,26 @@ export class Lifecycle {
    */
   public async recheck(): Promise<string[]> {
     let labelled: string[] = [];
+    // A node whose labels or devices changed since the install gets the handlers it can run now.
+    let offered: string[];
+    try {
+      offered = (await this.placement()).offered;
+    } catch (e) {
+      await this.unlabelUnderLock();
+      throw e;
+    }
+    const placed = this.placed;
+    if (placed === undefined || !sameMembers(placed.offered, offered)) {
+      this.log.info(`the runtime handlers this node can run changed (${placed?.offered.join(' ') || 'none'} -> ${offered.join(' ')}): installing again`);
+      return this.install();
+    }
     await this.underLock(async () => {
       const { tx, distribution } = await this.open();
       try {
         this.refuseOlderSpec(tx.state);
-        const offered = this.offeredHandlers();
         if (tx.state.restartPending) throw new Refusal('a configuration change still waits for its verified restart');
         const runtime = await this.runtimeOf(distribution, tx.state.unit);
-        labelled = await this.verifyAndLabel(tx, runtime, offered, true);
+        labelled = await this.verifyAndLabel(tx, runtime, placed.installed, true);
       } catch (e) {
         // Handlers that did verify keep their labels; verifyAndLabel already removed the others'.
         if (!(e instanceof NotVerified)) await this.unlabelAfterFailure(tx);
@@ -285,19 +326,69 @@ export class Lifecycle {
   }
 
   /**
-   * The handlers this node can offer: VM handlers need /dev/kvm. With none left the node cannot
-   * run this setup at all (exit 2); otherwise the others are installed and labelled.
+   * The handlers this node can run, and why not for the others: a handler needs the labels one
+   * of its classes selects (read from this node's Node object) and, for a VM, /dev/kvm. With
+   * none left the node cannot run this setup at all (exit 2, nothing installed).
    */
-  private offeredHandlers(): string[] {
+  private async placement(): Promise<{ offered: string[]; skipped: { [handler: string]: string } }> {
+    const skipped: { [handler: string]: string } = {};
     const needKvm = this.spec.kvmHandlers;
-    if (needKvm.length === 0 || this.hasKvm()) return this.handlers;
-    const offered = this.handlers.filter((h) => !needKvm.includes(h));
-    if (offered.length === 0) {
-      throw new Refusal(`this node has no /dev/kvm: the runtime handler(s) ${needKvm.join(' ')} run virtual machines and need hardware virtualization. The node is not labelled ready and nothing was installed. Fix: run these pods on nodes with KVM (bare metal, or VMs with nested virtualization enabled), e.g. select nodes labelled feature.node.kubernetes.io/cpu-cpuid.VMX or .SVM by node-feature-discovery`, 2);
+    const kvm = needKvm.length === 0 || this.hasKvm();
+    const selectors = this.spec.classNodeSelectors ?? {};
+    let labels: { [key: string]: string } | undefined;
+    if (this.handlers.some((h) => selectors[h] !== undefined)) {
+      const node = this.nodeName();
+      try {
+        labels = await this.kube.nodeLabels(node);
+      } catch (e: any) {
+        throw new Refusal(`could not read the labels of node ${node}, which decide the runtime handlers it can run: ${e.message} (check the node setup's RBAC: nodes get)`);
+      }
     }
-    this.readiness.unavailable(`this node has no /dev/kvm: runtime handler(s) ${needKvm.join(' ')} are installed but not labelled ready here (they run virtual machines)`);
-    this.log.warn(`this node has no /dev/kvm: runtime handler(s) ${needKvm.join(' ')} will not be labelled ready here`);
-    return offered;
+    for (const handler of this.handlers) {
+      const unmatched = labels === undefined ? undefined : selectorMismatch(selectors[handler], labels);
+      if (unmatched !== undefined) skipped[handler] = unmatched;
+      else if (!kvm && needKvm.includes(handler)) skipped[handler] = NO_KVM;
+    }
+    return { offered: this.handlers.filter((h) => skipped[h] === undefined), skipped };
+  }
+
+  /**
+   * A node that can run none of the handlers (under the lock): the labels go, then the
+   * configuration an earlier run installed for them is taken out again (one restart).
+   */
+  private async withdraw(tx: Transaction, runtime: () => Promise<ContainerRuntime>): Promise<void> {
+    await this.unlabelAfterFailure(tx);
+    const undo = tx.undo((r) => r.kind === 'config' || r.kind === 'runtime-config').filter((c) => tx.differs(c));
+    if (undo.length === 0) return;
+    this.log.info('taking out the runtime configuration an earlier run installed for handlers this node can no longer run');
+    tx.save({ ...tx.state, restartPending: true });
+    await this.rollBack(tx, await runtime());
+  }
+
+  /** The refusal of a node that can run none of the handlers (exit 2: retrying changes nothing). */
+  private nothingRunnable(skipped: { [handler: string]: string }): Refusal {
+    const needKvm = this.spec.kvmHandlers;
+    if (needKvm.length === this.handlers.length && Object.values(skipped).every((r) => r === NO_KVM)) {
+      return new Refusal(`this node has no /dev/kvm: the runtime handler(s) ${needKvm.join(' ')} run virtual machines and need hardware virtualization. The node is not labelled ready and nothing was installed. Fix: run these pods on nodes with KVM (bare metal, or VMs with nested virtualization enabled), e.g. select nodes labelled feature.node.kubernetes.io/cpu-cpuid.VMX or .SVM by node-feature-discovery`, 2);
+    }
+    // A node's labels change (a device or a containerd does not, without a pod restart): such a node is tried again.
+    const byLabels = Object.values(skipped).some((r) => r.startsWith(SELECTOR_MISMATCH));
+    const retry = byLabels ? '; tried again, since the node\'s labels may change' : '';
+    return new Refusal(`this node can run none of the runtime handlers of node setup '${this.spec.setupName}': ${skippedText(skipped)}. `
+      + `The node is not labelled ready for any of them and their configuration was not installed${retry}`, byLabels ? 1 : 2);
+  }
+
+  /** Each handler left out on this node, with its reason: in the log and the agent's readiness files. */
+  private reportSkipped(skipped: { [handler: string]: string }): void {
+    this.notInstalled = Object.keys(skipped).length === 0 ? undefined : `not installed here: ${skippedText(skipped)}`;
+    if (this.notInstalled === undefined) {
+      this.readiness.available();
+      return;
+    }
+    for (const [handler, reason] of Object.entries(skipped)) {
+      this.log.warn(`runtime handler ${handler} is not installed on this node and not labelled ready here: ${reason}`);
+    }
+    this.readiness.unavailable(this.notInstalled);
   }
 
   /**
@@ -318,7 +409,7 @@ export class Lifecycle {
     if (refusals.length === 0) return runnable;
     const reason = `${refusals.join('; ')}. The node is not labelled ready for ${offered.filter((h) => !runnable.includes(h)).join(' ')}`;
     if (runnable.length === 0) throw new Refusal(reason, 2);
-    this.readiness.unavailable(reason);
+    this.readiness.unavailable(this.notInstalled === undefined ? reason : `${this.notInstalled}\n${reason}`);
     this.log.warn(reason);
     return runnable;
   }
@@ -336,15 +427,15 @@ export class Lifecycle {
    * handlers on disk, then proves over CRI that it serves them. On failure our configuration
    * is taken out again and the runtime restarted on it.
    */
-  private async converge(tx: Transaction, runtime: ContainerRuntime, changedNow: boolean): Promise<void> {
-    if (this.handlers.length === 0) return;
+  private async converge(tx: Transaction, runtime: ContainerRuntime, changedNow: boolean, handlers: string[]): Promise<void> {
+    if (handlers.length === 0) return;
     if (!tx.state.restartPending) {
       const served = await runtime.served();
-      if ('handlers' in served && this.handlers.every((h) => served.handlers.includes(h))) {
-        this.log.info(`nothing changed: no restart (${runtime.unit} serves ${this.handlers.join(' ')}, per ${served.source})`);
+      if ('handlers' in served && handlers.every((h) => served.handlers.includes(h))) {
+        this.log.info(`nothing changed: no restart (${runtime.unit} serves ${handlers.join(' ')}, per ${served.source})`);
         return;
       }
-      this.log.info(`${runtime.unit} does not serve ${this.handlers.join(' ')} (${describe(served)}): restarting it`);
+      this.log.info(`${runtime.unit} does not serve ${handlers.join(' ')} (${describe(served)}): restarting it`);
       tx.save({ ...tx.state, restartPending: true });
     } else if (!changedNow) {
       this.log.info('a previous run changed the configuration but did not finish its restart: restarting now');
@@ -352,18 +443,18 @@ export class Lifecycle {
       this.log.info(`restarting ${runtime.unit} (once, to load the new configuration)`);
     }
     const restarted = await runtime.restart();
-    const verified = restarted ? await runtime.waitServes(this.handlers, true) : undefined;
+    const verified = restarted ? await runtime.waitServes(handlers, true) : undefined;
     if (verified?.ok) {
       step('verified');
       tx.save({ ...tx.state, restartPending: false });
-      this.log.info(`${runtime.unit} serves runtime handler(s) ${this.handlers.join(' ')} (per ${'source' in verified.last ? verified.last.source : 'CRI'})`);
+      this.log.info(`${runtime.unit} serves runtime handler(s) ${handlers.join(' ')} (per ${'source' in verified.last ? verified.last.source : 'CRI'})`);
       return;
     }
     const rendered = this.distribution?.renderedConfig;
     const unrendered = rendered !== undefined && !(this.host.read(rendered)?.toString('utf8') ?? '').includes(markers(this.spec.setupName).begin);
     let reason = `${runtime.unit} did not come back active within ${this.settings.verifyTimeoutSeconds}s after the restart`;
     if (restarted && unrendered) reason = `${runtime.unit} did not render our runtime tables into ${rendered} within ${this.settings.verifyTimeoutSeconds}s`;
-    else if (restarted) reason = `${runtime.unit} came back but does not serve runtime handler(s) ${this.handlers.join(' ')} within ${this.settings.verifyTimeoutSeconds}s (${describe(verified!.last)})`;
+    else if (restarted) reason = `${runtime.unit} came back but does not serve runtime handler(s) ${handlers.join(' ')} within ${this.settings.verifyTimeoutSeconds}s (${describe(verified!.last)})`;
     this.log.info(`ERROR: ${reason}: rolling back`);
     await this.rollBack(tx, runtime);
     throw new Refusal(`${reason}; the previous configuration was restored and ${runtime.unit} restarted again. Check '${runtime.unit}' logs on the node (journalctl -u ${runtime.unit})`);
@@ -587,11 +678,35 @@ export class Lifecycle {
   }
 }
 
+const NO_KVM = 'it runs virtual machines and this node has no /dev/kvm';
+const SELECTOR_MISMATCH = 'its class\'s node selector ';
+
 /** Some offered handlers failed their checks: their labels are removed, the verified ones' set. */
 class NotVerified extends Refusal {}
 
 /** An agent of a newer spec of this setup ran on this node: this one changes nothing. */
 class OlderSpec extends Refusal {}
+
+/** Why a node with `labels` is none of those the selectors pick (undefined when one picks it, or there are none). */
+function selectorMismatch(
+  selectors: ReadonlyArray<{ readonly [key: string]: string }> | undefined,
+  labels: { [key: string]: string },
+): string | undefined {
+  if (selectors === undefined || selectors.length === 0) return undefined;
+  const misses: string[] = [];
+  for (const selector of selectors) {
+    const wrong = Object.entries(selector).filter(([key, value]) => labels[key] !== value);
+    if (wrong.length === 0) return undefined;
+    const wants = wrong.map(([key, value]) => `${key}=${value}`).join(', ');
+    const has = wrong.map(([key]) => (key in labels ? `${key}=${labels[key]}` : `no ${key}`)).join(', ');
+    misses.push(`wants ${wants}, this node has ${has}`);
+  }
+  return `${SELECTOR_MISMATCH}${misses.join('; another class\'s ')}`;
+}
+
+function skippedText(skipped: { [handler: string]: string }): string {
+  return Object.entries(skipped).map(([handler, reason]) => `${handler} (${reason})`).join('; ');
+}
 
 function sameMembers(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));

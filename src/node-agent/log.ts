@@ -53,9 +53,14 @@ export class Readiness {
     fs.renameSync(temp, path.join(this.stateDir, 'ready'));
   }
 
-  /** Handlers installed but not offered on this node, and why. */
+  /** Handlers of the setup this node does not run, and why. */
   public unavailable(reason: string): void {
     fs.mkdirSync(this.stateDir, { recursive: true });
     fs.writeFileSync(path.join(this.stateDir, 'unavailable'), `${reason}\n`);
+  }
+
+  /** Every handler of the setup runs on this node: no `unavailable` reason stands. */
+  public available(): void {
+    fs.rmSync(path.join(this.stateDir, 'unavailable'), { force: true });
   }
 }

@@ -5,7 +5,7 @@ import { CRI_V1, CRI_V2, HostContainerd } from './containerd';
 import { DistributionFacts } from './distributions';
 import { HostFs } from './host-fs';
 import { Log, Refusal } from './log';
-import { CRIO_FRAGMENT, FragmentName, fragmentKey } from './setup-spec';
+import { assembleCrioFragment, assembleFragment, FragmentName } from './setup-spec';
 import {
   addImport, appendBlock, bytesOf, extractBlock, importCovers, importsOf, markers, ourText, rootVersion, runtimeHandlers,
   snapshotterPool, stripBlock, systemdCgroupOf, tableLine, textOf,
@@ -82,9 +82,38 @@ const DROPIN_HEADER = (setupName: string, handlers: string) => [
   '# Rewritten on every install and removed on uninstall: do not edit.',
 ];
 
-/** The configuration changes that add this setup's handlers on this node (none when they are in place). */
-export async function planRuntimeConfig(ctx: ConfigContext): Promise<ConfigChange[]> {
-  if (ctx.handlers.length === 0) return [];
+/** The configuration changes for the handlers this node can run, and the handlers it cannot run with the reason for each. */
+export interface RuntimeConfigPlan {
+  readonly changes: ConfigChange[];
+  /** The handlers planned (in the spec's order). */
+  readonly handlers: string[];
+  /** Handler -> why this node's runtime cannot run it (a snapshotter it lacks): not in the plan. */
+  readonly skipped: { readonly [handler: string]: string };
+}
+
+/**
+ * The configuration changes that add this setup's handlers on this node (none when they are in
+ * place). A handler the node's runtime cannot run (a per-handler snapshotter that containerd does
+ * not set up or ignores) is left out, with its reason, and the others are planned without it.
+ * With none left: no change, every handler skipped.
+ */
+export async function planRuntimeConfig(ctx: ConfigContext): Promise<RuntimeConfigPlan> {
+  const skipped: { [handler: string]: string } = {};
+  let handlers = ctx.handlers;
+  for (;;) {
+    if (handlers.length === 0) return { changes: [], handlers: [], skipped };
+    try {
+      const changes = await planFor({ ...ctx, handlers });
+      return { changes, handlers: handlers.map((h) => h.handler), skipped };
+    } catch (e) {
+      if (!(e instanceof Unplaceable)) throw e;
+      Object.assign(skipped, e.reasons);
+      handlers = handlers.filter((h) => e.reasons[h.handler] === undefined);
+    }
+  }
+}
+
+function planFor(ctx: ConfigContext): Promise<ConfigChange[]> {
   const planner = new Planner(ctx);
   switch (ctx.distribution.name) {
     case 'containerd': return planner.containerd();
@@ -93,6 +122,13 @@ export async function planRuntimeConfig(ctx: ConfigContext): Promise<ConfigChang
     case 'microk8s': return planner.microk8s();
     case 'k0s': return planner.k0s();
     case 'crio': return planner.crio();
+  }
+}
+
+/** Handlers this node's runtime cannot run, with the reason for each: planning starts again without them. */
+class Unplaceable extends Error {
+  public constructor(public readonly reasons: { readonly [handler: string]: string }) {
+    super(Object.entries(reasons).map(([h, r]) => `${h}: ${r}`).join('; '));
   }
 }
 
@@ -111,7 +147,11 @@ class Planner {
     const ctr = this.runnableContainerd();
     // A per-handler snapshotter arrived in containerd 1.7; 1.6 accepts the key and drops it.
     if (ctr.major === 1 && (ctr.minor ?? 0) <= 6 && this.ctx.handlers.some((h) => h.snapshotter)) {
-      throw new Refusal(`refusing to change anything: runtime handler(s) ${this.handlerList} need a per-handler snapshotter, which containerd ${ctr.version} ignores (it arrived in 1.7). Fix: upgrade containerd to 1.7 or later on this node, or keep this runtime off it with a nodeSelector`);
+      const reasons: { [handler: string]: string } = {};
+      for (const h of this.ctx.handlers.filter((x) => x.snapshotter)) {
+        reasons[h.handler] = `containerd ${ctr.version} ignores per-handler snapshotters (they arrived in 1.7) and this handler needs the ${h.snapshotter} snapshotter: its pods would fail at sandbox creation. Fix: upgrade containerd to 1.7 or later on this node, or keep the class off it with a nodeSelector`;
+      }
+      throw new Unplaceable(reasons);
     }
     const main = this.ctx.containerdConfig;
     const current = this.read(main);
@@ -302,7 +342,7 @@ class Planner {
       const other = `/etc/crio/crio.conf.d/${name}`;
       if (other !== dropIn) this.refuseTextConflicts(textOf(this.read(other) ?? Buffer.alloc(0)), other);
     }
-    const bytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), this.configMapFile(CRIO_FRAGMENT)].join('\n'));
+    const bytes = Buffer.from([...DROPIN_HEADER(this.ctx.setupName, this.handlerList), assembleCrioFragment(this.names, (key) => this.configMapFile(key))].join('\n'));
     return this.read(dropIn)?.equals(bytes) ? [] : [{ path: dropIn, kind: 'runtime-config', bytes }];
   }
 
@@ -415,12 +455,15 @@ class Planner {
       throw new Refusal(`with the change, containerd's merged configuration for ${file} would not list runtime handler(s) ${missing.join(' ')} under plugins."${plugin}".containerd.runtimes${hint}. ${file} was not changed`);
     }
     if (!ctr?.runs) return;
-    for (const snapshotter of [...new Set(this.ctx.handlers.map((h) => h.snapshotter).filter((s): s is string => !!s))]) {
+    const reasons: { [handler: string]: string } = {};
+    for (const handler of this.ctx.handlers.filter((h) => h.snapshotter)) {
+      const snapshotter = handler.snapshotter!;
       const pool = snapshotterPool(dump, snapshotter);
       if (pool === undefined || (snapshotter === 'devmapper' && pool === '')) {
-        throw new Refusal(`runtime handler(s) ${this.handlerList} need the ${snapshotter} snapshotter, which containerd's merged configuration for ${file} does not set up (plugins."io.containerd.snapshotter.v1.${snapshotter}"${snapshotter === 'devmapper' ? ' has no pool_name' : ''}): their pods would fail at sandbox creation. Fix: configure the ${snapshotter} snapshotter on this node (for devmapper: a thin pool and its pool_name), or keep this runtime off it with a nodeSelector. ${file} was not changed`);
+        reasons[handler.handler] = `it needs the ${snapshotter} snapshotter, and containerd's merged config for ${file} does not set it up (plugins."io.containerd.snapshotter.v1.${snapshotter}"${snapshotter === 'devmapper' ? ' has no pool_name' : ' is missing'}): its pods would fail at sandbox creation. Fix: configure the ${snapshotter} snapshotter on this node (for devmapper: a thin pool and its pool_name), or keep the class off it with a nodeSelector`;
       }
     }
+    if (Object.keys(reasons).length > 0) throw new Unplaceable(reasons);
   }
 
   private refuseTextConflicts(text: string, file: string): void {
@@ -444,16 +487,20 @@ class Planner {
     return readConfig(this.ctx.host, hostPath);
   }
 
+  /** The fragment of the handlers planned, assembled from their per-handler tables in the ConfigMap. */
   private fragment(name: FragmentName, systemdCgroup: boolean): string {
-    const systemdKey = fragmentKey(name, true);
-    return this.configMapFile(systemdCgroup && fs.existsSync(path.join(this.ctx.configDir, systemdKey)) ? systemdKey : fragmentKey(name, false));
+    try {
+      return assembleFragment(name, this.names, systemdCgroup, (key) => this.configMapFile(key));
+    } catch (e: any) {
+      throw new Refusal(e.message);
+    }
   }
 
-  private configMapFile(key: string): string {
+  private configMapFile(key: string): string | undefined {
     try {
       return fs.readFileSync(path.join(this.ctx.configDir, key), 'utf8');
     } catch {
-      throw new Refusal(`the ConfigMap has no ${key}: re-synthesize the node setup with this library version`);
+      return undefined;
     }
   }
 

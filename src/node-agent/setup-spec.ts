@@ -19,6 +19,13 @@ export interface InstallerSpec {
    * it the other handlers are still installed and labelled; with none left, nothing is installed.
    */
   readonly kvmHandlers: string[];
+  /**
+   * Where each handler's classes send their pods: handler -> the node selectors of its classes
+   * (without the ready label; a node that carries every label of one of them can run the handler).
+   * A handler absent here has a class without a node selector: any node of the setup runs it.
+   * The agent installs a handler only on nodes one of its classes selects.
+   */
+  readonly classNodeSelectors?: { readonly [handler: string]: ReadonlyArray<{ readonly [key: string]: string }> };
   /** Files the installer puts on the host (binaries, runtime configs). */
   readonly artifacts: InstallerArtifact[];
   /** Extra files written verbatim to absolute host paths (e.g. gVisor's runsc.toml). */
@@ -67,23 +74,59 @@ export interface InstallerArtifact {
 export const SPEC_FILE = 'spec.json';
 
 /**
- * The ConfigMap key of a rendered containerd fragment. Handlers that follow the node's runc
- * cgroup driver are rendered twice, so the agent picks a file instead of editing TOML text:
- * `<name>.toml` with `SystemdCgroup = false`, `<name>.systemd.toml` with `true`.
- */
-export function fragmentKey(name: FragmentName, systemdCgroup: boolean): string {
-  return systemdCgroup ? `${name}.systemd.toml` : `${name}.toml`;
-}
-
-/**
- * The fragments: runtime tables to append to a version 1 / 2 main file (or a k3s, rke2 or
- * microk8s template), a complete version 3 drop-in for containerd 2.x, and the version 3 tables
- * alone (for k3s' `config-v3.toml.tmpl`).
+ * The fragments the agent assembles for the handlers it installs on a node: runtime tables to
+ * append to a version 1 / 2 main file (or a k3s, rke2 or microk8s template), a complete version 3
+ * drop-in for containerd 2.x, and the version 3 tables alone (for k3s' `config-v3.toml.tmpl`).
  */
 export type FragmentName = 'containerd-v1' | 'containerd-v2' | 'containerd-v3' | 'containerd-v3-tables';
 
-/** The ConfigMap key of the CRI-O drop-in. */
-export const CRIO_FRAGMENT = 'crio.conf';
+/** The per-handler parts a fragment is made of: one handler's runtime tables for one CRI plugin layout. */
+export type TablesName = 'containerd-v1' | 'containerd-v2' | 'containerd-v3';
+
+/**
+ * The ConfigMap key of one handler's runtime tables. Handlers that follow the node's runc cgroup
+ * driver have two: `<tables>.<handler>.toml` with `SystemdCgroup = false` and
+ * `<tables>.<handler>.systemd.toml` with `true`, so the agent picks a file instead of editing
+ * TOML text. (Handler names are DNS-1123 labels: no dots, so no two keys can collide.)
+ */
+export function handlerTablesKey(name: TablesName, handler: string, systemdCgroup: boolean): string {
+  return systemdCgroup ? `${name}.${handler}.systemd.toml` : `${name}.${handler}.toml`;
+}
+
+/** The ConfigMap key of one handler's CRI-O table (only handlers with a CRI-O configuration have one). */
+export function crioHandlerKey(handler: string): string {
+  return `crio.${handler}.conf`;
+}
+
+/**
+ * A fragment for `handlers` (in the spec's order), assembled from their per-handler tables the
+ * way the renderers join them: tables separated by one blank line, the version 3 drop-in
+ * prefixed with its `version` line. For every handler of a setup, the result is byte for byte
+ * what the renderers give for the whole set. `read` returns a ConfigMap file, undefined when absent.
+ *
+ * @throws Error naming the missing key when a handler's tables are not in the ConfigMap
+ */
+export function assembleFragment(
+  name: FragmentName, handlers: readonly string[], systemdCgroup: boolean, read: (key: string) => string | undefined,
+): string {
+  const tablesName: TablesName = name === 'containerd-v3-tables' ? 'containerd-v3' : name;
+  const tables = handlers.map((handler) => {
+    const systemd = systemdCgroup ? read(handlerTablesKey(tablesName, handler, true)) : undefined;
+    return systemd ?? required(handlerTablesKey(tablesName, handler, false), read);
+  }).join('\n');
+  return name === 'containerd-v3' ? `version = 3\n\n${tables}` : tables;
+}
+
+/** The CRI-O drop-in's tables for the `handlers` that have a CRI-O configuration (the others have no key). */
+export function assembleCrioFragment(handlers: readonly string[], read: (key: string) => string | undefined): string {
+  return handlers.map((handler) => read(crioHandlerKey(handler))).filter((t): t is string => t !== undefined).join('\n');
+}
+
+function required(key: string, read: (key: string) => string | undefined): string {
+  const text = read(key);
+  if (text === undefined) throw new Error(`the ConfigMap has no ${key}: re-synthesize the node setup with this library version`);
+  return text;
+}
 
 /** Reads and checks the shape of a spec (the agent's first step on the node). */
 export function parseSpec(text: string, source: string): InstallerSpec {
@@ -100,6 +143,9 @@ export function parseSpec(text: string, source: string): InstallerSpec {
   if (!Array.isArray(spec?.artifacts)) problems.push('artifacts must be a list');
   if (typeof spec?.hostFiles !== 'object' || spec.hostFiles === null) problems.push('hostFiles must be an object');
   if (!Array.isArray(spec?.kvmHandlers)) problems.push('kvmHandlers must be a list');
+  if (spec?.classNodeSelectors !== undefined && (typeof spec.classNodeSelectors !== 'object' || spec.classNodeSelectors === null || !Object.values(spec.classNodeSelectors).every((s) => Array.isArray(s)))) {
+    problems.push('classNodeSelectors must map handlers to lists of node selectors');
+  }
   if (problems.length > 0) throw new Error(`${source}: ${problems.join('; ')}: re-synthesize the node setup with this library version`);
   return spec as InstallerSpec;
 }

@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { renderContainerdDropIn, renderContainerdRuntimeTables, renderCrioDropIn } from '../containerd';
+import { renderContainerdRuntimeTables, renderCrioDropIn } from '../containerd';
+import { assertUniqueHandlers } from '../containerd/validation';
 import { dns1123LabelProblem, dns1123SubdomainProblem, labelValueProblem, qualifiedNameProblem } from '../core/names';
 import { destinationProblem, hostPathProblem } from '../node-agent/destinations';
 import { DISTRIBUTIONS } from '../node-agent/distributions';
-import { CRIO_FRAGMENT, fragmentKey, FragmentName, InstallerArtifact, InstallerSpec, SPEC_FILE } from '../node-agent/setup-spec';
+import { crioHandlerKey, handlerTablesKey, InstallerArtifact, InstallerSpec, SPEC_FILE, TablesName } from '../node-agent/setup-spec';
 
 const ARCHES: readonly string[] = ['amd64', 'arm64', 'any'];
 const SOURCES: readonly string[] = ['image', 'url', 'preinstalled'];
@@ -23,12 +24,12 @@ export const PROBE_ENTRY = 'probe.js';
  * Keys (the contract with the agent, which reads them from its own directory):
  * - the agent's modules (`agent.js`, `lifecycle.js`, ...): plain CommonJS that needs only Node;
  * - `spec.json`: the {@link InstallerSpec}, host files and artifacts included;
- * - with at least one handler: `containerd-v1.toml` and `containerd-v2.toml` (runtime tables to
- *   append to a main file of version 1 / 2, or to a k3s/rke2/microk8s template),
- *   `containerd-v3.toml` (a complete version 3 drop-in for containerd 2.x) and
- *   `containerd-v3-tables.toml` (the same tables without `version`, for k3s' `config-v3.toml.tmpl`);
- *   for handlers that follow the node's runc cgroup driver, each also as `<name>.systemd.toml`;
- * - `crio.conf`: the CRI-O drop-in, when a handler has a CRI-O configuration.
+ * - per handler: `containerd-v1.<handler>.toml`, `containerd-v2.<handler>.toml` and
+ *   `containerd-v3.<handler>.toml`, its runtime tables for each CRI plugin layout; for handlers
+ *   that follow the node's runc cgroup driver, each also as `<...>.systemd.toml`. On each node the
+ *   agent joins the tables of the handlers that node can run into the fragment it writes
+ *   (`assembleFragment`): for every handler, byte for byte the fragment of the whole set;
+ * - `crio.<handler>.conf`: the handler's CRI-O table, when it has a CRI-O configuration.
  *
  * Deterministic: the same spec gives the same keys and bytes.
  *
@@ -40,18 +41,19 @@ export function renderNodeAgentFiles(spec: InstallerSpec): { [key: string]: stri
   validateSpec(spec);
   const files: { [key: string]: string } = { ...nodeAgentCode() };
   files[SPEC_FILE] = `${JSON.stringify(spec, undefined, 2)}\n`;
-  const handlers = spec.handlers;
-  if (handlers.length > 0) {
-    const variants = handlers.some((h) => h.systemdCgroupFromNode) ? [false, true] : [false];
+  // Per handler, so that the agent installs on each node the handlers its classes can run there.
+  for (const handler of spec.handlers) {
+    const variants = handler.systemdCgroupFromNode ? [false, true] : [false];
     for (const systemdCgroup of variants) {
-      const render = (name: FragmentName, text: string) => { files[fragmentKey(name, systemdCgroup)] = text; };
-      render('containerd-v1', renderContainerdRuntimeTables(handlers, 1, { systemdCgroup }));
-      render('containerd-v2', renderContainerdRuntimeTables(handlers, 2, { systemdCgroup }));
-      render('containerd-v3', renderContainerdDropIn(handlers, 3, { systemdCgroup }));
-      render('containerd-v3-tables', renderContainerdRuntimeTables(handlers, 3, { systemdCgroup }));
+      const render = (name: TablesName, schema: 1 | 2 | 3) => {
+        files[handlerTablesKey(name, handler.handler, systemdCgroup)] = renderContainerdRuntimeTables([handler], schema, { systemdCgroup });
+      };
+      render('containerd-v1', 1);
+      render('containerd-v2', 2);
+      render('containerd-v3', 3);
     }
-    const crio = renderCrioDropIn(handlers);
-    if (crio !== '') files[CRIO_FRAGMENT] = crio;
+    const crio = renderCrioDropIn([handler]);
+    if (crio !== '') files[crioHandlerKey(handler.handler)] = crio;
   }
   const sorted: { [key: string]: string } = {};
   for (const key of Object.keys(files).sort()) sorted[key] = files[key];
@@ -120,6 +122,7 @@ function validateSpec(spec: InstallerSpec): void {
     throw new Error(`${context}: handlers must be a list`);
   }
   const names = spec.handlers.map((h) => h?.handler);
+  assertUniqueHandlers(names, context);
   for (const [handler, key] of Object.entries(spec.readyLabels ?? {})) {
     if (!names.includes(handler)) {
       throw new Error(`${context}: ready label ${JSON.stringify(key)} is for handler ${JSON.stringify(handler)}, which is not one of its handlers (${names.join(', ') || 'none'})`);
@@ -128,6 +131,18 @@ function validateSpec(spec: InstallerSpec): void {
   }
   if (spec.distribution !== 'auto' && !(DISTRIBUTIONS as readonly string[]).includes(spec.distribution)) {
     throw new Error(`${context}: distribution ${JSON.stringify(spec.distribution)} is not one of auto, ${DISTRIBUTIONS.join(', ')}`);
+  }
+  for (const [handler, selectors] of Object.entries(spec.classNodeSelectors ?? {})) {
+    if (!names.includes(handler)) throw new Error(`${context}: classNodeSelectors names "${handler}", which is not one of the handlers`);
+    if (!Array.isArray(selectors) || selectors.length === 0) throw new Error(`${context}: classNodeSelectors of "${handler}" must be a non-empty list of node selectors`);
+    for (const selector of selectors) {
+      for (const [key, value] of Object.entries(selector ?? {})) {
+        assertLabelKey(key, `${context}: class node selector of handler "${handler}"`);
+        if (typeof value !== 'string' || labelValueProblem(value) !== undefined) {
+          throw new Error(`${context}: class node selector value ${JSON.stringify(value)} of ${JSON.stringify(key)} (handler "${handler}") is not a valid label value`);
+        }
+      }
+    }
   }
   for (const handler of spec.kvmHandlers ?? []) {
     if (!names.includes(handler)) throw new Error(`${context}: kvmHandlers names "${handler}", which is not one of the handlers`);

@@ -144,6 +144,11 @@ export interface NodeSetupRegistration {
   readonly hasProblems: () => boolean;
   /** Why the runtime has no CRI-O configuration (what was seen, and the fix), if it says. */
   readonly crioUnsupported?: string;
+  /**
+   * The labels the runtime's class selects (read at synth; the ready label is left out): the
+   * agent installs the handler only on nodes that carry them. Omitted: every node of the setup.
+   */
+  readonly classNodeSelector?: () => { [key: string]: string };
 }
 
 /**
@@ -223,6 +228,8 @@ export class NodeSetup extends Construct {
   private readonly registrations: NodeSetupRegistration[] = [];
   private readonly registrationConflicts: string[] = [];
   private readonly runscChecks: { [handler: string]: RunscCheck } = {};
+  /** Per handler, the node selector of each class that runs on it (several classes may share a handler). */
+  private readonly classSelectors: { [handler: string]: Array<() => { [key: string]: string }> } = {};
   private readonly props: NodeSetupProps;
   /** True when a runtime created this setup for itself (the user never named it). */
   private implicit = false;
@@ -358,6 +365,7 @@ export class NodeSetup extends Construct {
    */
   public _register(registration: NodeSetupRegistration): string {
     const handler = registration.handler.handler;
+    (this.classSelectors[handler] ??= []).push(registration.classNodeSelector ?? (() => ({})));
     const same = this.registrations.find((r) => r.handler.handler === handler);
     if (!same) {
       this.registrations.push(registration);
@@ -397,7 +405,34 @@ export class NodeSetup extends Construct {
       daemonSetName: this.name,
       nodeSelector: this.nodeSelector(),
       runscChecks: Object.keys(this.runscChecks).length > 0 ? { ...this.runscChecks } : undefined,
+      classNodeSelectors: this.classNodeSelectors(),
     };
+  }
+
+  /**
+   * Per handler, the node selectors of its classes, for the agent to install each handler only
+   * where one of its classes can run; none for a handler with a class that runs on every node of
+   * the setup (labels the setup's own nodeSelector already demands are left out).
+   */
+  private classNodeSelectors(): { [handler: string]: Array<{ [key: string]: string }> } | undefined {
+    const setupSelector = this.nodeSelector();
+    const result: { [handler: string]: Array<{ [key: string]: string }> } = {};
+    for (const r of this.registrations) {
+      const handler = r.handler.handler;
+      const selectors: Array<{ [key: string]: string }> = [];
+      for (const selectorOf of this.classSelectors[handler] ?? []) {
+        const classSelector = selectorOf();
+        const selector: { [key: string]: string } = {};
+        for (const key of Object.keys(classSelector).sort()) {
+          const value = String(classSelector[key]);
+          if (key !== NodeSetup.readyLabelFor(handler) && setupSelector[key] !== value) selector[key] = value;
+        }
+        selectors.push(selector);
+      }
+      if (selectors.length === 0 || selectors.some((selector) => Object.keys(selector).length === 0)) continue;
+      result[handler] = [...new Map(selectors.map((selector) => [JSON.stringify(selector), selector])).values()];
+    }
+    return Object.keys(result).length > 0 ? result : undefined;
   }
 
   /** Every artifact with its slot under the artifact volume (image artifacts only). */

@@ -253,6 +253,7 @@ export class SandboxedRuntime extends Construct implements IRuntimeClass {
       displayName: this.displayName,
       hasProblems: () => this.node.validate().length > 0 || this.runtimeClass.node.validate().length > 0,
       crioUnsupported: this._crioUnsupported(),
+      classNodeSelector: () => ({ ...this.runtimeClass.scheduling.nodeSelector }),
     });
     // Pods of this class only go to nodes where the node setup verified the handler.
     this.runtimeClass.addNodeSelector(readyLabel, 'ready', `the node setup "${nodeSetup.name}"`);

@@ -114,25 +114,41 @@ describe('a class against its node setup', () => {
 });
 
 describe('classes sharing a node setup', () => {
-  test('A Firecracker class on pool vm sharing a NodeSetup that spans every node fails the synth (the agent refuses the whole change where devmapper is missing)', () => {
+  test('A Firecracker class on pool vm sharing a NodeSetup that spans every node is a note, not an error (the agent skips its handler where devmapper is missing, and installs the others)', () => {
     const { app, chart } = newApp();
     const shared = new NodeSetup(chart, 'Shared', { name: 'shared' });
     new GvisorRuntime(chart, 'Gvisor', { nodeSetup: shared });
     new CrunRuntime(chart, 'Crun', { nodeSetup: shared });
     new KataRuntime(chart, 'Fc', { hypervisor: KataHypervisor.FIRECRACKER, nodeSetup: shared, scheduling: { nodeSelector: { pool: 'vm' } } });
 
-    expect(validationErrors(app)).toEqual([
-      '[platform/Shared/Resource] NodeSetup "shared": RuntimeClass "kata-fc" (platform/Fc) runs only on nodes with pool=vm, but NodeSetup "shared" installs its handler "kata-fc" '
-      + 'on every Linux node: the handler needs the devmapper snapshotter, and on a node without it the node agent refuses the whole change, '
-      + 'so handlers runsc, crun are not installed there either; give this runtime its own NodeSetup with nodeSelector { \'pool\': \'vm\' }, or set NodeSetup "shared"\'s nodeSelector to { \'pool\': \'vm\' } if every class on it runs there',
+    const warnings = warningsDuring(() => expect(validationErrors(app)).toEqual([]));
+    expect(warnings).toEqual([
+      '[platform/Shared/Resource] NodeSetup "shared" runs on every Linux node, and its classes run on different pools: "runsc" (every Linux node), "crun" (every Linux node), "kata-fc" (pool=vm). '
+      + 'Its node agent installs each handler only on the nodes its class selects; handler "kata-fc" also needs the devmapper snapshotter, and nodes of its pool without it skip it; '
+      + 'each node-setup pod logs the handlers it skipped and why. Give each pool its own NodeSetup with that pool\'s nodeSelector if the agent should run only where its handlers do',
     ]);
+    expect(notesOf(shared.daemonSet)).toHaveLength(1);
   });
 
-  test('a Firecracker class alone on a NodeSetup wider than its pool fails the synth too', () => {
+  test('a Firecracker class alone on a NodeSetup wider than its pool is a note too: the other nodes install nothing', () => {
     const { app, chart } = newApp();
     const setup = new NodeSetup(chart, 'Setup');
     new KataRuntime(chart, 'Fc', { hypervisor: KataHypervisor.FIRECRACKER, nodeSetup: setup, scheduling: { nodeSelector: { pool: 'vm' } } });
-    expect(validationErrors(app)).toEqual([expect.stringContaining('on a node without it the node agent refuses the whole change and its pod there never becomes ready')]);
+    const warnings = warningsDuring(() => expect(validationErrors(app)).toEqual([]));
+    expect(warnings).toEqual([expect.stringContaining('NodeSetup "runtimeclass-node-setup" runs on every Linux node, and its classes run on fewer nodes: "kata-fc" (pool=vm). '
+      + 'Its node agent installs each handler only on the nodes its class selects; handler "kata-fc" also needs the devmapper snapshotter, and nodes of its pool without it skip it; '
+      + 'nodes outside these pools install nothing, and their node-setup pods stay not ready;')]);
+  });
+
+  test('the node agent learns each handler\'s class selector (without the ready label and the labels its setup already selects); a handler with a class on every node has none', () => {
+    const { app, chart } = newApp();
+    const shared = new NodeSetup(chart, 'Shared', { name: 'shared', nodeSelector: { zone: 'a' } });
+    new GvisorRuntime(chart, 'Gvisor', { nodeSetup: shared, scheduling: { nodeSelector: { zone: 'a', pool: 'sandbox' } } });
+    new CrunRuntime(chart, 'Crun', { nodeSetup: shared });
+    new KataRuntime(chart, 'Fc', { hypervisor: KataHypervisor.FIRECRACKER, nodeSetup: shared, scheduling: { nodeSelector: { pool: 'vm' } } });
+    warningsDuring(() => app.synth());
+    const spec = JSON.parse((shared.configMap.toJson() as any).data['spec.json']);
+    expect(spec.classNodeSelectors).toEqual({ 'runsc': [{ pool: 'sandbox' }], 'kata-fc': [{ pool: 'vm' }] });
   });
 
   test('the fixes synthesize: one NodeSetup per pool, or a shared NodeSetup on the Firecracker pool', () => {
@@ -159,9 +175,9 @@ describe('classes sharing a node setup', () => {
 
     const warnings = warningsDuring(() => expect(validationErrors(app)).toEqual([]));
     expect(warnings).toEqual([
-      '[platform/Shared/Resource] NodeSetup "shared" is shared by classes on different pools: "runsc" (pool=sandbox), "crun" (every Linux node). '
-      + 'It installs every handler on every Linux node and restarts the container runtime there, including handlers whose pods cannot run on the node; '
-      + 'give each pool its own NodeSetup with that pool\'s nodeSelector if that is not what you want',
+      '[platform/Shared/Resource] NodeSetup "shared" runs on every Linux node, and its classes run on different pools: "runsc" (pool=sandbox), "crun" (every Linux node). '
+      + 'Its node agent installs each handler only on the nodes its class selects; each node-setup pod logs the handlers it skipped and why. '
+      + 'Give each pool its own NodeSetup with that pool\'s nodeSelector if the agent should run only where its handlers do',
     ]);
     expect(notesOf(shared.daemonSet)).toHaveLength(1);
   });

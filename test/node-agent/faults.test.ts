@@ -28,7 +28,8 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
   afterEach(async () => node?.cleanup());
 
   test('a kata-qemu table not made by us: refused, nothing changed (recording kubectl stand-in)', () => {
-    node = new TestNode();
+    // kata-qemu planned as on a node with /dev/kvm: the conflict is found before any check sandbox.
+    node = new TestNode(testSpec({ kvmHandlers: [] }));
     node.root.write(CONFIG, corpus('existing-kata-qemu.toml'));
     const before = node.snapshot();
     const r = node.install();
@@ -43,14 +44,14 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expectOnlyRemoved(node, ['runc-test', 'kata-qemu']);
   });
 
-  test('a handler that needs its own snapshotter (Kata Firecracker) on containerd 1.6: refused, unchanged', () => {
+  test('a handler that needs its own snapshotter (Kata Firecracker) on containerd 1.6, alone in its setup: not runnable here, nothing changed (exit 2)', () => {
     const firecracker = { ...RUNC_TEST, handler: 'kata-fc-test', snapshotter: 'devmapper' };
     node = new TestNode(testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
     const before = node.snapshot();
     const r = node.install();
-    expect(r.status).toBe(1);
-    expect(node.readiness().reason).toMatch(/^refusing to change anything: runtime handler\(s\) kata-fc-test need a per-handler snapshotter, which containerd 1\.6\.\S+ ignores \(it arrived in 1\.7\)\. Fix: upgrade containerd to 1\.7 or later/);
+    expect(r.status).toBe(2);
+    expect(node.readiness().reason).toMatch(/^this node can run none of the runtime handlers of node setup 'test-setup': kata-fc-test \(containerd 1\.6\.\S+ ignores per-handler snapshotters \(they arrived in 1\.7\) and this handler needs the devmapper snapshotter: .*Fix: upgrade containerd to 1\.7 or later/);
     expect(node.snapshot()).toEqual(before);
     expect(node.restarts()).toEqual([]);
     expectOnlyRemoved(node, ['kata-fc-test']);
@@ -71,7 +72,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
   test('a config the host containerd rejects: old bytes kept, exit 1, reason in not-ready', () => {
     node = new TestNode(testSpec(), {
       // What a broken renderer could produce: containerd 1.6 refuses a string for a boolean.
-      'containerd-v2.toml': '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-test]\n'
+      'containerd-v2.runc-test.toml': '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-test]\n'
         + '  runtime_type = "io.containerd.runc.v2"\n  privileged_without_host_devices = "yes"\n',
     });
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
@@ -86,8 +87,8 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
 
   test('a fragment that would drop a handler (duplicate table): refused before any change', () => {
     // The node runs runc with SystemdCgroup = true: the agent reads the systemd variant.
-    const tables = renderNodeAgentFiles(testSpec())['containerd-v2.systemd.toml'];
-    node = new TestNode(testSpec(), { 'containerd-v2.systemd.toml': tables + '\n' + tables });
+    const tables = renderNodeAgentFiles(testSpec())['containerd-v2.runc-test.systemd.toml'];
+    node = new TestNode(testSpec(), { 'containerd-v2.runc-test.systemd.toml': tables + '\n' + tables });
     node.root.write(CONFIG, corpus('kubeadm-systemd-cgroup.toml'));
     const before = node.snapshot();
     expect(node.install().status).toBe(1);
@@ -183,6 +184,8 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     const spec = testSpec({
       artifacts: [{ arch: 'any', source: 'image', location: 'kata/bin/containerd-shim-kata-v2', destination: '/opt/kata/bin/containerd-shim-kata-v2' }],
       hostFiles: { '/etc/kata-containers/configuration.toml': '[hypervisor.qemu]\npath = "/opt/kata/bin/qemu-system-x86_64"\n' },
+      // kata-qemu planned as on a node with /dev/kvm: its conflict is found, and the kill comes, before any check sandbox.
+      kvmHandlers: [],
     });
     node = new TestNode(spec);
     fs.mkdirSync(path.join(node.artifactsDir, 'kata/bin'), { recursive: true });
@@ -243,12 +246,12 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.readiness().reason).toMatch(/^a pod sandbox with runtime handler kata-qemu failed to start: .*containerd-shim-kata-qemu-v2.*The node is not labelled ready for kata-qemu$/);
   });
 
-  test('only kata-qemu needs KVM and there is no /dev/kvm: runc-test is installed and labelled, kata-qemu is not (recording kubectl stand-in)', () => {
+  test('only kata-qemu needs KVM and there is no /dev/kvm: runc-test is installed and labelled, kata-qemu is neither (recording kubectl stand-in)', () => {
     node = new TestNode(testSpec({ kvmHandlers: ['kata-qemu'] }));
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
     const r = node.install();
     expect(r.status).toBe(0);
-    expect(r.stderr).toContain('[test-setup] WARNING: this node has no /dev/kvm: runtime handler(s) kata-qemu will not be labelled ready here');
+    expect(r.stderr).toContain('[test-setup] WARNING: runtime handler kata-qemu is not installed on this node and not labelled ready here: it runs virtual machines and this node has no /dev/kvm');
     // The installer pod is ready (a rollout does not stall on nodes without KVM) ...
     expect(node.readiness().ready).toBe(true);
     // ... and only the handler that needs no VM is offered on this node.
@@ -256,7 +259,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
       'kubectl label node node-1 runtimeclass.cdk8s.io/runc-test=ready --overwrite',
     ]);
     const dump = configDump(node.root.resolve(CONFIG)).stdout;
-    expect(runtimeHeaders(dump, CRI_PLUGIN_V1)).toEqual(expect.arrayContaining(['runc', 'runc-test', 'kata-qemu']));
+    expect(runtimeHeaders(dump, CRI_PLUGIN_V1)).toEqual(['runc', 'runc-test']);
   });
 
   test('no artifact for this node\'s architecture: not labelled, nothing installed', () => {
@@ -403,7 +406,7 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.install().status).toBe(0);
     const parsed: any = parseToml(node.bytes(CONFIG)!.toString());
     const runtimes = parsed.plugins[CRI_PLUGIN_V1].containerd.runtimes;
-    expect(Object.keys(runtimes).sort()).toEqual(['kata-qemu', 'runc', 'runc-test']);
+    expect(Object.keys(runtimes).sort()).toEqual(['runc', 'runc-test']);
     expect(runtimes.runc.options.SystemdCgroup).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { HandlerConfig } from '../../src/containerd/handler-config';
-import { InstallerSpec } from '../../src/node-agent/setup-spec';
+import { assembleCrioFragment, assembleFragment, FragmentName, InstallerSpec } from '../../src/node-agent/setup-spec';
 import { renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
 import { stopDaemonAt } from '../support/containerd';
 import { createHostRoot, HostRoot } from '../support/host-root';
@@ -81,6 +81,26 @@ export function testSpec(overrides: Partial<InstallerSpec> = {}): InstallerSpec 
     nodeSelector: { 'kubernetes.io/os': 'linux' },
     ...overrides,
   };
+}
+
+/**
+ * The fragments the agent assembles from a ConfigMap's per-handler tables for all of the spec's
+ * handlers, under the keys of whole fragments (`containerd-v2.toml`, `containerd-v2.systemd.toml`,
+ * `crio.conf`): what a test reads or breaks on purpose.
+ */
+export function fullFragments(files: { [key: string]: string }, spec: InstallerSpec): { [key: string]: string } {
+  const names = spec.handlers.map((h) => h.handler);
+  const read = (key: string) => files[key];
+  const result: { [key: string]: string } = {};
+  if (names.length === 0) return result;
+  const fragments: FragmentName[] = ['containerd-v1', 'containerd-v2', 'containerd-v3', 'containerd-v3-tables'];
+  for (const name of fragments) {
+    result[`${name}.toml`] = assembleFragment(name, names, false, read);
+    if (spec.handlers.some((h) => h.systemdCgroupFromNode)) result[`${name}.systemd.toml`] = assembleFragment(name, names, true, read);
+  }
+  const crio = assembleCrioFragment(names, read);
+  if (crio !== '') result['crio.conf'] = crio;
+  return result;
 }
 
 /** Options of one installer run. */

@@ -5,23 +5,29 @@
 import { spawnSync } from 'child_process';
 import { builtinModules } from 'module';
 import * as path from 'path';
+import { Chart, Testing } from 'cdk8s';
 import { parse as parseToml } from 'smol-toml';
-import { KATA_QEMU, RUNC_TEST, testSpec } from './helpers';
-import { InstallerSpec, parseSpec } from '../../src/node-agent/setup-spec';
+import { fullFragments, KATA_QEMU, RUNC_TEST, testSpec } from './helpers';
+import {
+  CrunRuntime, GvisorPlatform, GvisorRuntime, KataHypervisor, KataRuntime, RuncRuntime, SandboxedRuntime,
+} from '../../src';
+import { renderContainerdDropIn, renderContainerdRuntimeTables, renderCrioDropIn } from '../../src/containerd';
+import { HandlerConfig } from '../../src/containerd/handler-config';
+import { assembleCrioFragment, assembleFragment, InstallerSpec, parseSpec } from '../../src/node-agent/setup-spec';
 import { nodeAgentCode, renderNodeAgentFiles } from '../../src/node-setup/node-agent-files';
 import { inCi } from '../support/ci';
 
 const SHA = 'ab'.repeat(64);
-const FRAGMENTS = ['containerd-v1', 'containerd-v2', 'containerd-v3', 'containerd-v3-tables'];
+const TABLES = ['containerd-v1', 'containerd-v2', 'containerd-v3'];
 
 describe('renderNodeAgentFiles', () => {
-  test('keys: the agent\'s modules, spec.json, each fragment in both cgroup-driver variants, crio.conf', () => {
+  test('keys: the agent\'s modules, spec.json, each handler\'s tables per schema (both cgroup-driver variants for a handler that follows the node), its CRI-O table', () => {
     const files = renderNodeAgentFiles(testSpec());
     const code = Object.keys(nodeAgentCode());
     expect(code).toEqual(expect.arrayContaining(['agent.js', 'lifecycle.js', 'host-fs.js', 'state.js', 'transaction.js', 'runtime-config.js', 'kube.js', 'cri.js', 'lock.js']));
     expect(Object.keys(files)).toEqual([
-      ...code, 'spec.json', 'crio.conf',
-      ...FRAGMENTS.flatMap((f) => [`${f}.toml`, `${f}.systemd.toml`]),
+      ...code, 'spec.json', 'crio.kata-qemu.conf',
+      ...TABLES.flatMap((f) => [`${f}.runc-test.toml`, `${f}.runc-test.systemd.toml`, `${f}.kata-qemu.toml`]),
     ].sort());
     expect(Object.keys(files)).toEqual(Object.keys(files).sort());
   });
@@ -57,13 +63,13 @@ describe('renderNodeAgentFiles', () => {
   });
 
   test('fragments: SystemdCgroup rendered as false and as true (no placeholder), tables only for v1/v2 and v3-tables, all valid TOML', () => {
-    const files = renderNodeAgentFiles(testSpec());
+    const files = fullFragments(renderNodeAgentFiles(testSpec()), testSpec());
     expect(files['containerd-v2.toml']).toContain('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc-test.options]');
     expect(files['containerd-v2.toml']).toContain('SystemdCgroup = false\n');
     expect(files['containerd-v2.systemd.toml']).toContain('SystemdCgroup = true\n');
     expect(files['containerd-v1.toml']).toContain('[plugins.cri.containerd.runtimes.kata-qemu]');
     expect(files['containerd-v3.toml']).toMatch(/^version = 3\n/);
-    for (const f of FRAGMENTS.filter((n) => n !== 'containerd-v3')) expect(files[`${f}.toml`]).not.toMatch(/^version/m);
+    for (const f of ['containerd-v1', 'containerd-v2', 'containerd-v3-tables']) expect(files[`${f}.toml`]).not.toMatch(/^version/m);
     for (const [key, text] of Object.entries(files).filter(([k]) => k.endsWith('.toml') || k === 'crio.conf')) {
       expect({ key, placeholder: text.includes('@SYSTEMD_CGROUP@') }).toEqual({ key, placeholder: false });
       expect(() => parseToml(text)).not.toThrow();
@@ -73,7 +79,7 @@ describe('renderNodeAgentFiles', () => {
 
   test('a user string that contains the placeholder text is left alone in both variants', () => {
     const odd = { ...RUNC_TEST, options: { BinaryName: '/opt/@SYSTEMD_CGROUP@/runc' } };
-    const files = renderNodeAgentFiles(testSpec({ handlers: [odd] }));
+    const files = fullFragments(renderNodeAgentFiles(testSpec({ handlers: [odd] })), testSpec({ handlers: [odd] }));
     for (const key of ['containerd-v2.toml', 'containerd-v2.systemd.toml']) {
       expect((parseToml(files[key]) as any).plugins['io.containerd.grpc.v1.cri'].containerd.runtimes['runc-test'].options.BinaryName).toBe('/opt/@SYSTEMD_CGROUP@/runc');
     }
@@ -82,9 +88,9 @@ describe('renderNodeAgentFiles', () => {
   test('no handler follows the node\'s cgroup driver: one variant; no handlers: no fragments; no CRI-O handler: no crio.conf', () => {
     const kataOnly = Object.keys(renderNodeAgentFiles(testSpec({ handlers: [KATA_QEMU] })));
     expect(kataOnly.filter((k) => k.endsWith('.systemd.toml'))).toEqual([]);
-    expect(kataOnly).toContain('containerd-v2.toml');
+    expect(kataOnly).toContain('containerd-v2.kata-qemu.toml');
     expect(Object.keys(renderNodeAgentFiles(testSpec({ handlers: [] }))).filter((k) => !k.endsWith('.js'))).toEqual(['spec.json']);
-    expect(renderNodeAgentFiles(testSpec({ handlers: [RUNC_TEST] }))['crio.conf']).toBeUndefined();
+    expect(Object.keys(renderNodeAgentFiles(testSpec({ handlers: [RUNC_TEST] }))).filter((k) => k.startsWith('crio.'))).toEqual([]);
   });
 
   test('artifacts and host files travel in spec.json', () => {
@@ -134,8 +140,74 @@ describe('renderNodeAgentFiles', () => {
     expect(() => renderNodeAgentFiles(testSpec(overrides))).toThrow(message);
   });
 
+  test('a handler given twice is refused, naming it', () => {
+    expect(() => renderNodeAgentFiles(testSpec({ handlers: [RUNC_TEST, RUNC_TEST] }))).toThrow(/handler "runc-test" is given more than once/);
+  });
+
+  test('class node selectors travel in spec.json; one for a handler that is not the setup\'s, or a bad label, is refused', () => {
+    const spec = testSpec({ classNodeSelectors: { 'kata-qemu': [{ pool: 'vm' }] } });
+    expect(JSON.parse(renderNodeAgentFiles(spec)['spec.json']).classNodeSelectors).toEqual({ 'kata-qemu': [{ pool: 'vm' }] });
+    expect(() => renderNodeAgentFiles(testSpec({ classNodeSelectors: { 'kata-fc': [{ pool: 'vm' }] } }))).toThrow(/classNodeSelectors names "kata-fc", which is not one of the handlers/);
+    expect(() => renderNodeAgentFiles(testSpec({ classNodeSelectors: { 'kata-qemu': [{ pool: 'v m' }] } }))).toThrow(/class node selector value "v m" of "pool" \(handler "kata-qemu"\) is not a valid label value/);
+    expect(() => renderNodeAgentFiles(testSpec({ classNodeSelectors: { 'kata-qemu': [] } }))).toThrow(/must be a non-empty list of node selectors/);
+  });
+
   test('a bad handler is reported by the renderers', () => {
     expect(() => renderNodeAgentFiles(testSpec({ handlers: [{ ...KATA_QEMU, handler: 'Kata' }] }))).toThrow(/is not a DNS-1123 label/);
+  });
+});
+
+/** The handlers of every preset, each in every variant that renders other tables. */
+function presetHandlers(): HandlerConfig[] {
+  const chart = new Chart(Testing.app(), 'presets');
+  const runtimes: SandboxedRuntime[] = [
+    ...Object.values(KataHypervisor).map((hypervisor) => new KataRuntime(chart, `kata-${hypervisor}`, { hypervisor, nodeSetup: false, artifacts: [] })),
+    new GvisorRuntime(chart, 'gvisor', { nodeSetup: false, artifacts: [] }),
+    new CrunRuntime(chart, 'crun', { nodeSetup: false, artifacts: [] }),
+    new RuncRuntime(chart, 'runc'),
+  ];
+  const kvm = new GvisorRuntime(chart, 'gvisor-kvm', { platform: GvisorPlatform.KVM, hostNetworking: true, nodeSetup: false, artifacts: [] });
+  const configs = runtimes.map((r) => r._handlerConfig());
+  configs.splice(5, 0, { ...kvm._handlerConfig(), handler: 'runsc-kvm' });
+  return configs;
+}
+
+describe('per-handler tables, assembled on the node', () => {
+  // The agent joins the tables of the handlers a node can run: for all of them, the bytes the
+  // renderers give for the whole set, so a node that runs every handler sees no change at all.
+  const handlers = presetHandlers();
+  const spec = testSpec({ handlers, kvmHandlers: [] });
+  const files = renderNodeAgentFiles(spec);
+  const read = (key: string) => files[key];
+  const names = handlers.map((h) => h.handler);
+
+  test.each([false, true])('every preset together, each schema (SystemdCgroup %s): byte for byte the whole set\'s fragment', (systemdCgroup) => {
+    expect(names).toEqual(['kata-qemu', 'kata-clh', 'kata-fc', 'kata-dragonball', 'runsc', 'runsc-kvm', 'crun', 'runc']);
+    expect(assembleFragment('containerd-v1', names, systemdCgroup, read)).toBe(renderContainerdRuntimeTables(handlers, 1, { systemdCgroup }));
+    expect(assembleFragment('containerd-v2', names, systemdCgroup, read)).toBe(renderContainerdRuntimeTables(handlers, 2, { systemdCgroup }));
+    expect(assembleFragment('containerd-v3', names, systemdCgroup, read)).toBe(renderContainerdDropIn(handlers, 3, { systemdCgroup }));
+    expect(assembleFragment('containerd-v3-tables', names, systemdCgroup, read)).toBe(renderContainerdRuntimeTables(handlers, 3, { systemdCgroup }));
+    expect(assembleCrioFragment(names, read)).toBe(renderCrioDropIn(handlers));
+  });
+
+  test.each(presetHandlers().map((h) => [h.handler, h] as const))('preset %s alone, each schema and cgroup driver: byte for byte its own fragment', (name, handler) => {
+    for (const systemdCgroup of [false, true]) {
+      expect(assembleFragment('containerd-v1', [name], systemdCgroup, read)).toBe(renderContainerdRuntimeTables([handler], 1, { systemdCgroup }));
+      expect(assembleFragment('containerd-v2', [name], systemdCgroup, read)).toBe(renderContainerdRuntimeTables([handler], 2, { systemdCgroup }));
+      expect(assembleFragment('containerd-v3', [name], systemdCgroup, read)).toBe(renderContainerdDropIn([handler], 3, { systemdCgroup }));
+      expect(assembleFragment('containerd-v3-tables', [name], systemdCgroup, read)).toBe(renderContainerdRuntimeTables([handler], 3, { systemdCgroup }));
+    }
+    expect(assembleCrioFragment([name], read)).toBe(renderCrioDropIn([handler]));
+  });
+
+  test('a subset is the renderers\' fragment of that subset, in the spec\'s order', () => {
+    const subset = handlers.filter((h) => ['kata-qemu', 'runsc', 'crun'].includes(h.handler));
+    expect(assembleFragment('containerd-v2', subset.map((h) => h.handler), true, read)).toBe(renderContainerdRuntimeTables(subset, 2, { systemdCgroup: true }));
+    expect(assembleFragment('containerd-v3', subset.map((h) => h.handler), false, read)).toBe(renderContainerdDropIn(subset, 3, { systemdCgroup: false }));
+  });
+
+  test('a handler whose tables the ConfigMap lacks is named, with the fix', () => {
+    expect(() => assembleFragment('containerd-v2', ['kata-qemu', 'nope'], false, read)).toThrow('the ConfigMap has no containerd-v2.nope.toml: re-synthesize the node setup with this library version');
   });
 });
 

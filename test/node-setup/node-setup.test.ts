@@ -20,6 +20,7 @@ import {
 } from '../../src';
 import { nodeAgentCode } from '../../src/node-setup/node-agent-files';
 import { validationErrors } from '../core/support';
+import { fullFragments } from '../node-agent/helpers';
 import { withoutAgentCode } from '../support/snapshots';
 
 const SHA512 = 'a'.repeat(128);
@@ -65,6 +66,12 @@ function agentOf(chart: Chart): any {
 
 function dataOf(chart: Chart): { [key: string]: string } {
   return onlyOfKind(manifestsOf(chart), 'ConfigMap').data;
+}
+
+/** The fragments the agent assembles on a node that runs every handler (`containerd-v2.toml`, `crio.conf`, ...). */
+function fragmentsOf(chart: Chart): { [key: string]: string } {
+  const data = dataOf(chart);
+  return fullFragments(data, JSON.parse(data['spec.json']));
 }
 
 /** The agent's spec (`spec.json`), with each handler reduced to its name. */
@@ -603,16 +610,15 @@ describe('the DaemonSet', () => {
 });
 
 describe('the ConfigMap', () => {
-  test('keys for Kata: the agent\'s modules, spec.json, the containerd fragments for each schema, CRI-O', () => {
+  test('keys for Kata: the agent\'s modules, spec.json, the handler\'s containerd tables for each schema, its CRI-O table', () => {
     const { chart } = newApp();
     new KataRuntime(chart, 'kata');
     const keys = Object.keys(dataOf(chart));
     expect(keys.filter((k) => !k.endsWith('.js'))).toEqual([
-      'containerd-v1.toml',
-      'containerd-v2.toml',
-      'containerd-v3-tables.toml',
-      'containerd-v3.toml',
-      'crio.conf',
+      'containerd-v1.kata-qemu.toml',
+      'containerd-v2.kata-qemu.toml',
+      'containerd-v3.kata-qemu.toml',
+      'crio.kata-qemu.conf',
       'spec.json',
     ]);
     expect(keys).toContain('agent.js');
@@ -671,7 +677,7 @@ describe('the ConfigMap', () => {
   test('the containerd fragments parse as TOML and hold the handler under each schema\'s CRI plugin', () => {
     const { chart } = newApp();
     new KataRuntime(chart, 'kata');
-    const data = dataOf(chart);
+    const data = fragmentsOf(chart);
     const kata = {
       runtime_type: 'io.containerd.kata-qemu.v2',
       runtime_path: '/opt/kata/bin/containerd-shim-kata-v2',
@@ -704,7 +710,7 @@ describe('the ConfigMap', () => {
     const { chart } = newApp();
     new CrunRuntime(chart, 'crun');
     const data = dataOf(chart);
-    for (const [key, systemdCgroup] of [['containerd-v2.toml', false], ['containerd-v2.systemd.toml', true]] as const) {
+    for (const [key, systemdCgroup] of [['containerd-v2.crun.toml', false], ['containerd-v2.crun.systemd.toml', true]] as const) {
       expect(parseToml(data[key])).toEqual({
         plugins: { 'io.containerd.grpc.v1.cri': { containerd: { runtimes: { crun: { runtime_type: 'io.containerd.runc.v2', options: { BinaryName: '/usr/bin/crun', SystemdCgroup: systemdCgroup } } } } } },
       });
@@ -714,7 +720,7 @@ describe('the ConfigMap', () => {
   test('no crio.conf when no handler has a CRI-O configuration', () => {
     const { chart } = newApp();
     new GvisorRuntime(chart, 'gvisor', { platform: GvisorPlatform.KVM });
-    expect(Object.keys(dataOf(chart))).not.toContain('crio.conf');
+    expect(Object.keys(dataOf(chart)).filter((k) => k.startsWith('crio.'))).toEqual([]);
   });
 
   test('gVisor\'s runsc.toml is a host file at /etc/containerd/runsc.toml', () => {
@@ -769,7 +775,7 @@ describe('sharing one NodeSetup', () => {
       handlers: ['kata-qemu', 'runsc', 'crun'],
       readyLabels: { 'kata-qemu': 'runtimeclass.cdk8s.io/kata-qemu', 'runsc': 'runtimeclass.cdk8s.io/runsc', 'crun': 'runtimeclass.cdk8s.io/crun' },
     });
-    const v2 = parseToml(dataOf(chart)['containerd-v2.systemd.toml']) as any;
+    const v2 = parseToml(fragmentsOf(chart)['containerd-v2.systemd.toml']) as any;
     expect(Object.keys(v2.plugins['io.containerd.grpc.v1.cri'].containerd.runtimes)).toEqual(['kata-qemu', 'runsc', 'crun']);
     expect(artifactLinesOf(chart).map((a) => a.slice(1, 3))).toEqual([
       ['image', '0'],
@@ -973,7 +979,7 @@ describe('validation messages', () => {
     new CrunRuntime(chart, 'crun', { nodeSetup: setup });
     expect(validationErrors(app)).toEqual([]);
     expect(specOf(chart).distribution).toBe('crio');
-    expect(Object.keys((parseToml(dataOf(chart)['crio.conf']) as any).crio.runtime.runtimes)).toEqual(['kata-qemu', 'crun']);
+    expect(Object.keys((parseToml(fragmentsOf(chart)['crio.conf']) as any).crio.runtime.runtimes)).toEqual(['kata-qemu', 'crun']);
   });
 
   test.each<[string | kplus.PercentOrAbsolute, string]>([

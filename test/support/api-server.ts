@@ -113,6 +113,14 @@ export class RecordingApiServer {
     return { ...(this.labels.get(node) ?? {}) };
   }
 
+  /** Sets (or, with undefined, removes) a label of a node, as an admin or node-feature-discovery would. */
+  setNodeLabel(node: string, key: string, value: string | undefined): void {
+    const labels = { ...(this.labels.get(node) ?? {}) };
+    if (value === undefined) delete labels[key];
+    else labels[key] = value;
+    this.labels.set(node, labels);
+  }
+
   /** A service-account directory as the projected volume makes it (`token`, `ca.crt`). */
   accountDir(token: string): string {
     const dir = path.join(this.dir, 'serviceaccount');
