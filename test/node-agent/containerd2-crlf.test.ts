@@ -111,7 +111,10 @@ describeIfAvailable('a CRLF containerd 2.x config with `imports` on a node runni
     expect(main).toBe(original.replace('\r\nimports = []\r\n', `\r\nimports = ["${DROP_IN}"]\r\n`));
     expect(bareLf(main)).toEqual([]);
     expect((parseToml(main) as any).imports).toEqual([DROP_IN]);
-    expect(await served(n)).toEqual(expect.arrayContaining(['kata-qemu', 'runc', 'runc-test']));
+    // This node has no /dev/kvm: the VM handler of the setup is not installed here.
+    const served2 = await served(n);
+    expect(served2).toEqual(expect.arrayContaining(['runc', 'runc-test']));
+    expect(served2).not.toContain('kata-qemu');
 
     expectNoOpRerun(n);
 
