@@ -16,7 +16,8 @@ export interface InstallerSpec {
   readonly distribution: string;
   /**
    * The handlers that run virtual machines and need `/dev/kvm` on the host. On a node without
-   * it the other handlers are still installed and labelled; with none left, nothing is installed.
+   * it these are skipped (neither installed nor labelled) and the other handlers installed and
+   * labelled as usual; with none left, nothing is installed.
    */
   readonly kvmHandlers: string[];
   /**
