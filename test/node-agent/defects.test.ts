@@ -62,6 +62,19 @@ describeIfContainerd('defects of the shell installer, fixed in the node agent', 
     expect(fs.existsSync('/var/lib/node-config')).toBe(false);
   });
 
+  test('a directory where containerd\'s config file should be (not a file, not unreadable as empty): refused with the path named, nothing written, never labelled', () => {
+    node = new TestNode();
+    node.root.write(`${CONFIG}/note`, 'left by configuration management\n');
+    const before = node.snapshot();
+    const r = node.install();
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/config\.toml/);
+    expect(r.stderr).toMatch(/not a (regular )?file|is a directory/i);
+    expect(readyCalls(node)).toEqual([]);
+    expect(node.restarts()).toEqual([]);
+    expect(node.snapshot()).toEqual(before);
+  });
+
   test('an uninstall killed while it deletes its own state: the next uninstall (or install) finishes, nothing of ours is left', () => {
     node = new TestNode();
     const original = corpus('containerd-1.6-default.toml');
