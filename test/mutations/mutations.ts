@@ -45,8 +45,9 @@ export const MUTATIONS: readonly Mutation[] = [
     file: 'src/node-agent/transaction.ts',
     bug: 'a change that needs a runtime restart does not record "restart pending"',
     replace: [['      restartPending: this.state.restartPending || pending.some((c) => c.restart),', '      restartPending: this.state.restartPending,']],
-    tests: ['test/node-agent/faults.test.ts', 'test/node-agent/crash-default.test.ts'],
-    testNamePattern: 'killed between the config change and the restart|upgrade|killed before each step',
+    // An uninterrupted upgrade of a table under the same handler name restarts nothing with this bug.
+    tests: ['test/node-agent/crash-upgrade.test.ts'],
+    testNamePattern: 'a changed table under the same handler name',
   },
   {
     name: 'crlf-kept-by-bare',
