@@ -1,61 +1,24 @@
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'cdk8s';
-import * as ts from 'typescript';
 import { CLEAN_YAML, PROBLEMS_YAML } from './fixtures';
 import { EXAMPLES } from '../../examples';
 import { EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, parseReportArguments, runCli, USAGE } from '../../src/report/cli';
 import { ReportFormat } from '../../src/report/render';
 
-const REPO = path.join(__dirname, '..', '..');
+// The command line run in-process, with its files and standard input as given (cli-process.test.ts
+// runs the package's binary as a process).
 
-/**
- * src/ compiled once for this file's child processes: starting each with a TypeScript compiler
- * loaded (ts-node) took about a second apiece, most of this file's time.
- */
-let compiledCli: string | undefined;
-function cliScript(): string {
-  if (compiledCli) return compiledCli;
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'report-cli-build-'));
-  const compile = (from: string, to: string) => {
-    for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
-      const source = path.join(from, entry.name);
-      const target = path.join(to, entry.name);
-      if (entry.isDirectory()) {
-        fs.mkdirSync(target);
-        compile(source, target);
-      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
-        const js = ts.transpileModule(fs.readFileSync(source, 'utf8'), {
-          fileName: source,
-          compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-        }).outputText;
-        fs.writeFileSync(target.replace(/\.ts$/, '.js'), js);
-      } else {
-        fs.copyFileSync(source, target);
-      }
-    }
-  };
-  compile(path.join(REPO, 'src'), out);
-  compiledCli = path.join(out, 'cli.js');
-  return compiledCli;
-}
-
-afterAll(() => {
-  if (compiledCli) fs.rmSync(path.dirname(compiledCli), { recursive: true, force: true });
-});
-
-/** Runs `cdk8s-runtimeclass <args>` as a child process, from src/ compiled. */
-function cli(args: string[], options: { cwd: string; input?: string }): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cliScript(), ...args], {
-    cwd: options.cwd,
-    input: options.input ?? '',
-    encoding: 'utf8',
-    // The compiled files live outside the repository: resolve packages from its node_modules.
-    env: { ...process.env, NODE_PATH: path.join(REPO, 'node_modules') },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+/** `cdk8s-runtimeclass <args>` run in-process from `cwd` (paths are read and shown as given). */
+function cli(args: string[], options: { cwd: string; input?: string }): { status: number; stdout: string; stderr: string } {
+  const before = process.cwd();
+  process.chdir(options.cwd);
+  try {
+    return inProcess(args, options.input ?? '');
+  } finally {
+    process.chdir(before);
+  }
 }
 
 /** runCli in-process, collecting its output. */
