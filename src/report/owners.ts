@@ -87,14 +87,18 @@ export function ownerIdentityOf(object: { [key: string]: unknown }, known?: { re
  * given it, its owner's pod labels among its own, and the same containers.
  */
 export function topOwners(identities: readonly OwnerIdentity[]): Array<number | undefined> {
-  const byKey = new Map<string, number[]>();
-  const key = (namespace: string | undefined, kind: string, name: string) => `${namespace ?? ''}\u0000${kind}\u0000${name}`;
+  // namespace -> kind -> name -> indexes: no key string built per object.
+  const byKey = new Map<string, Map<string, Map<string, number[]>>>();
+  const lookup = (namespace: string | undefined, kind: string, name: string): number[] | undefined => byKey.get(namespace ?? '')?.get(kind)?.get(name);
   identities.forEach((identity, index) => {
     if (identity.name === undefined) return;
-    const k = key(identity.namespace, identity.kind, identity.name);
-    const list = byKey.get(k);
+    let kinds = byKey.get(identity.namespace ?? '');
+    if (kinds === undefined) byKey.set(identity.namespace ?? '', kinds = new Map());
+    let names = kinds.get(identity.kind);
+    if (names === undefined) kinds.set(identity.kind, names = new Map());
+    const list = names.get(identity.name);
     if (list) list.push(index);
-    else byKey.set(k, [index]);
+    else names.set(identity.name, [index]);
   });
 
   const parentOf = (index: number): number | undefined => {
@@ -104,7 +108,7 @@ export function topOwners(identities: readonly OwnerIdentity[]): Array<number | 
       for (const reference of controllers.length > 0 ? controllers : child.ownerReferences) {
         const uid = (candidate: number) => identities[candidate].uid;
         const sameUid = (candidate: number) => reference.uid === undefined || uid(candidate) === undefined || uid(candidate) === reference.uid;
-        const candidates = byKey.get(key(child.namespace, reference.kind, reference.name)) ?? [];
+        const candidates = lookup(child.namespace, reference.kind, reference.name) ?? [];
         const found = candidates.find((candidate) => candidate !== index && sameUid(candidate));
         if (found !== undefined) return found;
       }
@@ -115,7 +119,7 @@ export function topOwners(identities: readonly OwnerIdentity[]): Array<number | 
       for (const name of names) {
         for (let dash = name.indexOf('-'); dash > 0; dash = name.indexOf('-', dash + 1)) {
           if (!suffix.test(name.slice(dash + 1))) continue;
-          const candidates = byKey.get(key(child.namespace, owner, name.slice(0, dash))) ?? [];
+          const candidates = lookup(child.namespace, owner, name.slice(0, dash)) ?? [];
           const found = candidates.find((candidate) => sameTemplate(identities[candidate], child));
           if (found !== undefined) return found;
         }
