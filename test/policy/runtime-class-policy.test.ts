@@ -130,6 +130,17 @@ describe('RuntimeClassPolicy rendering', () => {
     const { chart } = newChart();
     expect(new RuntimeClassPolicy(chart, 'Tenant_Sandbox Policy', { namespaceSelector: tenants, allowed: [kata] }).name).toBe('runtimeclass-tenant-sandbox-policy');
   });
+
+  test.each([
+    ['a run of odd characters becomes one dash', 'Tenants :: Sandboxed', 'runtimeclass-tenants-sandboxed'],
+    ['leading and trailing dashes are dropped', '--Tenants (all)--', 'runtimeclass-tenants-all'],
+    ['an id with nothing usable gives the bare prefix', '(*)', 'runtimeclass'],
+  ])('the default name from a construct id: %s', (_, id, name) => {
+    const { app, chart } = newChart();
+    const policy = new RuntimeClassPolicy(chart, id, { namespaceSelector: tenants, allowed: [kata] });
+    expect(policy.name).toBe(name);
+    expect(validationErrors(app)).toEqual([]);
+  });
 });
 
 describe('RuntimeClassPolicy validation', () => {
@@ -206,6 +217,13 @@ describe('RuntimeClassPolicy validation', () => {
       '[test/b] RuntimeClassRestriction "same": ValidatingAdmissionPolicy "same-pods" is also rendered by test/a: names are cluster-wide; give one of them another `name`',
       '[test/b] RuntimeClassRestriction "same": ValidatingAdmissionPolicyBinding "same-pods" is also rendered by test/a: names are cluster-wide; give one of them another `name`',
     ]);
+  });
+
+  test('objects of different kinds may share a name: a RuntimeClassDefault named like a RuntimeClassPolicy\'s objects', () => {
+    expect(errorsOf((chart) => {
+      new RuntimeClassDefault(chart, 'd', { name: 'tenants-pods', runtimeClass: kata, namespaceSelector: tenants, apiVersion: MutatingAdmissionPolicyVersion.V1 });
+      new RuntimeClassPolicy(chart, 'p', { name: 'tenants', namespaceSelector: tenants, allowed: [kata], workloadTemplates: false });
+    })).toEqual([]);
   });
 
   test('a RuntimeClassDefault on the same namespaces: required class on templates, and a default the policy does not allow', () => {
