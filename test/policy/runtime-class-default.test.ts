@@ -111,6 +111,13 @@ describe('RuntimeClassDefault validation', () => {
     ]);
   });
 
+  test('two defaults with the same class for the same namespaces agree: no error', () => {
+    expect(errorsOf((chart) => {
+      new RuntimeClassDefault(chart, 'a', { runtimeClass: gvisor, namespaceSelector: tenants, apiVersion: MutatingAdmissionPolicyVersion.V1 });
+      new RuntimeClassDefault(chart, 'b', { runtimeClass: RuntimeClass.fromName('gvisor'), namespaceSelector: { matchLabels: { ...tenants.matchLabels } }, apiVersion: MutatingAdmissionPolicyVersion.V1 });
+    })).toEqual([]);
+  });
+
   test('the same name twice', () => {
     expect(errorsOf((chart) => {
       new RuntimeClassDefault(chart, 'a', { name: 'default', runtimeClass: gvisor, namespaceSelector: tenants, apiVersion: MutatingAdmissionPolicyVersion.V1 });

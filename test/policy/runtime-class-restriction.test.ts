@@ -38,6 +38,14 @@ describe('RuntimeClassRestriction rendering', () => {
     expect(restriction.runtimeClasses.map((c) => c.runtimeClassName)).toEqual(['kata-qemu']);
   });
 
+  test('policies and bindings: one of each per pod spec shape, a binding at the index of its policy', () => {
+    const { chart } = newChart();
+    const restriction = new RuntimeClassRestriction(chart, 'r', { runtimeClasses: [kata], namespaceSelector: regulated });
+    const names = ['runtimeclass-r-pods', 'runtimeclass-r-workloads', 'runtimeclass-r-cronjobs'];
+    expect(restriction.policies.map((p) => [p.kind, p.name])).toEqual(names.map((n) => ['ValidatingAdmissionPolicy', n]));
+    expect(restriction.bindings.map((b) => [b.kind, b.name])).toEqual(names.map((n) => ['ValidatingAdmissionPolicyBinding', n]));
+  });
+
   test('several classes, Pods only', () => {
     const { chart } = newChart();
     new RuntimeClassRestriction(chart, 'r', { runtimeClasses: [kata, RuntimeClass.fromName('kata-fc')], namespaceSelector: regulated, workloadTemplates: false });
