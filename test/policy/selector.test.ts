@@ -72,6 +72,17 @@ describe('selector rendering', () => {
     });
   });
 
+  test('labels come out sorted by key, whatever order they were given in: in JSON, the description and CEL', () => {
+    const selector = { matchLabels: { z: '1', a: '2' } };
+    expect(Object.keys(selectorToJson(selector).matchLabels)).toEqual(['a', 'z']);
+    expect(describeSelector(selector)).toBe('a=2,z=1');
+    expect(selectorToCel(selector)).toBe(selectorToCel({ matchLabels: { a: '2', z: '1' } }));
+  });
+
+  test('a requirement given an empty values list renders without values, as one given none', () => {
+    expect(selectorToJson({ matchExpressions: [{ key: 'k', operator: EXISTS, values: [] }] }).matchExpressions).toEqual([{ key: 'k', operator: 'Exists', values: undefined }]);
+  });
+
   test('description follows kubectl', () => {
     expect(describeSelector(SELECTORS[6])).toBe('a=y,example.com/b notin (,z),c');
     expect(describeSelector({ matchExpressions: [{ key: 'a', operator: DOES_NOT_EXIST }, { key: 'b', operator: IN, values: ['1', '2'] }] })).toBe('!a,b in (1,2)');
@@ -87,6 +98,12 @@ describe('selector rendering', () => {
 describe('selectorProblems', () => {
   test('a valid selector has none', () => {
     for (const selector of SELECTORS) expect(selectorProblems(selector, 'namespaceSelector')).toEqual([]);
+  });
+
+  test('the values a requirement should not have are listed, comma-separated', () => {
+    expect(selectorProblems({ matchExpressions: [{ key: 'c', operator: EXISTS, values: ['x', 'y'] }] }, 'namespaceSelector')).toEqual([
+      'namespaceSelector.matchExpressions[0] (key "c") has operator Exists with values [x, y]: Exists takes no values; remove them or use IN / NOT_IN',
+    ]);
   });
 
   test('each invalid input is reported with its field and the fix', () => {
