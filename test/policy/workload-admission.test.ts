@@ -64,7 +64,8 @@ describe('RuntimeClassPolicy of the same app', () => {
     const errors = validationErrors(app);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^\[tenant-a\/Migrate\/Resource\] Job "tenant-a-migrate-[0-9a-f]+" \(pinned to RuntimeClass "crun"\) is in namespace "tenant-a"/);
-    expect(errors[0]).toContain('(labels: tenancy.example.com/tier=tenant), where RuntimeClassPolicy "runtimeclass-tenants" (platform/Tenants) allows only RuntimeClass "runsc"');
+    expect(errors[0]).toContain('(labels: tenancy.example.com/tier=tenant), where RuntimeClassPolicy "runtimeclass-tenants" (platform/Tenants) allows only RuntimeClass "runsc" '
+      + '(its namespaceSelector tenancy.example.com/tier=tenant matches)');
     expect(errors[0]).toContain('the API server denies the Job when it is applied (ValidatingAdmissionPolicy "runtimeclass-tenants-workloads")');
     expect(errors[0]).toContain('pin it to "runsc", run it in a namespace the policy does not select, or allow "crun" in the policy');
   });
@@ -134,6 +135,41 @@ describe('RuntimeClassPolicy of the same app', () => {
     expect(errors[0]).toContain('the API server rejects each of its pods when they are created (ValidatingAdmissionPolicy "runtimeclass-tenants-pods"), so none ever runs');
   });
 
+  test('a Pod is denied itself when it is applied, by the Pods policy', () => {
+    const { app, chart, gvisor, crun } = platform();
+    namespace(chart, 'tenant-a', { 'tenancy.example.com/tier': 'tenant' });
+    new RuntimeClassPolicy(chart, 'Tenants', { namespaceSelector: TENANTS, allowed: [gvisor] });
+    crun.pin(new kplus.Pod(new Chart(app, 'tenant-a', { namespace: 'tenant-a' }), 'Debug', { containers: [{ image: 'busybox:1.36' }] }));
+    expect(validationErrors(app)).toEqual([expect.stringContaining('the API server denies the Pod when it is applied (ValidatingAdmissionPolicy "runtimeclass-tenants-pods");')]);
+  });
+
+  test('with several allowed classes, the message lists them all and the fix offers one of them', () => {
+    const { app, chart, gvisor, crun, kata } = platform();
+    namespace(chart, 'tenant-a', { 'tenancy.example.com/tier': 'tenant' });
+    new RuntimeClassPolicy(chart, 'Tenants', { namespaceSelector: TENANTS, allowed: [gvisor, kata] });
+    crun.pin(job(new Chart(app, 'tenant-a', { namespace: 'tenant-a' }), 'Migrate'));
+    const errors = validationErrors(app);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('allows only RuntimeClass "runsc", "kata-qemu" (its namespaceSelector');
+    expect(errors[0]).toContain('; pin it to one of "runsc", "kata-qemu", run it in a namespace the policy does not select, or allow "crun" in the policy');
+  });
+
+  test.each([
+    ['selects every namespace', { namespaceSelector: {} }],
+    ['allows no class', { allowed: [] }],
+    ['has no actions', { actions: [] }],
+  ])('a policy that %s reports it itself; the workloads it would reject get no message of their own', (_, props) => {
+    const { app, chart, gvisor, crun } = platform();
+    namespace(chart, 'tenant-a', { 'tenancy.example.com/tier': 'tenant' });
+    new RuntimeClassPolicy(chart, 'Tenants', { namespaceSelector: TENANTS, allowed: [gvisor], ...props });
+    crun.pin(job(new Chart(app, 'tenant-a', { namespace: 'tenant-a' }), 'Migrate'));
+    let errors: string[] = [];
+    const warnings = warningsDuring(() => { errors = validationErrors(app); });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^\[platform\/Tenants\] RuntimeClassPolicy "runtimeclass-tenants": /);
+    expect(warnings).toEqual([]);
+  });
+
   test('a CronJob is named with the CronJobs policy', () => {
     const { app, chart, gvisor, crun } = platform();
     namespace(chart, 'tenant-a', { 'tenancy.example.com/tier': 'tenant' });
@@ -154,6 +190,17 @@ describe('RuntimeClassPolicy of the same app', () => {
     const warnings = warningsDuring(() => expect(validationErrors(app)).toEqual([]));
     expect(warnings).toEqual([expect.stringContaining('the API server admits it with a warning (ValidatingAdmissionPolicy "runtimeclass-tenants-workloads" has actions [Warn, Audit]), and denies it once the policy is switched to DENY')]);
     expect(notesOf(ApiObject.of(migrate))).toEqual([warnings[0].replace(/^\[[^\]]+\] /, '')]);
+  });
+
+  test('an audit-only policy is a note pointing at the audit log', () => {
+    const { app, chart, gvisor, crun } = platform();
+    namespace(chart, 'tenant-a', { 'tenancy.example.com/tier': 'tenant' });
+    new RuntimeClassPolicy(chart, 'Tenants', { namespaceSelector: TENANTS, allowed: [gvisor], actions: [PolicyAction.AUDIT] });
+    crun.pin(job(new Chart(app, 'tenant-a', { namespace: 'tenant-a' }), 'Migrate'));
+    const warnings = warningsDuring(() => expect(validationErrors(app)).toEqual([]));
+    expect(warnings).toEqual([expect.stringContaining(
+      'the audit log records a failure of ValidatingAdmissionPolicy "runtimeclass-tenants-workloads" (actions [Audit]), and the API server denies it once the policy is switched to DENY; pin it to "runsc"',
+    )]);
   });
 
   test('the policy and the workload may sit in any charts of the app; a chart synthesized alone is checked too', () => {
@@ -190,6 +237,31 @@ describe('RuntimeClassRestriction of the same app', () => {
     crun.pin(deployment(new Chart(app, 'elsewhere', { namespace: 'elsewhere' }), 'Api'));
     expect(warningsDuring(() => expect(validationErrors(app)).toEqual([]))).toEqual([]);
   });
+
+  test('the message lists the labels the selector reads, sorted by key, present or not', () => {
+    const { app, chart, kata } = platform();
+    namespace(chart, 'web', { 'team': 'web', 'compliance.example.com/audited': 'true' });
+    new RuntimeClassRestriction(chart, 'Regulated', {
+      namespaceSelector: { ...REGULATED, matchExpressions: [{ key: 'compliance.example.com/audited', operator: NamespaceSelectorOperator.EXISTS }] },
+      runtimeClasses: [kata],
+    });
+    kata.pin(deployment(new Chart(app, 'web', { namespace: 'web' }), 'Api'));
+    const errors = validationErrors(app);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('is in namespace "web" (labels: compliance.example.com/audited=true, no compliance.example.com/regulated), but RuntimeClassRestriction');
+  });
+
+  test('a restriction without actions reports it itself; the workloads outside its namespaces get no message of their own', () => {
+    const { app, chart, kata } = platform();
+    namespace(chart, 'web', { team: 'web' });
+    new RuntimeClassRestriction(chart, 'Regulated', { namespaceSelector: REGULATED, runtimeClasses: [kata], actions: [] });
+    kata.pin(deployment(new Chart(app, 'web', { namespace: 'web' }), 'Api'));
+    let errors: string[] = [];
+    const warnings = warningsDuring(() => { errors = validationErrors(app); });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^\[platform\/Regulated\] RuntimeClassRestriction "runtimeclass-regulated": /);
+    expect(warnings).toEqual([]);
+  });
 });
 
 describe('a namespace the app does not define', () => {
@@ -212,6 +284,7 @@ describe('a namespace the app does not define', () => {
     kata.pin(deployment(new Chart(app, 'apps'), 'Api'));
     const warnings = warningsDuring(() => expect(validationErrors(app)).toEqual([]));
     expect(warnings).toEqual([expect.stringContaining('has no metadata.namespace (it goes to kubectl\'s current namespace), so it was not checked against RuntimeClassRestriction "runtimeclass-regulated"')]);
+    expect(warnings[0]).toContain(': set its namespace (the chart\'s `namespace`, or metadata.namespace) and define that Namespace in the app so that the synth checks it;');
     expect(warnings[0]).toContain('if the policy applies there, run it in a namespace that matches, or pin it to a class that is not reserved');
   });
 
@@ -251,6 +324,13 @@ describe('selects: a namespace selector against what the app knows of a namespac
     ['NotIn, label absent', { matchExpressions: [{ key: 'env', operator: NamespaceSelectorOperator.NOT_IN, values: ['prod'] }] }, defined, true],
     ['DoesNotExist, label present', { matchExpressions: [{ key: 'tier', operator: NamespaceSelectorOperator.DOES_NOT_EXIST }] }, defined, false],
     ['Exists, label absent', { matchExpressions: [{ key: 'env', operator: NamespaceSelectorOperator.EXISTS }] }, defined, false],
+    ['Exists, label present', { matchExpressions: [{ key: 'tier', operator: NamespaceSelectorOperator.EXISTS }] }, defined, true],
+    ['DoesNotExist, label absent', { matchExpressions: [{ key: 'env', operator: NamespaceSelectorOperator.DOES_NOT_EXIST }] }, defined, true],
+    ['In, label present with another value', { matchExpressions: [{ key: 'tier', operator: NamespaceSelectorOperator.IN, values: ['trial'] }] }, defined, false],
+    ['In, label absent', { matchExpressions: [{ key: 'env', operator: NamespaceSelectorOperator.IN, values: ['prod'] }] }, defined, false],
+    ['NotIn, label present with another value', { matchExpressions: [{ key: 'tier', operator: NamespaceSelectorOperator.NOT_IN, values: ['trial'] }] }, defined, true],
+    ['NotIn, label present with a listed value', { matchExpressions: [{ key: 'tier', operator: NamespaceSelectorOperator.NOT_IN, values: ['tenant'] }] }, defined, false],
+    ['an operator label selectors do not have decides nothing', { matchExpressions: [{ key: 'tier', operator: 'Equals', values: ['tenant'] }] }, defined, undefined],
     ['a label of a namespace the app does not define', { matchLabels: { tier: 'tenant' } }, undefinedInApp, undefined],
     ['its name label', { matchExpressions: [{ key: NAME, operator: NamespaceSelectorOperator.IN, values: ['shop'] }] }, undefinedInApp, true],
     ['its name label rules it out, whatever the unknown labels', { matchLabels: { tier: 'tenant' }, matchExpressions: [{ key: NAME, operator: NamespaceSelectorOperator.NOT_IN, values: ['shop'] }] }, undefinedInApp, false],
