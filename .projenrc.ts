@@ -142,9 +142,13 @@ project.addTask('examples', {
 });
 
 project.addTask('mutation', {
-  description: 'Mutation testing (Stryker) of src/core, src/runtimes, src/policy and src/report with their unit tests; incremental (reports/stryker-incremental.json)',
-  exec: 'stryker run',
+  description: 'Mutation testing (Stryker) of src/core, src/runtimes, src/policy and src/report with their unit tests, one target at a time (test/mutations/stryker-targets.mjs), each incremental (reports/stryker/); prints the scores, fails below 80%',
+  exec: 'node test/mutations/stryker.mjs',
   receiveArgs: true,
+});
+project.addTask('mutation:scores', {
+  description: 'Print the mutation scores kept in reports/stryker/ by the last runs (runs nothing)',
+  exec: 'node test/mutations/stryker.mjs --scores',
 });
 project.addTask('mutation:agent', {
   description: 'Hand-made node agent mutations: each must be caught by the tests named for it (test/mutations/mutations.ts)',
@@ -153,8 +157,8 @@ project.addTask('mutation:agent', {
 });
 project.gitignore.exclude('/.stryker-tmp/', '/reports/mutation/');
 // Stryker's incremental results: kept so that a run tests only what changed, not read in reviews.
-project.gitattributes.addAttributes('/reports/stryker-incremental.json', 'linguist-generated', '-diff');
-project.npmignore?.exclude('/reports/', '/stryker.config.json');
+project.gitattributes.addAttributes('/reports/stryker/*.json', 'linguist-generated', '-diff');
+project.npmignore?.exclude('/reports/', '/stryker.config.mjs');
 
 project.addTask('benchmark', {
   description: 'Print synth and require timings of whole processes against lib/, node agent timings and gVisor\'s measured per-pod overhead (numbers, not pass/fail)',

@@ -1,0 +1,44 @@
+// Stryker (mutation testing) of one target of test/mutations/stryker-targets.mjs, named by
+// MUTATION_TARGET. Each target keeps its own incremental results in reports/stryker/, so a run
+// tests only what changed since, and an interrupted series of runs resumes where it stopped.
+// `npx projen mutation` runs every target (or those given: `npx projen mutation -- policy report/cli`).
+import { slugOf, TARGETS } from './test/mutations/stryker-targets.mjs';
+
+const target = process.env.MUTATION_TARGET;
+if (!Object.prototype.hasOwnProperty.call(TARGETS, target ?? '')) {
+  throw new Error(`MUTATION_TARGET must be one of ${Object.keys(TARGETS).join(', ')} (got ${JSON.stringify(target)}): run \`npx projen mutation\``);
+}
+const { mutate, tests, testFiles = [] } = TARGETS[target];
+const slug = slugOf(target);
+
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  jest: {
+    projectType: 'custom',
+    configFile: 'package.json',
+    enableFindRelatedTests: false,
+    config: {
+      testMatch: [`<rootDir>/test/@(${tests.join('|')})/**/*.test.ts`, ...testFiles.map((f) => `<rootDir>/test/${f}`)],
+      // Tests that run the code in child processes, or need root and containerd: Stryker cannot see what they cover.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/report/cli-process.test.ts', '<rootDir>/test/containerd/containerd-binary.test.ts'],
+      collectCoverage: false,
+      reporters: ['default'],
+    },
+  },
+  mutate: [...mutate, '!src/**/index.ts'],
+  coverageAnalysis: 'perTest',
+  ignoreStatic: true,
+  incremental: true,
+  incrementalFile: `reports/stryker/${slug}.json`,
+  concurrency: 2,
+  // Added to 1.5 times the covering tests' own time before a mutant counts as an endless loop.
+  timeoutMS: 10000,
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  ignorePatterns: ['/coverage', '/test-reports', '/reports/mutation', '/lib', '/dist', '/.jsii', '/API.md'],
+  reporters: ['clear-text', 'progress-append-only', 'json'],
+  jsonReporter: { fileName: `reports/mutation/${slug}.json` },
+  // The runner (test/mutations/stryker.mjs) reports the scores and fails below 80%.
+  thresholds: { high: 90, low: 80, break: null },
+};
