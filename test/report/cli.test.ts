@@ -232,11 +232,21 @@ describe('errors', () => {
     expect(inProcess(['report', '--check=yes', 'x']).stderr).toMatch(/^cdk8s-runtimeclass report: --check takes no value\n/);
     expect(inProcess(['deploy']).stderr).toMatch(/^cdk8s-runtimeclass: unknown command "deploy": the command is "report"\n/);
     expect(inProcess([]).status).toBe(EXIT_ERROR);
+    expect(inProcess([]).stderr).toMatch(/^cdk8s-runtimeclass: no command given: the command is "report"\n\nUsage: cdk8s-runtimeclass report /);
+  });
+
+  test('an option that needs a value is not given the next option or an empty class name', () => {
+    expect(inProcess(['report', '--format', '--check', 'x']).stderr).toMatch(/^cdk8s-runtimeclass report: --format needs a value\n/);
+    expect(inProcess(['report', '--known-class', '', 'x']).stderr).toMatch(/^cdk8s-runtimeclass report: --known-class needs a RuntimeClass name\n/);
+    // "-" is standard input, a value like any other.
+    expect(parseReportArguments(['--known-class', '-', 'x'])).toMatchObject({ knownClasses: ['-'], paths: ['x'] });
   });
 
   test('--help prints the usage and exits 0', () => {
     expect(inProcess(['report', '--help'])).toEqual({ status: EXIT_OK, stdout: USAGE, stderr: '' });
     expect(inProcess(['--help']).stdout).toBe(USAGE);
+    expect(inProcess(['-h'])).toEqual({ status: EXIT_OK, stdout: USAGE, stderr: '' });
+    expect(inProcess(['help'])).toEqual({ status: EXIT_OK, stdout: USAGE, stderr: '' });
   });
 
   test('an unreadable file or invalid YAML exits 2, naming it; what could be read is still reported', () => {
@@ -307,6 +317,19 @@ describe('empty input', () => {
     const json = JSON.parse(inProcess(['report', '--format', 'json', path.join(root, 'empty.yaml')]).stdout);
     expect(json.summary).toMatchObject({ files: 1, documents: 0, errors: 1 });
     expect(json.errors[0].message).toMatch(/empty\.yaml: is empty \(no YAML document\)/);
+  });
+
+  test('only the inputs that are empty are errors; a directory holding one empty file is named as a directory', () => {
+    const root = tempDir({ 'empty.yaml': '', 'good.yaml': CLEAN_YAML, 'one/empty.yaml': '' });
+    const mixed = cli(['report', 'empty.yaml', 'good.yaml'], { cwd: root });
+    expect(mixed.status).toBe(EXIT_ERROR);
+    expect(mixed.stderr).toBe('cdk8s-runtimeclass report: error: empty.yaml: is empty (no YAML document): there is nothing to report on; '
+      + 'if it is a command\'s output, check that the command succeeded\n');
+    expect(cli(['report', 'one'], { cwd: root }).stderr).toBe(
+      'cdk8s-runtimeclass report: error: one: every *.yaml and *.yml file under it is empty (no YAML document): there is nothing to report on\n');
+    // Standard input beside a file: each is its own input.
+    expect(cli(['report', '-', 'good.yaml'], { cwd: root, input: '' }).stderr).toMatch(/^cdk8s-runtimeclass report: error: <stdin>: is empty /);
+    expect(cli(['report', '-', 'empty.yaml'], { cwd: root, input: CLEAN_YAML }).stderr).toMatch(/^cdk8s-runtimeclass report: error: empty\.yaml: is empty /);
   });
 
   test('a directory is one input: an empty chart file beside others is fine, a directory of empty files is an error', () => {
