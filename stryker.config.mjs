@@ -32,8 +32,9 @@ export default {
   incremental: true,
   incrementalFile: `reports/stryker/${slug}.json`,
   concurrency: 2,
-  // Added to 1.5 times the covering tests' own time before a mutant counts as an endless loop.
-  timeoutMS: 10000,
+  // Added to 1.5 times the covering tests' own time before a mutant counts as an endless loop:
+  // generous, because each run also loads its test files, which takes seconds on a busy machine.
+  timeoutMS: 60000,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   ignorePatterns: ['/coverage', '/test-reports', '/reports/mutation', '/lib', '/dist', '/.jsii', '/API.md'],
