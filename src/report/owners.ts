@@ -92,8 +92,9 @@ export function topOwners(identities: readonly OwnerIdentity[]): Array<number | 
   const lookup = (namespace: string | undefined, kind: string, name: string): number[] | undefined => byKey.get(namespace ?? '')?.get(kind)?.get(name);
   identities.forEach((identity, index) => {
     if (identity.name === undefined) return;
-    let kinds = byKey.get(identity.namespace ?? '');
-    if (kinds === undefined) byKey.set(identity.namespace ?? '', kinds = new Map());
+    const namespace = identity.namespace ?? '';
+    let kinds = byKey.get(namespace);
+    if (kinds === undefined) byKey.set(namespace, kinds = new Map());
     let names = kinds.get(identity.kind);
     if (names === undefined) kinds.set(identity.kind, names = new Map());
     const list = names.get(identity.name);
