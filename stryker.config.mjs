@@ -2,6 +2,7 @@
 // MUTATION_TARGET. Each target keeps its own incremental results in reports/stryker/, so a run
 // tests only what changed since, and an interrupted series of runs resumes where it stopped.
 // `npx projen mutation` runs every target (or those given: `npx projen mutation -- policy report/cli`).
+import { fileURLToPath } from 'url';
 import { slugOf, TARGETS } from './test/mutations/stryker-targets.mjs';
 
 const target = process.env.MUTATION_TARGET;
@@ -10,6 +11,9 @@ if (!Object.prototype.hasOwnProperty.call(TARGETS, target ?? '')) {
 }
 const { mutate, tests, testFiles = [] } = TARGETS[target];
 const slug = slugOf(target);
+const own = (file) => fileURLToPath(new URL(`./test/mutations/${file}`, import.meta.url));
+// Where the test runner processes share the test names recorded in the initial run (stryker-jest-shared.cjs).
+process.env.STRYKER_TEST_NAMES_FILE = fileURLToPath(new URL(`./.stryker-tmp/test-names-${process.pid}.json`, import.meta.url));
 
 export default {
   packageManager: 'npm',
@@ -23,6 +27,9 @@ export default {
       // Tests that run the code in child processes, or need root and containerd: Stryker cannot see what they cover.
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/report/cli-process.test.ts', '<rootDir>/test/containerd/containerd-binary.test.ts'],
       collectCoverage: false,
+      // A mutant's run loads only the test files that hold its covering tests, and stops at its first failing test.
+      testEnvironment: own('stryker-jest-environment.cjs'),
+      runner: own('stryker-jest-runner.cjs'),
       reporters: ['default'],
     },
   },

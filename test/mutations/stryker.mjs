@@ -1,5 +1,5 @@
 // Runs Stryker on each target of stryker-targets.mjs (all, or those named) and prints the mutation
-// score of each, and of src/report's files together; exits 1 when a target that ran scores below 80% or fails.
+// score of each, and of src/core's and src/report's files together; exits 1 when a target that ran scores below 80% or fails.
 // With --scores, runs nothing: prints the scores kept in reports/stryker/ by earlier runs.
 //
 //   node test/mutations/stryker.mjs [--scores] [target...]
@@ -57,19 +57,21 @@ for (const target of targets) {
   rows.push({ target, c: counts(kept) });
 }
 
-const line = (name, c) => `  ${name.padEnd(20)}${c ? `${score(c)?.toFixed(1).padStart(6) ?? '     -'}%  killed ${c.Killed}, timed out ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage} (not scored: ${c.other})` : '  not run yet'}`;
+const line = (name, c) => `  ${name.padEnd(24)}${c ? `${score(c)?.toFixed(1).padStart(6) ?? '     -'}%  killed ${c.Killed}, timed out ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage} (not scored: ${c.other})` : '  not run yet'}`;
 console.log('\nMutation scores (killed or timed out, of the mutants scored):');
 for (const { target, c } of rows) {
   console.log(line(target, c));
   if (!scoresOnly && c && (score(c) ?? 100) < THRESHOLD) failed.push(`${target}: ${score(c).toFixed(1)}% is below ${THRESHOLD}%`);
 }
-// src/report is scored file by file: its files scored so far, together.
-const reportRows = rows.filter(({ target, c }) => c && target.startsWith('report/'));
-if (reportRows.length > 1) {
-  const sum = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, other: 0 };
-  for (const { c } of reportRows) for (const k of Object.keys(sum)) sum[k] += c[k];
-  const all = Object.keys(TARGETS).filter((t) => t.startsWith('report/')).length;
-  console.log(line(`report (${reportRows.length} of ${all} files)`, sum));
+// src/core and src/report are scored file by file: each module's files scored so far, together.
+for (const module of ['core', 'report']) {
+  const fileRows = rows.filter(({ target, c }) => c && target.startsWith(`${module}/`));
+  if (fileRows.length > 1) {
+    const sum = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, other: 0 };
+    for (const { c } of fileRows) for (const k of Object.keys(sum)) sum[k] += c[k];
+    const all = Object.keys(TARGETS).filter((t) => t.startsWith(`${module}/`)).length;
+    console.log(line(`${module} (${fileRows.length} of ${all} files)`, sum));
+  }
 }
 if (failed.length > 0) {
   console.error(`\n${failed.join('\n')}`);
