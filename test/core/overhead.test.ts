@@ -37,6 +37,12 @@ describe('resourceNameProblem', () => {
     expect(resourceNameProblem('requests.example.com/foo')).toEqual(expect.stringContaining('requests.'));
   });
 
+  test('a name valid alone but not under the quota prefix (a 250-character domain) is rejected, as the API server does', () => {
+    const domain = ['a', 'b', 'c', 'd'].map((c) => c.repeat(61)).join('.') + '.io';
+    expect(resourceNameProblem(`${domain}/gpu`)).toBe(`is not a valid extended resource name: it has a prefix "requests.${domain}" that must be at most 253 characters (it has 259)`);
+    expect(resourceNameProblem(`${domain.slice(9)}/gpu`)).toBeUndefined();
+  });
+
   test('extended resources are the names with a domain', () => {
     expect(isExtendedResource('example.com/foo')).toBe(true);
     expect(isExtendedResource('cpu')).toBe(false);
@@ -205,6 +211,9 @@ describe('ResourceList', () => {
     expect(a.plus(b).toStrings()).toEqual({ 'cpu': '1250m', 'example.com/foo': '2', 'memory': '100Mi' });
     expect(a.max(b).toStrings()).toEqual({ 'cpu': '1', 'example.com/foo': '2', 'memory': '100Mi' });
     expect(a.times(3).toStrings()).toEqual({ cpu: '750m', memory: '300Mi' });
+    // Of two equal amounts, max keeps the first one's text.
+    expect(list({ memory: '1Gi' }).max(list({ memory: '1024Mi' })).toStrings()).toEqual({ memory: '1Gi' });
+    expect([list({}).isEmpty, a.isEmpty]).toEqual([true, false]);
   });
 
   test('exceeding names the resources above the limit; missing limits are unlimited', () => {

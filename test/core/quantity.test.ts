@@ -68,6 +68,30 @@ describe('Quantity.parse', () => {
   });
 });
 
+describe('Quantity.parse bounds and rounding', () => {
+  test('up to 40 significant digits are read exactly; a 41st is refused (leading zeros and the point do not count)', () => {
+    const forty = '9'.repeat(40);
+    expect(Quantity.parse(forty)?.nanos).toBe(BigInt(forty) * NANO);
+    expect(Quantity.parse(`${forty}9`)).toBeUndefined();
+    expect(Quantity.parse(`${'0'.repeat(10)}${forty}`)?.nanos).toBe(BigInt(forty) * NANO);
+    expect(Quantity.parse(`${forty.slice(0, 20)}.${forty.slice(20)}m`)?.nanos).toBe(BigInt(forty.slice(0, 26)) + 1n); // rounded up
+  });
+
+  test('a decimal exponent up to 40 either way is read; beyond it is refused', () => {
+    expect(Quantity.parse('1e40')?.nanos).toBe(10n ** 49n);
+    expect(Quantity.parse('1E-40')?.nanos).toBe(1n); // a positive amount below a nano-unit rounds up to one
+    expect(Quantity.parse('1e41')).toBeUndefined();
+    expect(Quantity.parse('1e-41')).toBeUndefined();
+  });
+
+  test('amounts finer than a nano-unit round up to the next one, and exact ones are not rounded', () => {
+    expect(Quantity.parse('1.5n')?.nanos).toBe(2n);
+    expect(Quantity.parse('10e-10')?.nanos).toBe(1n);
+    expect(Quantity.parse('11e-10')?.nanos).toBe(2n);
+    expect(Quantity.parse('-1.5n')?.nanos).toBe(-2n);
+  });
+});
+
 describe('Quantity arithmetic', () => {
   test('plus, times and compare are exact', () => {
     const a = Quantity.parse('100m')!;

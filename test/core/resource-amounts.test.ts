@@ -30,6 +30,11 @@ describe('ResourceAmounts', () => {
     expect(ResourceAmounts.of({ memory: '500m' }).memoryBytes).toBe(0.5);
   });
 
+  test('whole units convert exactly, even where floating point division would not', () => {
+    // 961235309169000000 nano-units / 10^6 in floating point is 961235309168.9999
+    expect(ResourceAmounts.of({ cpu: '961235309169m' }).cpuMillis).toBe(961235309169);
+  });
+
   test('plus adds resource by resource, exactly', () => {
     const sidecar = ResourceAmounts.of({ cpu: '100m', memory: '100M' });
     const sum = pod.plus(sidecar);
@@ -60,6 +65,8 @@ describe('ResourceAmounts', () => {
     expect(ResourceAmounts.of({ memory: Size.gibibytes(1) }).isEqualTo(ResourceAmounts.of({ memory: '1024Mi' }))).toBe(true);
     expect(ResourceAmounts.of({ cpu: '0', memory: '1Gi' }).isEqualTo(ResourceAmounts.of({ memory: '1Gi' }))).toBe(true);
     expect(ResourceAmounts.of({ cpu: '1m' }).isEqualTo(ResourceAmounts.none())).toBe(false);
+    expect(ResourceAmounts.none().isEqualTo(ResourceAmounts.of({ cpu: '1m' }))).toBe(false);
+    expect(ResourceAmounts.of({ cpu: '1', memory: '1Gi' }).isEqualTo(ResourceAmounts.of({ cpu: '1', memory: '2Gi' }))).toBe(false);
   });
 
   test('invalid input throws every problem at once, naming the prop', () => {

@@ -15,6 +15,7 @@ import {
   RuntimeClass,
   SandboxedDaemonSet,
 } from '../../src';
+import { describeValue, isLazy, nameText, resolveValue } from '../../src/core/values';
 
 function newApp(): { app: App; chart: Chart } {
   const app = Testing.app();
@@ -210,5 +211,66 @@ describe('pin(undefined) and SandboxedDaemonSet({ runtime: undefined }) from Jav
     const { chart } = newApp();
     expect(() => new SandboxedDaemonSet(chart, 'agent', { runtime: undefined as any, containers: [{ image: 'nginx' }] })).toThrow(
       'SandboxedDaemonSet "test/agent": runtime is undefined: give the RuntimeClass its pods run with (a runtime preset such as a GvisorRuntime, a RuntimeClass, or RuntimeClass.fromName("name"))');
+  });
+});
+
+describe('values as the checks see them and as messages name them (src/core/values.ts)', () => {
+  // A Lazy from another copy of cdk8s in the app's node_modules: same shape, another class object.
+  class OtherLazy { public constructor(private readonly make: () => unknown) {} public produce(): unknown { return this.make(); } }
+  Object.defineProperty(OtherLazy, 'name', { value: 'Lazy' });
+  const chain = (length: number, last: unknown): unknown => {
+    let value: unknown = last;
+    for (let i = 0; i < length; i++) { const inner = value; value = Lazy.any({ produce: () => inner }); }
+    return value;
+  };
+
+  test('a Lazy of another cdk8s copy counts by its shape; objects of other shapes do not', () => {
+    expect(isLazy(Lazy.any({ produce: () => 1 }))).toBe(true);
+    expect(isLazy(new OtherLazy(() => 1))).toBe(true);
+    expect(isLazy({ produce: () => 1 })).toBe(false); // a plain object with produce()
+    expect(isLazy(Object.assign(Object.create(null), { produce: () => 1 }))).toBe(false); // no constructor at all
+    const named = new OtherLazy(() => 1) as any;
+    named.produce = 'not a function';
+    expect(isLazy(named)).toBe(false);
+    expect([isLazy(null), isLazy(undefined), isLazy('Lazy'), isLazy(OtherLazy)]).toEqual([false, false, false, false]);
+    expect(resolveValue(new OtherLazy(() => 'kata'))).toEqual({ value: 'kata' });
+  });
+
+  test('a Lazy that produces Lazy values is produced again, up to 10 deep; one that never stops is a problem, not a hang', () => {
+    expect(resolveValue(chain(10, 'kata'))).toEqual({ value: 'kata' });
+    expect(resolveValue(chain(11, 'kata'))).toEqual({ problem: 'a Lazy value that keeps producing Lazy values' });
+    const endless: any = Lazy.any({ produce: () => endless });
+    expect(describeValue(endless)).toBe('a Lazy value that keeps producing Lazy values');
+  });
+
+  test('a Lazy that throws is a problem naming what it threw', () => {
+    expect(resolveValue(Lazy.any({ produce: () => { throw new Error('the chart is not built yet'); } })))
+      .toEqual({ problem: 'a Lazy value that cannot be produced yet (the chart is not built yet)' });
+    expect(describeValue(new OtherLazy(() => { throw 'no'; }))).toBe('a Lazy value that cannot be produced yet (no)');
+  });
+
+  test('values are named by type, class or JSON, shortened past 80 characters', () => {
+    expect(describeValue(undefined)).toBe('undefined');
+    expect(describeValue('kata')).toBe('"kata"');
+    expect(describeValue(Lazy.any({ produce: () => 'kata' }))).toBe('a Lazy value producing "kata"');
+    expect(describeValue(5)).toBe('number 5');
+    expect(describeValue(null)).toBe('object null');
+    expect(describeValue(true)).toBe('boolean true');
+    expect(describeValue(new Map())).toBe('an object (Map)');
+    expect(describeValue(Object.create(null))).toBe('an object {}');
+    const exactly80 = { k: 'x'.repeat(72) }; // {"k":"..."} is 8 + 72 characters
+    expect(describeValue(exactly80)).toBe(`an object ${JSON.stringify(exactly80)}`);
+    const longer = { k: 'x'.repeat(73) };
+    expect(describeValue(longer)).toBe(`an object ${JSON.stringify(longer).slice(0, 77)}...`);
+    const circular: any = {};
+    circular.self = circular;
+    expect(describeValue(circular)).toBe('an object (not JSON)');
+  });
+
+  test('a name is the string it is or produces; anything else reads as describeValue names it', () => {
+    expect(nameText('kata')).toBe('kata');
+    expect(nameText(Lazy.any({ produce: () => 'kata' }))).toBe('kata');
+    expect(nameText(Lazy.any({ produce: () => 7 }))).toBe('a Lazy value producing number 7');
+    expect(nameText({ value: 'kata' })).toBe('an object {"value":"kata"}');
   });
 });
