@@ -1,4 +1,3 @@
-import { ApiObject } from 'cdk8s';
 import { ResourceList } from './resources';
 
 /** Where each workload kind keeps its pod spec, as a JSON pointer (DESIGN.md, "Rules of the output"). */
@@ -71,11 +70,6 @@ function jobPods(spec: any): number {
 /** `kind "name"` for messages. */
 export function describeManifest(manifest: any): string {
   return `${manifest?.kind ?? 'object'} "${manifest?.metadata?.name ?? '?'}"`;
-}
-
-/** ApiObjects under a construct that carry a pod spec (the construct itself included). */
-export function workloadObjectsIn(objects: ApiObject[]): ApiObject[] {
-  return objects.filter((o) => podSpecPointer(o.kind) !== undefined);
 }
 
 /** A container's requests, where a limit stands in for a missing request (as the API server defaults it). */

@@ -69,6 +69,7 @@ describe('readPointer and podSpecOf', () => {
   test('describeManifest', () => {
     expect(describeManifest({ kind: 'Deployment', metadata: { name: 'web' } })).toBe('Deployment "web"');
     expect(describeManifest({})).toBe('object "?"');
+    expect([describeManifest(null), describeManifest(undefined)]).toEqual(['object "?"', 'object "?"']);
   });
 });
 
@@ -90,6 +91,10 @@ describe('replicasOf', () => {
     ['Deployment without spec', { kind: 'Deployment' }, 1],
   ])('%s: %p', (_title, manifest, replicas) => {
     expect(replicasOf(manifest)).toBe(replicas);
+  });
+
+  test('an empty YAML document (null) asks for one pod, not a TypeError', () => {
+    expect([replicasOf(null), replicasOf(undefined)]).toEqual([1, 1]);
   });
 });
 
@@ -178,5 +183,9 @@ describe('effectiveRequests', () => {
       'container "?" resources: memory: "1GB" is not a Kubernetes quantity (write e.g. "250m" for CPU or "160Mi" for memory; units are case-sensitive, "MB" is not one)',
     ]);
     expect(requests.toStrings()).toEqual({ memory: '100Mi' });
+  });
+
+  test('empty list items (`- ` in YAML, read as null) request nothing, not a TypeError', () => {
+    expect(effective({ initContainers: [null], containers: [null, container('web', { cpu: '1' })] })).toEqual({ cpu: '1' });
   });
 });
