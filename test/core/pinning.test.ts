@@ -194,14 +194,45 @@ test('pinsOf lists the classes in pin order', () => {
   const pod = new k8s.KubePod(chart, 'pod', { spec: { containers: CONTAINERS } });
   const gvisor = RuntimeClass.fromName('gvisor');
   const kata = RuntimeClass.fromName('kata');
-  expect(pinsOf(pod)).toEqual([]);
-  expect(pinProblems(pod)).toEqual([]);
+  // toStrictEqual: toEqual would take [undefined] for [].
+  expect(pinsOf(pod)).toStrictEqual([]);
+  expect(pinProblems(pod)).toStrictEqual([]);
   gvisor.pin(pod);
   kata.pin(pod);
   expect(pinsOf(pod)).toEqual([gvisor, kata]);
 });
 
+// DESIGN.md: a construct stands for its `Resource` (or `Default`) child. Other workloads it
+// holds (a migration Job next to a Deployment) are not the workload pin() was given.
+test.each(['Resource', 'Default'])('a construct with a %s child pins that child only, not the other workloads inside it', (id) => {
+  const app = Testing.app();
+  const chart = new Chart(app, 'test');
+  const web = new Construct(chart, 'web');
+  new k8s.KubeDeployment(web, id, {
+    spec: { selector: { matchLabels: LABELS }, template: { metadata: { labels: LABELS }, spec: { containers: CONTAINERS } } },
+  });
+  new k8s.KubeJob(web, 'migrate', { spec: { template: { spec: { restartPolicy: 'Never', containers: CONTAINERS } } } });
+  RuntimeClass.fromName('gvisor').pin(web);
+  expect(validationErrors(app)).toEqual([]);
+  expect(Testing.synth(chart).map((m) => [m.kind, pointersOf(m, 'runtimeClassName')])).toEqual([
+    ['Deployment', [`${TEMPLATE}/runtimeClassName`]],
+    ['Job', []],
+  ]);
+});
+
 describe('what cannot be pinned', () => {
+  // From JavaScript: each gets the message pin(undefined) gets, not a TypeError from inside pin().
+  test.each<[string, unknown, string]>([
+    ['null', null, 'object null'],
+    ['a string', 'web', '"web"'],
+    ['an object without a construct node', { kind: 'Deployment' }, 'an object {"kind":"Deployment"}'],
+  ])('%s, from JavaScript', (_title, value, described) => {
+    expect(() => RuntimeClass.fromName('gvisor').pin(value as any)).toThrow(
+      `RuntimeClass "gvisor": pin() was given ${described}, not a construct: give it the workload to pin `
+      + '(a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod, a Kube* object, or an Include)',
+    );
+  });
+
   test('a Service', () => {
     const chart = Testing.chart();
     const service = new kplus.Service(chart, 'svc', { ports: [{ port: 80 }] });
