@@ -386,6 +386,41 @@ describe('synth-time checks on pinned workloads', () => {
       ]);
     });
 
+    // pin() reads a cdk8s-plus workload's earlier patches in order: the last value written wins.
+    test('a cdk8s-plus workload whose runtimeClassName was added then replaced by JSON patches before pin(): the last one is named', () => {
+      const { app, chart } = setup();
+      const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
+      ApiObject.of(deployment).addJsonPatch(
+        JsonPatch.add(`${TEMPLATE}/runtimeClassName`, 'runc'),
+        JsonPatch.replace(`${TEMPLATE}/runtimeClassName`, 'crun'),
+      );
+      new RuntimeClass(chart, 'rc', GVISOR).pin(deployment);
+      expect(validationErrors(app)).toEqual([
+        `${where(ApiObject.of(deployment), 'gvisor')} already set runtimeClassName "crun" before it was pinned: remove that runtimeClassName or pin to "crun" instead`,
+      ]);
+    });
+
+    test('a cdk8s-plus workload whose whole pod template was patched, with a runtimeClassName in it, before pin()', () => {
+      const { app, chart } = setup();
+      const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
+      const template = ApiObject.of(deployment).toJson().spec.template;
+      ApiObject.of(deployment).addJsonPatch(JsonPatch.replace('/spec/template', { ...template, spec: { ...template.spec, runtimeClassName: 'runc' } }));
+      new RuntimeClass(chart, 'rc', GVISOR).pin(deployment);
+      expect(validationErrors(app)).toEqual([
+        `${where(ApiObject.of(deployment), 'gvisor')} already set runtimeClassName "runc" before it was pinned: remove that runtimeClassName or pin to "runc" instead`,
+      ]);
+    });
+
+    test('a JSON patch that removes it after pin()', () => {
+      const { app, chart } = setup();
+      const deployment = rawDeployment(chart);
+      new RuntimeClass(chart, 'rc', GVISOR).pin(deployment);
+      deployment.addJsonPatch(JsonPatch.remove(`${TEMPLATE}/runtimeClassName`));
+      expect(validationErrors(app)).toEqual([
+        `${where(deployment, 'gvisor')} has no runtimeClassName in its final manifest (changed after pin(), e.g. by a JSON patch): remove that change`,
+      ]);
+    });
+
     test('a JSON patch added after pin() changes it', () => {
       const { app, chart } = setup();
       const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
