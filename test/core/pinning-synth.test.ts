@@ -334,6 +334,32 @@ test('a pinned workload that cannot be rendered is reported by App.synth among t
   ]);
 });
 
+// From JavaScript a patch can be a plain object (or null): cdk8s fails to render the object, and
+// that failure is reported like any other, naming the construct, not thrown by pin() as a TypeError.
+test.each<[string, unknown]>([
+  ['a plain object', { op: 'add', path: '/spec/template/spec/hostNetwork', value: true }],
+  ['null', null],
+])('a cdk8s-plus workload with a JSON patch that is %s is pinned and reported at synth', (_title, patch) => {
+  const app = Testing.app();
+  const chart = new Chart(app, 'test');
+  const web = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
+  ApiObject.of(web).addJsonPatch(patch as any);
+  new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+  expect(validationErrors(app)).toEqual([
+    expect.stringMatching(new RegExp(`^\\[test/web/Resource\\] cannot be rendered, so its pinning to RuntimeClass "sandbox" cannot be checked: Failed serializing construct at path 'test/web/Resource' with name '${web.name}': TypeError: `)),
+  ]);
+});
+
+// A cdk8s-plus workload renders lazily (its containers can come after pin()): pin() reads its
+// earlier JSON patches rather than render it, which would double the renders of a synth.
+test('pin() does not render a cdk8s-plus workload', () => {
+  const chart = Testing.chart();
+  const web = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
+  const renders = jest.spyOn(ApiObject.of(web), 'toJson');
+  new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+  expect(renders).not.toHaveBeenCalled();
+});
+
 describe('an app of many charts (cdk8s validates the app once per chart, plus once)', () => {
   const CHARTS = 20;
 
