@@ -614,6 +614,29 @@ describe('synth-time checks on pinned workloads', () => {
       ]);
     });
 
+    test('an overhead alone above the ceiling counts no requests as 0', () => {
+      const { app, chart } = setup();
+      const deployment = rawDeployment(chart);
+      RuntimeClass.fromName('kata', { overhead: PodOverhead.of({ memory: '320Mi' }), limits: { nodeAllocatable: { memory: '256Mi' } } }).pin(deployment);
+      expect(validationErrors(app)).toEqual([
+        `${where(deployment, 'kata')} needs 320Mi of memory per pod (requests 0 + overhead 320Mi), more than the 256Mi a node of RuntimeClass "kata" can give: lower the requests or raise limits.nodeAllocatable`,
+      ]);
+    });
+
+    // The invalid overhead is reported; the footprint is not also computed from a part of it.
+    test('a reference\'s invalid overhead is reported once, and the ceiling is checked against the requests alone', () => {
+      const { app, chart } = setup();
+      const deployment = rawDeployment(chart, {}, [requesting('800Mi', '1200m')]);
+      RuntimeClass.fromName('kata', {
+        overhead: PodOverhead.of({ cpu: '250m', memory: '160MB' }),
+        limits: { nodeAllocatable: { memory: '1Gi', cpu: '1' } },
+      }).pin(deployment);
+      expect(validationErrors(app)).toEqual([
+        `${where(deployment, 'kata')} RuntimeClass "kata": overhead.memory: "160MB" ${NOT_A_QUANTITY}`,
+        `${where(deployment, 'kata')} needs 1200m of cpu per pod (requests 1200m + overhead 0), more than the 1 a node of RuntimeClass "kata" can give: lower the requests or raise limits.nodeAllocatable`,
+      ]);
+    });
+
     test('a reference\'s overhead and ceiling are used', () => {
       const { app, chart } = setup();
       const deployment = rawDeployment(chart, {}, [requesting('800Mi')]);
