@@ -501,6 +501,79 @@ describe('synth-time checks on pinned workloads', () => {
     });
   });
 
+  // cdk8s-plus writes scheduling.attract() as required node affinity: a pod whose every term
+  // rejects the labels the class selects stays Pending. Terms are ORed, expressions ANDed.
+  describe('required node affinity against the class\'s nodeSelector', () => {
+    const SANDBOX = RuntimeClass.fromName('gvisor', { scheduling: { nodeSelector: { pool: 'sandbox' } } });
+    const unsatisfiable = (deployment: ApiObject, keys: string) => `${where(deployment, 'gvisor')} requires node affinity (${keys}) that no node `
+      + 'selected by the class (pool=sandbox) can satisfy: its pods would stay Pending; change the affinity or the class';
+
+    /** A raw Deployment requiring node affinity with these terms, pinned to SANDBOX. */
+    function pinnedWithTerms(chart: Chart, nodeSelectorTerms: k8s.NodeSelectorTerm[]): k8s.KubeDeployment {
+      const required = { nodeSelectorTerms };
+      const deployment = rawDeployment(chart, { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: required } } });
+      SANDBOX.pin(deployment);
+      return deployment;
+    }
+
+    test.each<[string, k8s.NodeSelectorRequirement, string | undefined]>([
+      ['In without the class\'s value', { key: 'pool', operator: 'In', values: ['general', 'batch'] }, 'pool In [general, batch]'],
+      ['In with the class\'s value', { key: 'pool', operator: 'In', values: ['general', 'sandbox'] }, undefined],
+      ['NotIn with the class\'s value', { key: 'pool', operator: 'NotIn', values: ['sandbox'] }, 'pool NotIn [sandbox]'],
+      ['NotIn without the class\'s value', { key: 'pool', operator: 'NotIn', values: ['general'] }, undefined],
+      ['DoesNotExist on a class key', { key: 'pool', operator: 'DoesNotExist' }, 'pool DoesNotExist'],
+      ['Exists on a class key', { key: 'pool', operator: 'Exists' }, undefined],
+      ['In on a key the class does not select', { key: 'zone', operator: 'In', values: ['a'] }, undefined],
+      ['DoesNotExist on a key the class does not select', { key: 'gpu', operator: 'DoesNotExist' }, undefined],
+    ])('%s', (_title, expression, rejected) => {
+      const { app, chart } = setup();
+      const deployment = pinnedWithTerms(chart, [{ matchExpressions: [expression] }]);
+      expect(validationErrors(app)).toEqual(rejected === undefined ? [] : [unsatisfiable(deployment, rejected)]);
+    });
+
+    test('the message names only the expressions that reject the class, not those on other keys', () => {
+      const { app, chart } = setup();
+      const deployment = pinnedWithTerms(chart, [{
+        matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }, { key: 'pool', operator: 'In', values: ['general'] }],
+      }]);
+      expect(validationErrors(app)).toEqual([unsatisfiable(deployment, 'pool In [general]')]);
+    });
+
+    test('every term rejecting: each reason once, joined by "; "', () => {
+      const { app, chart } = setup();
+      const deployment = pinnedWithTerms(chart, [
+        { matchExpressions: [{ key: 'pool', operator: 'In', values: ['general'] }] },
+        { matchExpressions: [{ key: 'pool', operator: 'NotIn', values: ['sandbox'] }] },
+        { matchExpressions: [{ key: 'pool', operator: 'In', values: ['general'] }] },
+      ]);
+      expect(validationErrors(app)).toEqual([unsatisfiable(deployment, 'pool In [general]; pool NotIn [sandbox]')]);
+    });
+
+    test('a term with node fields only does not reject the class', () => {
+      const { app, chart } = setup();
+      pinnedWithTerms(chart, [
+        { matchExpressions: [{ key: 'pool', operator: 'In', values: ['general'] }] },
+        { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] },
+      ]);
+      expect(validationErrors(app)).toEqual([]);
+    });
+
+    test.each<[string, k8s.Affinity]>([
+      ['preferred node affinity only', {
+        nodeAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'pool', operator: 'In', values: ['general'] }] } }],
+        },
+      }],
+      ['pod anti-affinity only', {
+        podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: LABELS } }] },
+      }],
+    ])('an affinity with %s is not checked against the class', (_title, affinity) => {
+      const { app, chart } = setup();
+      SANDBOX.pin(rawDeployment(chart, { affinity }));
+      expect(validationErrors(app)).toEqual([]);
+    });
+  });
+
   describe('host namespaces', () => {
     const KATA_LIMITS: RuntimeClassProps = { handler: 'kata-qemu', limits: { hostNetwork: false, hostPid: false, hostIpc: false, reason: KATA_REASON } };
 
