@@ -38,6 +38,13 @@ export function pinWorkload(runtimeClass: IRuntimeClass, workload: IConstruct): 
     throw new Error(`RuntimeClass "${runtimeClass.runtimeClassName}": pin() was given ${describeValue(workload)}, not a construct: `
       + 'give it the workload to pin (a cdk8s-plus Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod, a Kube* object, or an Include)');
   }
+  // A JSON patch is applied after cdk8s resolves Lazy values: a Lazy name is produced now, or the Lazy itself would be written.
+  const name = resolveValue(runtimeClass.runtimeClassName);
+  if (typeof name.value !== 'string') {
+    const label = Construct.isConstruct(runtimeClass) ? `RuntimeClass at ${runtimeClass.node.path}` : `RuntimeClass ${describeValue(runtimeClass.runtimeClassName)}`;
+    throw new Error(`${label}: pin() writes runtimeClassName into ${workload.node.path} when it is called, `
+      + `but the name is ${describeValue(runtimeClass.runtimeClassName)}: give the name as a string, or a Lazy that can be produced before pin() is called`);
+  }
   const objects = workloadObjectsOf(workload);
   if (objects.length === 0) {
     throw new Error(`${workload.node.path}: cannot pin to RuntimeClass "${runtimeClass.runtimeClassName}": it holds no workload object (${WORKLOAD_KINDS.join(', ')})`);
@@ -54,9 +61,7 @@ export function pinWorkload(runtimeClass: IRuntimeClass, workload: IConstruct): 
       continue;
     }
     pins.set(object, [pin]);
-    // A JSON patch is applied after cdk8s resolves Lazy values: a Lazy name is produced now.
-    const name = resolveValue(runtimeClass.runtimeClassName);
-    object.addJsonPatch(JsonPatch.add(`${pointer}/runtimeClassName`, typeof name.value === 'string' ? name.value : runtimeClass.runtimeClassName));
+    object.addJsonPatch(JsonPatch.add(`${pointer}/runtimeClassName`, name.value));
     // Checked once per synth, on the manifest written (see written-manifests.ts).
     checkWrittenManifest(object, { problemsIn: (manifest) => manifestProblems(object, manifest), problemsNow: () => pinProblems(object) });
   }
@@ -69,25 +74,37 @@ export function pinWorkload(runtimeClass: IRuntimeClass, workload: IConstruct): 
  * Other objects (Kube*, ApiObject, Include) are cheap to render.
  */
 function currentRuntimeClassName(object: ApiObject, pointer: string): string | undefined {
+  const target = `${pointer}/runtimeClassName`;
   if (object.node.scope instanceof kplus.AbstractPod) {
+    /** Whether a patch at `path` writes or deletes the target: the target itself or one of its parents. */
+    const reaches = (path: unknown) => typeof path === 'string' && (path === target || target.startsWith(`${path}/`));
     let found: string | undefined;
     for (const patch of earlierPatches(object)) {
-      if (patch.op !== 'add' && patch.op !== 'replace') continue;
-      const target = `${pointer}/runtimeClassName`;
-      if (patch.path === target) found = patch.value;
-      else if (target.startsWith(`${patch.path}/`)) found = readPointer(patch.value, target.slice(patch.path.length));
+      // A copy or move into the target brings a value from elsewhere in the manifest: only a render knows it.
+      if ((patch.op === 'copy' || patch.op === 'move') && reaches(patch.path)) return renderedValue(object, target);
+      if (patch.op === 'add' || patch.op === 'replace') {
+        if (patch.path === target) found = patch.value;
+        else if (reaches(patch.path)) found = readPointer(patch.value, target.slice(patch.path.length));
+      } else if ((patch.op === 'remove' && reaches(patch.path)) || (patch.op === 'move' && reaches(patch.from))) {
+        found = undefined;
+      }
     }
     return found;
   }
+  return renderedValue(object, target);
+}
+
+/** The value at `pointer` in the object rendered now; undefined when it cannot be rendered yet. */
+function renderedValue(object: ApiObject, pointer: string): any {
   try {
-    return readPointer(object.toJson(), `${pointer}/runtimeClassName`);
+    return readPointer(object.toJson(), pointer);
   } catch {
     return undefined;
   }
 }
 
 /** The JSON patches already added to an object (cdk8s keeps them in a private field). */
-function earlierPatches(object: ApiObject): Array<{ op: string; path: string; value?: any }> {
+function earlierPatches(object: ApiObject): Array<{ op: string; path: string; from?: string; value?: any }> {
   const patches: unknown = (object as any).patches;
   if (!Array.isArray(patches)) return [];
   return patches.flatMap((p) => (typeof p?._toJson === 'function' ? [p._toJson()] : []));

@@ -337,6 +337,31 @@ describe('synth-time checks on pinned workloads', () => {
   });
 
   describe('runtimeClassName set outside pin()', () => {
+    // A runtimeClassName patched in and then removed (or moved elsewhere) by a later patch is
+    // not in the template any more when pin() is called: nothing was set before the pin.
+    test.each<[string, JsonPatch]>([
+      ['removed', JsonPatch.remove(`${TEMPLATE}/runtimeClassName`)],
+      ['moved to an annotation', JsonPatch.move(`${TEMPLATE}/runtimeClassName`, '/spec/template/metadata/annotations/previous-class')],
+    ])('a cdk8s-plus workload whose runtimeClassName patch was %s by a later patch before pin(): fine', (_title, undo) => {
+      const { app, chart } = setup();
+      const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
+      deployment.podMetadata.addAnnotation('team', 'web');
+      ApiObject.of(deployment).addJsonPatch(JsonPatch.add(`${TEMPLATE}/runtimeClassName`, 'runc'), undo);
+      new RuntimeClass(chart, 'rc', GVISOR).pin(deployment);
+      expect(validationErrors(app)).toEqual([]);
+    });
+
+    test('a cdk8s-plus workload whose runtimeClassName was copied in from elsewhere by a JSON patch before pin()', () => {
+      const { app, chart } = setup();
+      const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
+      deployment.podMetadata.addAnnotation('previous-class', 'runc');
+      ApiObject.of(deployment).addJsonPatch(JsonPatch.copy('/spec/template/metadata/annotations/previous-class', `${TEMPLATE}/runtimeClassName`));
+      new RuntimeClass(chart, 'rc', GVISOR).pin(deployment);
+      expect(validationErrors(app)).toEqual([
+        `${where(ApiObject.of(deployment), 'gvisor')} already set runtimeClassName "runc" before it was pinned: remove that runtimeClassName or pin to "runc" instead`,
+      ]);
+    });
+
     test('the template already names another class', () => {
       const { app, chart } = setup();
       const deployment = rawDeployment(chart, { runtimeClassName: 'runc' });

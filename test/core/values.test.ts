@@ -151,6 +151,17 @@ describe('A misspelt runsc flag (`overlay` for `overlay2`) passes the synth; onl
 });
 
 describe('A Lazy name gives RuntimeClass "[object Object]"; a Lazy overhead gives a message about "an object (Lazy)"', () => {
+  // pin() writes runtimeClassName with a JSON patch, which cdk8s applies after it resolves Lazy
+  // values: the name must be known when pin() is called, or the workload is written with the Lazy.
+  test('a Lazy name that cannot be produced yet when a workload is pinned: pin() says so', () => {
+    const { chart } = newApp();
+    const rc = new RuntimeClass(chart, 'rc', { handler: 'kata', name: Lazy.any({ produce: () => { throw new Error('the suffix is not known yet'); } }) });
+    const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
+    expect(() => rc.pin(deployment)).toThrow(
+      'RuntimeClass at test/rc: pin() writes runtimeClassName into test/web when it is called, but the name is a Lazy value that cannot be produced yet '
+      + '(the suffix is not known yet): give the name as a string, or a Lazy that can be produced before pin() is called');
+  });
+
   test('a Lazy name is produced before it is checked (and when a workload is pinned): a good one passes, and pinned workloads agree with it', () => {
     const { app, chart } = newApp();
     let suffix = '';
