@@ -412,9 +412,9 @@ describe('addScheduling', () => {
     rc.addScheduling({ tolerations: [{ key: 'sandbox', effect: TaintEffect.NO_EXECUTE, evictAfter: Duration.minutes(10) }] }, 'the node setup');
     const errors = validationErrors(app);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^\[test\/rc\] RuntimeClass "kata": scheduling toleration \["sandbox","Equal","","NoExecute"\] has tolerationSeconds \d+ but the node setup sets \d+: the API server treats them as duplicates; keep one$/);
-    expect(errors[0]).toContain(' 600 ');
-    expect(errors[0]).toContain(' 300:');
+    expect(errors[0]).toMatch(/^\[test\/rc\] RuntimeClass "kata": scheduling toleration \["sandbox","Equal","","NoExecute"\] .*\b600\b.*: the API server treats them as duplicates; keep one$/);
+    expect(errors[0]).toMatch(/\b300\b/);
+    expect(errors[0]).toContain('the node setup');
     expect(rc.scheduling.tolerations!.map((t) => [t.key, t.evictAfter?.toSeconds()])).toEqual([['sandbox', 300]]);
   });
 
