@@ -1,4 +1,4 @@
-import { ApiObject, Chart, Size, Testing } from 'cdk8s';
+import { ApiObject, Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { validationErrors } from './support';
 import { PodOverhead, RuntimeClass, RuntimeClassProps, TaintEffect, TolerationOperator } from '../../src/core';
@@ -75,6 +75,11 @@ describe('RuntimeClass rendering', () => {
   test('an empty overhead and an empty scheduling are left out', () => {
     const [manifest] = synthOf({ handler: 'runsc', overhead: PodOverhead.of({}), scheduling: { nodeSelector: {}, tolerations: [] } });
     expect(Object.keys(manifest)).toEqual(['apiVersion', 'kind', 'metadata', 'handler']);
+  });
+
+  test('tolerations alone render no empty nodeSelector', () => {
+    const [manifest] = synthOf({ handler: 'kata', scheduling: { tolerations: [{ key: 'sandbox', operator: TolerationOperator.EXISTS }] } });
+    expect(Object.keys(manifest.scheduling)).toEqual(['tolerations']);
   });
 
   test('metadata.name alone names the class', () => {
@@ -223,6 +228,15 @@ describe('RuntimeClass validation', () => {
       [`RuntimeClass "kata": scheduling.tolerations[0].key "bad key" ${NAME_PART_RULE}`]],
     ['toleration value "bad value"', { handler: 'kata', scheduling: { tolerations: [{ key: 'k', value: 'bad value' }] } },
       [`RuntimeClass "kata": scheduling.tolerations[0].value "bad value" ${LABEL_VALUE_RULE}`]],
+    ['toleration EXISTS with a value that is no label value: one problem, the value to remove', {
+      handler: 'kata', scheduling: { tolerations: [{ key: 'k', operator: TolerationOperator.EXISTS, value: 'bad value' }] },
+    }, ['RuntimeClass "kata": scheduling.tolerations[0].value "bad value" is set with operator EXISTS, which matches any value: remove the value or use EQUAL']],
+    ['evictAfter null (as from JSON)', { handler: 'kata', scheduling: { tolerations: [{ key: 'k', effect: TaintEffect.NO_EXECUTE, evictAfter: null as any }] } },
+      ['RuntimeClass "kata": scheduling.tolerations[0].evictAfter is object null, not a Duration: give Duration.seconds(n), Duration.minutes(n), ...']],
+    ['toleratedTaints entries undefined and null', { handler: 'kata', scheduling: { toleratedTaints: [undefined as any, null as any] } }, [
+      'RuntimeClass "kata": scheduling.toleratedTaints[0] is undefined, not a cdk8s-plus NodeTaintQuery: use kplus.NodeTaintQuery.is(key, value), .exists(key) or .any()',
+      'RuntimeClass "kata": scheduling.toleratedTaints[1] is object null, not a cdk8s-plus NodeTaintQuery: use kplus.NodeTaintQuery.is(key, value), .exists(key) or .any()',
+    ]],
     ['duplicate tolerations', {
       handler: 'kata',
       scheduling: {
@@ -233,6 +247,23 @@ describe('RuntimeClass validation', () => {
         ],
       },
     }, ['RuntimeClass "kata": scheduling.tolerations[2] duplicates the toleration at index 1 (same key, operator, value and effect): remove one']],
+    ['tolerations that are the same once an omitted key, operator or value is read as "", Equal or ""', {
+      handler: 'kata',
+      scheduling: {
+        tolerations: [
+          { operator: TolerationOperator.EXISTS },
+          { key: '', operator: TolerationOperator.EXISTS },
+          { key: 'k', value: 'v' },
+          { key: 'k', operator: TolerationOperator.EQUAL, value: 'v' },
+          { key: 'b' },
+          { key: 'b', value: '' },
+        ],
+      },
+    }, [
+      'RuntimeClass "kata": scheduling.tolerations[1] duplicates the toleration at index 0 (same key, operator, value and effect): remove one',
+      'RuntimeClass "kata": scheduling.tolerations[3] duplicates the toleration at index 2 (same key, operator, value and effect): remove one',
+      'RuntimeClass "kata": scheduling.tolerations[5] duplicates the toleration at index 4 (same key, operator, value and effect): remove one',
+    ]],
   ])('%s', (_title, props, messages) => {
     expect(errorsOf(props)).toEqual(messages.map((m) => `[test/rc] ${m}`));
   });
@@ -244,6 +275,20 @@ describe('RuntimeClass validation', () => {
         tolerations: [
           { key: 'k', value: 'v', effect: TaintEffect.NO_SCHEDULE },
           { key: 'k', value: 'v', effect: TaintEffect.NO_EXECUTE },
+        ],
+      },
+    })).toEqual([]);
+  });
+
+  test('tolerations that differ only by value or by operator are fine', () => {
+    expect(errorsOf({
+      handler: 'kata',
+      scheduling: {
+        tolerations: [
+          { key: 'k', value: 'a' },
+          { key: 'k', value: 'b' },
+          { key: 'other', operator: TolerationOperator.EQUAL },
+          { key: 'other', operator: TolerationOperator.EXISTS },
         ],
       },
     })).toEqual([]);
@@ -356,6 +401,31 @@ describe('addScheduling', () => {
       '[test/rc] RuntimeClass "kata": scheduling.nodeSelector["zone"] = "c" conflicts with "a" required by an earlier setting: no node can have both; use the same value or another key',
     ]);
     expect(rc.scheduling.nodeSelector).toEqual({ zone: 'a' });
+  });
+
+  test('the same toleration added with other seconds is a conflict naming both and the source; the first stays', () => {
+    const app = Testing.app();
+    const rc = new RuntimeClass(new Chart(app, 'test'), 'rc', {
+      handler: 'kata',
+      scheduling: { tolerations: [{ key: 'sandbox', effect: TaintEffect.NO_EXECUTE, evictAfter: Duration.minutes(5) }] },
+    });
+    rc.addScheduling({ tolerations: [{ key: 'sandbox', effect: TaintEffect.NO_EXECUTE, evictAfter: Duration.minutes(10) }] }, 'the node setup');
+    const errors = validationErrors(app);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^\[test\/rc\] RuntimeClass "kata": scheduling toleration \["sandbox","Equal","","NoExecute"\] .*\b600\b.*: the API server treats them as duplicates; keep one$/);
+    expect(errors[0]).toMatch(/\b300\b/);
+    expect(errors[0]).toContain('the node setup');
+    expect(rc.scheduling.tolerations!.map((t) => [t.key, t.evictAfter?.toSeconds()])).toEqual([['sandbox', 300]]);
+  });
+
+  test('re-adding a toleration with an evictAfter that is no Duration, or that contradicts tolerationSeconds, does not throw at the call', () => {
+    const rc = new RuntimeClass(new Chart(Testing.app(), 'test'), 'rc', {
+      handler: 'kata',
+      scheduling: { tolerations: [{ key: 'sandbox', effect: TaintEffect.NO_EXECUTE, evictAfter: Duration.minutes(5) }] },
+    });
+    expect(() => rc.addToleration({ key: 'sandbox', effect: TaintEffect.NO_EXECUTE, evictAfter: 300 as any })).not.toThrow();
+    expect(() => rc.addToleration({ key: 'sandbox', effect: TaintEffect.NO_EXECUTE, evictAfter: Duration.minutes(5), tolerationSeconds: 60 })).not.toThrow();
+    expect(rc.scheduling.tolerations!.map((t) => [t.key, t.evictAfter?.toSeconds()])).toEqual([['sandbox', 300]]);
   });
 
   test('added labels and tolerations are validated', () => {

@@ -104,5 +104,7 @@ describe('schedulingToJson', () => {
         { key: undefined, operator: 'Exists', value: undefined, effect: undefined, tolerationSeconds: undefined },
       ],
     });
+    // toEqual ignores key order: the order is checked here.
+    expect(Object.keys(schedulingToJson({ nodeSelector: { z: '1', m: '3', a: '2' } }).nodeSelector)).toEqual(['a', 'm', 'z']);
   });
 });
