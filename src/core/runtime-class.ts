@@ -252,7 +252,7 @@ export class RuntimeClass extends Construct implements IRuntimeClass {
    * @param scheduling what to add
    * @param source who requires it, for error messages (e.g. "the node setup")
    */
-  public addScheduling(scheduling: RuntimeScheduling, source: string = 'an earlier setting'): void {
+  public addScheduling(scheduling: RuntimeScheduling, source: string = 'a later setting'): void {
     const { scheduling: merged, problems } = mergeScheduling(this.schedulingState, scheduling, source);
     this.schedulingState = merged;
     this.schedulingConflicts.push(...problems);

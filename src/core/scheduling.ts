@@ -206,20 +206,26 @@ export function mergeScheduling(
   const nodeSelector: { [key: string]: string } = { ...(base?.nodeSelector ?? {}) };
   for (const [key, value] of Object.entries(extra?.nodeSelector ?? {})) {
     if (key in nodeSelector && nodeSelector[key] !== value) {
-      problems.push(`scheduling.nodeSelector["${key}"] = "${value}" conflicts with "${nodeSelector[key]}" required by ${describe}: no node can have both; use the same value or another key`);
+      problems.push(`scheduling.nodeSelector["${key}"] = "${value}" (required by ${describe}) conflicts with "${nodeSelector[key]}" set earlier: no node can have both; use the same value or another key`);
       continue;
     }
     nodeSelector[key] = value;
   }
   const tolerations = [...(base?.tolerations ?? [])];
-  for (const toleration of extra?.tolerations ?? []) {
+  (extra?.tolerations ?? []).forEach((toleration, index) => {
     const same = tolerations.find((t) => tolerationIdentity(t) === tolerationIdentity(toleration));
     if (!same) {
       tolerations.push(toleration);
-    } else if (tolerationSecondsOf(same) !== tolerationSecondsOf(toleration)) {
-      problems.push(`scheduling toleration ${tolerationIdentity(toleration)} has tolerationSeconds ${tolerationSecondsOf(toleration)} but ${describe} sets ${tolerationSecondsOf(same)}: the API server treats them as duplicates; keep one`);
+      return;
     }
-  }
+    // A repeated toleration is dropped here, so its own mistakes are reported here or never.
+    const own: string[] = [];
+    const seconds = tolerationSecondsOf(toleration, `added by ${describe}: scheduling.tolerations[${index}]`, own);
+    problems.push(...own);
+    if (own.length === 0 && seconds !== tolerationSecondsOf(same)) {
+      problems.push(`scheduling toleration ${tolerationIdentity(toleration)} has ${seconds ?? 'no'} s from ${describe} but ${tolerationSecondsOf(same) ?? 'no'} s set earlier: the API server treats them as duplicates; keep one`);
+    }
+  });
   return { scheduling: { nodeSelector, tolerations }, problems };
 }
 

@@ -397,8 +397,8 @@ describe('addScheduling', () => {
     rc.addScheduling({ nodeSelector: { zone: 'b' } }, 'the node setup');
     rc.addNodeSelector('zone', 'c');
     expect(validationErrors(app)).toEqual([
-      '[test/rc] RuntimeClass "kata": scheduling.nodeSelector["zone"] = "b" conflicts with "a" required by the node setup: no node can have both; use the same value or another key',
-      '[test/rc] RuntimeClass "kata": scheduling.nodeSelector["zone"] = "c" conflicts with "a" required by an earlier setting: no node can have both; use the same value or another key',
+      '[test/rc] RuntimeClass "kata": scheduling.nodeSelector["zone"] = "b" (required by the node setup) conflicts with "a" set earlier: no node can have both; use the same value or another key',
+      '[test/rc] RuntimeClass "kata": scheduling.nodeSelector["zone"] = "c" (required by a later setting) conflicts with "a" set earlier: no node can have both; use the same value or another key',
     ]);
     expect(rc.scheduling.nodeSelector).toEqual({ zone: 'a' });
   });

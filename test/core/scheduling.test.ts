@@ -73,7 +73,7 @@ describe('mergeScheduling', () => {
   test('a key with another value is a conflict naming both values and the source, and keeps the first', () => {
     const { scheduling, problems } = mergeScheduling(base, { nodeSelector: { zone: 'b' } }, 'the node setup');
     expect(problems).toEqual([
-      'scheduling.nodeSelector["zone"] = "b" conflicts with "a" required by the node setup: no node can have both; use the same value or another key',
+      'scheduling.nodeSelector["zone"] = "b" (required by the node setup) conflicts with "a" set earlier: no node can have both; use the same value or another key',
     ]);
     expect(scheduling.nodeSelector).toEqual({ zone: 'a' });
   });

@@ -196,8 +196,8 @@ describe('preset scheduling', () => {
     const kata = new KataRuntime(chart, 'kata', { scheduling: { nodeSelector: { pool: 'sandbox' } } });
     kata.runtimeClass.addScheduling({ nodeSelector: { pool: 'general' } }, 'the node setup');
     expect(validationErrors(app)).toEqual([
-      '[test/kata/Default] RuntimeClass "kata-qemu": scheduling.nodeSelector["pool"] = "general" conflicts with '
-      + '"sandbox" required by the node setup: no node can have both; use the same value or another key',
+      '[test/kata/Default] RuntimeClass "kata-qemu": scheduling.nodeSelector["pool"] = "general" (required by the node setup) '
+      + 'conflicts with "sandbox" set earlier: no node can have both; use the same value or another key',
     ]);
     // The first value stays: the class never selects nodes no one asked for.
     expect(kata.scheduling.nodeSelector).toEqual({ 'pool': 'sandbox', 'runtimeclass.cdk8s.io/kata-qemu': 'ready' });
@@ -208,7 +208,7 @@ describe('preset scheduling', () => {
     new KataRuntime(chart, 'kata', { scheduling: { nodeSelector: { 'runtimeclass.cdk8s.io/kata-qemu': 'true' } } });
     expect(validationErrors(app)).toEqual([
       '[test/kata/Default] RuntimeClass "kata-qemu": scheduling.nodeSelector["runtimeclass.cdk8s.io/kata-qemu"] = "ready" '
-      + 'conflicts with "true" required by the node setup "kata-qemu-node-setup": no node can have both; use the same value or another key',
+      + '(required by the node setup "kata-qemu-node-setup") conflicts with "true" set earlier: no node can have both; use the same value or another key',
     ]);
   });
 
