@@ -1,4 +1,4 @@
-import { Size } from 'cdk8s';
+import { Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { PodOverhead } from '../../src/core';
 import { isExtendedResource, resourceNameProblem, ResourceList } from '../../src/core/resources';
@@ -125,9 +125,29 @@ describe('PodOverhead', () => {
   // The API server validates overhead.podFixed with
   // ValidateResourceRequirements (AllowIndivisibleHugePagesValues false) and rejects
   // `hugepages-2Mi: 1Mi` ("must be a multiple of 2Mi").
-  test('a hugepages amount that is not a multiple of the page size is rejected', () => {
+  test('a hugepages amount that is not a multiple of the page size is rejected, naming the page size', () => {
     expect(PodOverhead.of({ memory: '1Gi', resources: { 'hugepages-2Mi': '1Mi' } }).validate()).toEqual([
-      expect.stringMatching(/hugepages-2Mi.*"1Mi".*multiple.*2Mi/),
+      'overhead.resources["hugepages-2Mi"]: "1Mi" is not a multiple of the 2Mi page size: use a whole number of pages',
+    ]);
+  });
+
+  test('a hugepages resource with an invalid page size is reported once, for its name, and not measured against that page size', () => {
+    const overhead = PodOverhead.of({ memory: '1Gi', resources: { 'hugepages-xyz': '4Mi', 'hugepages-0': '4Mi', 'hugepages--2Mi': '3Mi' } });
+    expect(overhead.validate()).toEqual([
+      `overhead resource "hugepages--2Mi" ${BAD_PAGE_SIZE}`,
+      `overhead resource "hugepages-0" ${BAD_PAGE_SIZE}`,
+      `overhead resource "hugepages-xyz" ${BAD_PAGE_SIZE}`,
+    ]);
+  });
+
+  test('only hugepages-<size> resources are measured against a page size: an extended resource whose name ends in a number is not', () => {
+    expect(PodOverhead.of({ memory: '1Gi', resources: { 'vendor.io/2': '3' } }).validate()).toEqual([]);
+  });
+
+  test('resource names that are no container resource are reported in name order, whatever order `resources` lists them in', () => {
+    expect(PodOverhead.of({ cpu: '250m', resources: { gpu: '1', fpga: '1' } }).validate()).toEqual([
+      `overhead resource "fpga" ${NOT_A_CONTAINER_RESOURCE}`,
+      `overhead resource "gpu" ${NOT_A_CONTAINER_RESOURCE}`,
     ]);
   });
 });
@@ -183,10 +203,71 @@ describe('PodOverhead from cdk8s-plus values', () => {
     expect(overhead.isEmpty).toBe(false);
   });
 
+  test.each<[string, object, string, string]>([
+    ['cpu', { cpu: 0.25 }, 'cpu', 'overhead.cpu: number 0.25 is neither a quantity string (e.g. "250m") nor a cdk8s-plus Cpu (e.g. Cpu.millis(250))'],
+    ['memory', { memory: 320 }, 'memory', 'overhead.memory: number 320 is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))'],
+    ['ephemeralStorage', { ephemeralStorage: 1024 }, 'ephemeral-storage',
+      'overhead.ephemeralStorage: number 1024 is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))'],
+  ])('a bad %s value and the same resource in `resources`: both are reported, and `resources` does not stand in for the field', (field, props, resource, problem) => {
+    const overhead = PodOverhead.of({ ...props, resources: { [resource]: '1' } } as any);
+    expect(overhead.validate()).toEqual([
+      problem,
+      `overhead.resources["${resource}"] repeats a resource that has its own field: set it once, with the \`${field}\` field`,
+    ]);
+    expect(overhead.amounts).toEqual({});
+  });
+
+  test('a bad value in one field does not make another standard resource in `resources` a repeat', () => {
+    const overhead = PodOverhead.of({ memory: 320 as any, resources: { cpu: '250m' } });
+    expect(overhead.validate()).toEqual([
+      'overhead.memory: number 320 is neither a quantity string (e.g. "320Mi") nor a cdk8s Size (e.g. Size.mebibytes(320))',
+    ]);
+    expect(overhead.amounts).toEqual({ cpu: '250m' });
+  });
+
+  test('a value in `resources` that is no quantity string is reported, naming the resource, and not written', () => {
+    const overhead = PodOverhead.of({ memory: '1Gi', resources: { 'hugepages-2Mi': 4 as any, 'example.com/vf': Lazy.any({ produce: () => 1 }) as any } });
+    expect(overhead.validate()).toEqual([
+      'overhead.resources["hugepages-2Mi"]: number 4 is not a quantity string (e.g. "4Mi")',
+      'overhead.resources["example.com/vf"]: a Lazy value producing number 1 is not a quantity string (e.g. "4Mi")',
+    ]);
+    expect(overhead.amounts).toEqual({ memory: '1Gi' });
+  });
+
   test('a standard resource given as a value and in `resources` is reported', () => {
     expect(PodOverhead.of({ memory: Size.mebibytes(320), resources: { memory: '320Mi' } }).validate()).toEqual([
       'overhead.resources["memory"] repeats a resource that has its own field: set it once, with the `memory` field',
     ]);
+  });
+});
+
+describe('PodOverhead with Lazy values', () => {
+  test('a Lazy amount is produced once, when the overhead is first read: the amounts checked are the amounts written', () => {
+    let produced = 0;
+    const overhead = PodOverhead.of({ cpu: Lazy.any({ produce: () => (++produced === 1 ? '250m' : '-1') }), memory: '320Mi' });
+    expect(produced).toBe(0);
+    expect(overhead.validate()).toEqual([]);
+    expect(overhead._toPodFixed()).toEqual({ cpu: '250m', memory: '320Mi' });
+    expect(overhead.cpu).toBe('250m');
+    expect(produced).toBe(1);
+  });
+
+  test('`resources` may be a Lazy: the map it produces is used; one that produces nothing adds nothing', () => {
+    const hugepages = PodOverhead.of({ memory: '1Gi', resources: Lazy.any({ produce: () => ({ 'hugepages-2Mi': '4Mi' }) }) as any });
+    expect(hugepages.amounts).toEqual({ 'hugepages-2Mi': '4Mi', 'memory': '1Gi' });
+    expect(hugepages.validate()).toEqual([]);
+    for (const nothing of [undefined, null]) {
+      const overhead = PodOverhead.of({ memory: '1Gi', resources: Lazy.any({ produce: () => nothing }) as any });
+      expect(overhead.amounts).toEqual({ memory: '1Gi' });
+      expect(overhead.validate()).toEqual([]);
+    }
+  });
+
+  test('a `resources` Lazy that cannot be produced is reported, naming `resources` and what it threw', () => {
+    const overhead = PodOverhead.of({ memory: '1Gi', resources: Lazy.any({ produce: () => { throw new Error('the device plugin is not chosen yet'); } }) as any });
+    expect(overhead.validate()).toEqual(['overhead.resources: a Lazy value that cannot be produced yet (the device plugin is not chosen yet)']);
+    expect(overhead.amounts).toEqual({ memory: '1Gi' });
+    expect(overhead.isEmpty).toBe(false);
   });
 });
 
