@@ -109,13 +109,19 @@ export class PodOverhead {
       }
     }
     const resolvedResources = resolveValue(props.resources ?? {});
-    const resources = resolvedResources.value !== null && typeof resolvedResources.value === 'object' ? resolvedResources.value as { [name: string]: unknown } : {};
-    if (resolvedResources.problem !== undefined) inputProblems.push({ prop: 'resources', problem: `resources: ${resolvedResources.problem}` });
+    const given = resolvedResources.value;
+    const isMap = given !== null && typeof given === 'object' && !Array.isArray(given);
+    const resources = isMap ? given as { [name: string]: unknown } : {};
+    if (resolvedResources.problem !== undefined) {
+      inputProblems.push({ prop: 'resources', problem: `resources: ${resolvedResources.problem}` });
+    } else if (!isMap && given !== undefined && given !== null) {
+      inputProblems.push({ prop: 'resources', problem: `resources: ${describeValue(props.resources)} is not a map of resource names to quantity strings (e.g. { "hugepages-2Mi": "4Mi" })` });
+    }
     for (const [name, raw] of Object.entries(resources)) {
       const resolved = resolveValue(raw);
       if (typeof resolved.value !== 'string') {
         inputProblems.push({ prop: `resources["${name}"]`, problem: `resources["${name}"]: ${describeValue(raw)} is not a quantity string (e.g. "4Mi")` });
-      } else if (name in named && (named[name] !== undefined || inputProblems.some((p) => p.prop === fieldOf(name)))) {
+      } else if (Object.prototype.hasOwnProperty.call(named, name) && (named[name] !== undefined || inputProblems.some((p) => p.prop === fieldOf(name)))) {
         duplicated.push(name);
       } else {
         entries[name] = resolved.value;
