@@ -115,7 +115,8 @@ export class PodOverhead {
     if (resolvedResources.problem !== undefined) {
       inputProblems.push({ prop: 'resources', problem: `resources: ${resolvedResources.problem}` });
     } else if (!isMap && given !== undefined && given !== null) {
-      inputProblems.push({ prop: 'resources', problem: `resources: ${describeValue(props.resources)} is not a map of resource names to quantity strings (e.g. { "hugepages-2Mi": "4Mi" })` });
+      const problem = `resources: ${describeValue(props.resources)} is not a map of resource names to quantity strings (e.g. { "hugepages-2Mi": "4Mi" })`;
+      inputProblems.push({ prop: 'resources', problem });
     }
     for (const [name, raw] of Object.entries(resources)) {
       const resolved = resolveValue(raw);
