@@ -122,7 +122,7 @@ export class PodOverhead {
       const resolved = resolveValue(raw);
       if (typeof resolved.value !== 'string') {
         inputProblems.push({ prop: `resources["${name}"]`, problem: `resources["${name}"]: ${describeValue(raw)} is not a quantity string (e.g. "4Mi")` });
-      } else if (Object.prototype.hasOwnProperty.call(named, name) && (named[name] !== undefined || inputProblems.some((p) => p.prop === fieldOf(name)))) {
+      } else if (hasOwn(named, name) && (named[name] !== undefined || inputProblems.some((p) => p.prop === fieldOf(name)))) {
         duplicated.push(name);
       } else {
         entries[name] = resolved.value;
@@ -260,4 +260,9 @@ interface Converted {
 /** The prop that holds a standard resource. */
 function fieldOf(resource: string): string {
   return resource === 'ephemeral-storage' ? 'ephemeralStorage' : resource;
+}
+
+/** Whether `name` is a key of `object` itself (not a member every object inherits, such as `toString`). */
+function hasOwn(object: object, name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(object, name);
 }
