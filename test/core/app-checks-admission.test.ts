@@ -22,7 +22,7 @@ function warningsDuring(run: () => void): unknown[][] {
 /** A rule that records each workload it is asked about and answers `findings`. */
 function recordingRule(scope: Construct, findings: RuleFindings = { problems: [], notes: [] }): PinnedWorkload[] {
   const seen: PinnedWorkload[] = [];
-  registerWorkloadRule(scope, { check: (workload) => { seen.push(workload); return findings; } });
+  registerWorkloadRule(scope, { check: (pinned) => { seen.push(pinned); return findings; } });
   return seen;
 }
 
