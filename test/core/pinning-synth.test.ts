@@ -562,6 +562,7 @@ describe('what a synth reports, and how it reaches the written manifests', () =>
     expect(keysOf()).toEqual(before);
     const spies = [jest.spyOn(app, 'synth'), jest.spyOn(chart, 'toJson'), jest.spyOn(web.resource, 'toJson')];
     try {
+      expect(([app.synth, chart.toJson, web.resource.toJson] as unknown[]).map((method, i) => method === spies[i])).toEqual([true, true, true]);
       expect(validationErrors(app)).toEqual([selectorConflict(web.resource)]);
       expect(spies.map((s) => s.mock.calls.length > 0)).toEqual([true, true, true]);
     } finally {
