@@ -570,6 +570,16 @@ describe('what a synth reports, and how it reaches the written manifests', () =>
     }
   });
 
+  test('a spy put on an object\'s toJson before it is pinned can be restored after (jest restores spies at the end of each test file)', () => {
+    const chart = Testing.chart();
+    const web = new CountedDeployment(chart, 'web');
+    const spy = jest.spyOn(web.resource, 'toJson');
+    RuntimeClass.fromName('sandbox').pin(web);
+    expect(Testing.synth(chart)[0].spec.template.spec.runtimeClassName).toBe('sandbox');
+    expect(spy).toHaveBeenCalled();
+    expect(() => spy.mockRestore()).not.toThrow();
+  });
+
   test('each chart and the app are wrapped once, however many charts hold checked objects', () => {
     const app = Testing.app();
     const first = new Chart(app, 'first');
