@@ -529,6 +529,20 @@ describe('what a synth reports, and how it reaches the written manifests', () =>
     expect(validationErrors(app)).toEqual([overheadSet(web.resource), selectorConflict(cart.resource)]);
   });
 
+  test('an object of a later chart, rendered by a validation while an earlier chart is written, is still reported when that earlier chart fails', () => {
+    const app = Testing.app();
+    const shop = new Chart(app, 'shop');
+    const billing = new Chart(app, 'billing');
+    billing.addDependency(shop);
+    const runtimeClass = new RuntimeClass(shop, 'rc', SANDBOX);
+    const cart = new CountedDeployment(shop, 'cart', () => ({ nodeSelector: { pool: 'general' } }));
+    const invoices = new CountedDeployment(billing, 'invoices', () => ({ overhead: { cpu: '1' } }));
+    runtimeClass.pin(cart);
+    runtimeClass.pin(invoices);
+    billing.node.addValidation({ validate: () => { invoices.resource.toJson(); return []; } });
+    expect(validationErrors(app)).toEqual([selectorConflict(cart.resource), overheadSet(invoices.resource)]);
+  });
+
   test('Testing.synth of a chart that fails before writing reports its own pinned objects, not those of other charts', () => {
     const app = Testing.app();
     const shop = new Chart(app, 'shop');
