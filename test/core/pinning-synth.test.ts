@@ -418,3 +418,190 @@ describe('an app of many charts (cdk8s validates the app once per chart, plus on
     expect(errors.filter((e) => !e.includes('another RuntimeClass'))).toEqual(bad.map((d) => selectorConflict(d.resource)));
   });
 });
+
+describe('what a synth reports, and how it reaches the written manifests', () => {
+  /** Returns copies of its manifests, with what `edit` does to each, followed by `extra`. */
+  class CopyingChart extends Chart {
+    public constructor(scope: Construct, id: string, private readonly edit: (manifest: any) => any, private readonly extra: any[] = []) {
+      super(scope, id);
+    }
+
+    public toJson(): any[] {
+      return [...super.toJson().map((m) => this.edit(JSON.parse(JSON.stringify(m)))), ...this.extra];
+    }
+  }
+
+  const withOverhead = (m: any) => {
+    if (m.kind === 'Deployment') m.spec.template.spec.overhead = { cpu: '1' };
+    return m;
+  };
+
+  test('a chart without checked objects, synthesized alone, neither renders nor reports the pinned objects of other charts', () => {
+    const app = Testing.app();
+    const plain = new Chart(app, 'plain');
+    new ApiObject(plain, 'settings', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings' } });
+    const other = new Chart(app, 'other');
+    const web = new CountedDeployment(other, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    RuntimeClass.fromName('sandbox', { scheduling: SANDBOX.scheduling }).pin(web);
+    web.renders = 0;
+    expect(Testing.synth(plain).map((m) => m.kind)).toEqual(['ConfigMap']);
+    expect(web.renders).toBe(0);
+    expect(errorsOf(() => Testing.synth(other))).toEqual([selectorConflict(web.resource)]);
+  });
+
+  test('a chart whose toJson returns another chart\'s manifests before its own has its own pinned objects checked too', () => {
+    const app = Testing.app();
+    const base = new Chart(app, 'base');
+    class BundleChart extends Chart {
+      public toJson(): any[] {
+        return [...base.toJson(), ...super.toJson()];
+      }
+    }
+    const bundle = new BundleChart(app, 'bundle');
+    const runtimeClass = new RuntimeClass(base, 'rc', SANDBOX);
+    runtimeClass.pin(new CountedDeployment(base, 'clean'));
+    const web = new CountedDeployment(bundle, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    runtimeClass.pin(web);
+    expect(errorsOf(() => Testing.synth(bundle))).toEqual([selectorConflict(web.resource)]);
+  });
+
+  // Another library's validation may render every object: cdk8s runs it before the app renders
+  // what it writes, so that render can differ from the written one.
+  test.each(OUTPUT_TYPES.filter(([name]) => name !== 'FOLDER_PER_CHART_FILE_PER_RESOURCE'))(
+    'App.synth (%s) checks the render it writes, not one another validation made before writing', (_name, yamlOutputType) => {
+      const app = Testing.app({ yamlOutputType });
+      const chart = new Chart(app, 'test');
+      let conflict = true;
+      const hook = renderHook(chart, 'hook', () => { conflict = false; });
+      const web = new CountedDeployment(chart, 'web', () => (conflict ? { nodeSelector: { pool: 'general' } } : {}));
+      web.resource.addDependency(hook);
+      new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+      chart.node.addValidation({ validate: () => { web.resource.toJson(); return []; } });
+      expect(validationErrors(app)).toEqual([]);
+    });
+
+  test('a validation that throws makes the synth throw its error, as a plain cdk8s synth does', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(new CountedDeployment(chart, 'web'));
+    chart.node.addValidation({ validate: () => { throw new Error('policy service unreachable'); } });
+    expect(() => app.synth()).toThrow('policy service unreachable');
+    fs.rmSync(app.outdir, { recursive: true, force: true });
+  });
+
+  test('an object that is not checked and cannot be rendered makes the synth throw the render\'s own error', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(new CountedDeployment(chart, 'web'));
+    new ApiObject(chart, 'broken', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'broken' },
+      data: Lazy.any({ produce: () => { throw new Error('no data yet'); } }),
+    });
+    expect(() => app.synthYaml()).toThrow(/^Failed serializing construct at path 'test\/broken'.*no data yet/);
+  });
+
+  test('the problems of the written manifests are thrown, each naming its object, when the report cannot be made (a validation throws after the render)', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    let rendered = false;
+    const hook = renderHook(chart, 'hook', () => { rendered = true; });
+    chart.node.addValidation({ validate: () => { if (rendered) throw new Error('cannot validate twice'); return []; } });
+    const runtimeClass = new RuntimeClass(chart, 'rc', SANDBOX);
+    const web = new CountedDeployment(chart, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    const jobs = new CountedDeployment(chart, 'jobs', () => ({ overhead: { cpu: '1' } }));
+    [web, jobs].forEach((d) => { d.resource.addDependency(hook); runtimeClass.pin(d); });
+    expect(errorsOf(() => app.synthYaml())).toEqual([selectorConflict(web.resource), overheadSet(jobs.resource)]);
+  });
+
+  test('a failed synth reports the problems of the copies a toJson override returned, with those of the charts it never wrote', () => {
+    const app = Testing.app();
+    const platform = new Chart(app, 'platform');
+    const runtimeClass = new RuntimeClass(platform, 'rc', SANDBOX);
+    const edited = new CopyingChart(app, 'edited', withOverhead);
+    const later = new Chart(app, 'later');
+    later.addDependency(edited);
+    const web = new CountedDeployment(edited, 'web');
+    const cart = new CountedDeployment(later, 'cart', () => ({ nodeSelector: { pool: 'general' } }));
+    runtimeClass.pin(web);
+    runtimeClass.pin(cart);
+    expect(validationErrors(app)).toEqual([overheadSet(web.resource), selectorConflict(cart.resource)]);
+  });
+
+  test('an object of a later chart, rendered by a validation while an earlier chart is written, is still reported when that earlier chart fails', () => {
+    const app = Testing.app();
+    const shop = new Chart(app, 'shop');
+    const billing = new Chart(app, 'billing');
+    billing.addDependency(shop);
+    const runtimeClass = new RuntimeClass(shop, 'rc', SANDBOX);
+    const cart = new CountedDeployment(shop, 'cart', () => ({ nodeSelector: { pool: 'general' } }));
+    const invoices = new CountedDeployment(billing, 'invoices', () => ({ overhead: { cpu: '1' } }));
+    runtimeClass.pin(cart);
+    runtimeClass.pin(invoices);
+    billing.node.addValidation({ validate: () => { invoices.resource.toJson(); return []; } });
+    expect(validationErrors(app)).toEqual([selectorConflict(cart.resource), overheadSet(invoices.resource)]);
+  });
+
+  test('Testing.synth of a chart that fails before writing reports its own pinned objects, not those of other charts', () => {
+    const app = Testing.app();
+    const shop = new Chart(app, 'shop');
+    const other = new Chart(app, 'other');
+    const runtimeClass = new RuntimeClass(shop, 'rc', SANDBOX);
+    new RuntimeClass(shop, 'twin', SANDBOX);
+    const web = new CountedDeployment(shop, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    runtimeClass.pin(web);
+    runtimeClass.pin(new CountedDeployment(other, 'cart', () => ({ nodeSelector: { pool: 'general' } })));
+    expect(errorsOf(() => Testing.synth(shop))).toEqual([
+      expect.stringMatching(/^\[shop\/rc\] RuntimeClass "sandbox": another RuntimeClass in this app has the same name/),
+      expect.stringMatching(/^\[shop\/twin\] RuntimeClass "sandbox": another RuntimeClass in this app has the same name/),
+      selectorConflict(web.resource),
+    ]);
+  });
+
+  test('a toJson override that returns holes or manifests without metadata (a List) still has its copies checked', () => {
+    const chart = new CopyingChart(Testing.app(), 'test', withOverhead, [undefined, { apiVersion: 'v1', kind: 'List', items: [] }]);
+    const web = new CountedDeployment(chart, 'web');
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    expect(errorsOf(() => Testing.synth(chart))).toEqual([overheadSet(web.resource)]);
+  });
+
+  test('pinning leaves the app, its charts and the object as user code sees them: no enumerable keys added, methods that can still be spied on', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'test');
+    const web = new CountedDeployment(chart, 'web', () => ({ nodeSelector: { pool: 'general' } }));
+    const keysOf = () => [app, chart, web.resource].map((c) => Object.keys(c));
+    const before = keysOf();
+    new RuntimeClass(chart, 'rc', SANDBOX).pin(web);
+    expect(keysOf()).toEqual(before);
+    const spies = [jest.spyOn(app, 'synth'), jest.spyOn(chart, 'toJson'), jest.spyOn(web.resource, 'toJson')];
+    try {
+      expect(([app.synth, chart.toJson, web.resource.toJson] as unknown[]).map((method, i) => method === spies[i])).toEqual([true, true, true]);
+      expect(validationErrors(app)).toEqual([selectorConflict(web.resource)]);
+      expect(spies.map((s) => s.mock.calls.length > 0)).toEqual([true, true, true]);
+    } finally {
+      spies.forEach((s) => s.mockRestore());
+    }
+  });
+
+  test('a spy put on an object\'s toJson before it is pinned can be restored after (jest restores spies at the end of each test file)', () => {
+    const chart = Testing.chart();
+    const web = new CountedDeployment(chart, 'web');
+    const spy = jest.spyOn(web.resource, 'toJson');
+    RuntimeClass.fromName('sandbox').pin(web);
+    expect(Testing.synth(chart)[0].spec.template.spec.runtimeClassName).toBe('sandbox');
+    expect(spy).toHaveBeenCalled();
+    expect(() => spy.mockRestore()).not.toThrow();
+  });
+
+  test('each chart and the app are wrapped once, however many charts hold checked objects', () => {
+    const app = Testing.app();
+    const first = new Chart(app, 'first');
+    const runtimeClass = new RuntimeClass(first, 'rc', SANDBOX);
+    const methods = () => [first.toJson, app.synth, app.synthYaml];
+    const wrapped = methods();
+    for (const id of ['second', 'third']) runtimeClass.pin(new CountedDeployment(new Chart(app, id), 'web'));
+    expect(methods()).toEqual(wrapped);
+    expect(methods().every((m, i) => m === wrapped[i])).toBe(true);
+  });
+});

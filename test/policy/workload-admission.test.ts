@@ -104,6 +104,33 @@ describe('RuntimeClassPolicy of the same app', () => {
     expect(errors[0]).toContain('the API server denies the Deployment when it is applied');
   });
 
+  test('the app\'s Namespaces are read once per synth, however many pinned workloads are checked against them', () => {
+    /** How often one synth renders the tenant Namespace, with `jobs` Jobs pinned in it. */
+    function namespaceRendersWith(jobs: number): number {
+      const { app, chart, gvisor, crun } = platform();
+      const ns = namespace(chart, 'tenant-a', { 'tenancy.example.com/tier': 'tenant' });
+      new RuntimeClassPolicy(chart, 'Tenants', { namespaceSelector: TENANTS, allowed: [gvisor, crun] });
+      const tenant = new Chart(app, 'tenant-a', { namespace: 'tenant-a' });
+      for (let i = 0; i < jobs; i++) crun.pin(job(tenant, `Migrate${i}`));
+      const renders = jest.spyOn(ApiObject.of(ns), 'toJson');
+      expect(validationErrors(app)).toEqual([]);
+      return renders.mock.calls.length;
+    }
+    expect(namespaceRendersWith(5)).toBe(namespaceRendersWith(1));
+  });
+
+  test('outside a synth, each node.validate() of a pinned workload reads the Namespaces as they are then', () => {
+    const { app, chart, gvisor, crun } = platform();
+    const ns = namespace(chart, 'tenant-a');
+    new RuntimeClassPolicy(chart, 'Tenants', { namespaceSelector: TENANTS, allowed: [gvisor] });
+    const migrate = job(new Chart(app, 'tenant-a', { namespace: 'tenant-a' }), 'Migrate');
+    crun.pin(migrate);
+    const resource = ApiObject.of(migrate);
+    expect(resource.node.validate()).toEqual([]);
+    ns.metadata.addLabel('tenancy.example.com/tier', 'tenant');
+    expect(resource.node.validate()).toEqual([expect.stringContaining('is in namespace "tenant-a" (labels: tenancy.example.com/tier=tenant), where RuntimeClassPolicy')]);
+  });
+
   test('a Namespace given as a raw ApiObject or an Include counts as defined', () => {
     const { app, chart, gvisor, crun } = platform();
     new ApiObject(chart, 'Raw', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-a', labels: { 'tenancy.example.com/tier': 'tenant' } } });
