@@ -36,9 +36,11 @@ interface Frame {
   /** Whether the renders of this frame are the ones written (not so for App.synth's own frame but with one output type). */
   readonly records: boolean;
   readonly renders: Map<ApiObject, any[]>;
+  /** The chart whose toJson this frame is, if any. */
+  readonly chart?: Chart;
 }
 
-const checks = new WeakMap<ApiObject, ManifestCheck>();
+const checks = new WeakMap<ApiObject, ManifestCheck[]>();
 /** The synth in progress of each construct tree, keyed by its root. */
 const sessions = new WeakMap<IConstruct, SynthSession>();
 const wrapped = new WeakSet<IConstruct>();
@@ -55,9 +57,13 @@ const VALIDATION_HEADER = 'Validation failed with the following errors:';
  * `node.validate()` call), the object's validation renders and checks it then.
  */
 export function checkWrittenManifest(object: ApiObject, check: ManifestCheck): void {
-  checks.set(object, check);
   const root = object.node.root;
-  wrapObject(object, root);
+  const existing = checks.get(object);
+  if (existing) existing.push(check);
+  else {
+    checks.set(object, [check]);
+    wrapObject(object, root);
+  }
   watchSynthsOf(object);
   object.node.addValidation({
     validate: () => {
@@ -119,7 +125,7 @@ function wrapChart(chart: Chart): void {
   wrapped.add(chart);
   const render = chart.toJson;
   replaceMethod(chart, 'toJson', () => synthesizing(chart, (session) => {
-    const frame = session.open(true);
+    const frame = session.open(true, chart);
     let manifests: unknown;
     try {
       manifests = render.call(chart);
@@ -179,7 +185,7 @@ class SynthSession {
   public readonly memo = new Map<object, unknown>();
   private readonly frames: Frame[] = [];
   /** Problems of each object whose written manifest was checked. */
-  private readonly problems = new Map<ApiObject, string[]>();
+  private readonly problems = new Map<ApiObject, Map<ManifestCheck, string[]>>();
   /** The result of each once-per-synth validation run in this session. */
   private readonly validated = new Map<object, string[]>();
 
@@ -196,8 +202,8 @@ class SynthSession {
     return result;
   }
 
-  public open(records: boolean): Frame {
-    const frame: Frame = { records, renders: new Map() };
+  public open(records: boolean, chart?: Chart): Frame {
+    const frame: Frame = { records, renders: new Map(), chart };
     this.frames.push(frame);
     return frame;
   }
@@ -229,7 +235,8 @@ class SynthSession {
     const failed: string[] = [];
     for (const [object, renders] of frame.renders) {
       const manifests = new Set<any>();
-      for (const render of renders) {
+      // Without a chart's output, App.synth wrote each object's last render (earlier ones were made by validations).
+      for (const render of written ? renders : renders.slice(-1)) {
         if (!written || returned!.has(render)) {
           manifests.add(render);
           continue;
@@ -238,17 +245,25 @@ class SynthSession {
         const copy = byIdentity.get(identityOf(render));
         if (copy !== undefined) manifests.add(copy);
       }
-      if (manifests.size === 0) continue;
-      const problems = [...new Set([...manifests].flatMap((m) => checks.get(object)!.problemsIn(m)))];
-      this.problems.set(object, problems);
-      failed.push(...problems.map((p) => `[${object.node.path}] ${p}`));
+      if (manifests.size === 0) {
+        // Left out of its own chart's output: not written, so not checked.
+        if (Chart.of(object) === frame.chart) this.problems.set(object, new Map(checks.get(object)!.map((c) => [c, []])));
+        continue;
+      }
+      const byCheck = new Map<ManifestCheck, string[]>();
+      for (const check of checks.get(object)!) {
+        const problems = [...new Set([...manifests].flatMap((m) => check.problemsIn(m)))];
+        byCheck.set(check, problems);
+        failed.push(...problems.map((p) => `[${object.node.path}] ${p}`));
+      }
+      this.problems.set(object, byCheck);
     }
     if (failed.length > 0) throw new Error(`${VALIDATION_HEADER}\n  ${failed.join('\n  ')}`);
   }
 
   /** What the object's validation reports when this synth failed. */
   public reportOn(object: ApiObject, check: ManifestCheck): string[] {
-    const written = this.problems.get(object);
+    const written = this.problems.get(object)?.get(check);
     if (written) return written;
     // Not checked yet: the synth stopped before it wrote the object, if it writes it at all.
     const writes = this.scope === this.scope.node.root || Chart.of(object) === this.scope;
