@@ -9,7 +9,9 @@ import { GvisorRuntime, RuncRuntime } from '../../src/runtimes';
 const SANDBOX: RuntimeClassProps = { name: 'sandbox', handler: 'kata-qemu', scheduling: { nodeSelector: { pool: 'sandbox' } } };
 function deployment(scope: Construct, id: string, podSpec: () => any = () => ({})): ApiObject {
   return new ApiObject(scope, id, {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: id },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: id },
     spec: Lazy.any({ produce: () => ({ selector: { matchLabels: { app: id } }, template: { metadata: { labels: { app: id } }, spec: { containers: [{ name: 'app', image: 'nginx' }], ...podSpec() } } }) }),
   });
 }
