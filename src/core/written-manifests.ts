@@ -59,7 +59,9 @@ const VALIDATION_HEADER = 'Validation failed with the following errors:';
 export function checkWrittenManifest(object: ApiObject, check: ManifestCheck): void {
   const root = object.node.root;
   const existing = checks.get(object);
-  if (existing) {existing.push(check);} else {
+  if (existing) {
+    existing.push(check);
+  } else {
     checks.set(object, [check]);
     wrapObject(object, root);
   }
