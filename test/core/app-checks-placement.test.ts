@@ -106,6 +106,15 @@ describe('the DaemonSet\'s tolerations, matched as the scheduler matches them', 
     ]);
   });
 
+  test('the fix for a class toleration without a key names no key', () => {
+    const p = placement({ tolerations: [{ key: 'dedicated', operator: 'Exists' }] }, [{ name: 'runsc', scheduling: { tolerations: [{ operator: EXISTS, effect: NO_SCHEDULE }] } }]);
+    expect(problemsOf(p)).toEqual([expect.stringContaining(
+      'tolerates the taint (any key):NoSchedule (scheduling.tolerations[0]), but the NodeSetup\'s DaemonSet does not: '
+      + 'the node agent never runs on nodes with that taint, so they are never labelled runtimeclass.cdk8s.io/runsc=ready and the class\'s pods cannot run there; '
+      + 'add { operator: TolerationOperator.EXISTS, effect: TaintEffect.NO_SCHEDULE } to the NodeSetup\'s tolerations',
+    )]);
+  });
+
   test('the fix for an Equal toleration without a value spells out the empty value', () => {
     const p = placement({ tolerations: [] }, [{ name: 'runsc', scheduling: { tolerations: [{ key: 'sandbox', effect: TaintEffect.NO_EXECUTE }] } }]);
     expect(problemsOf(p)).toEqual([expect.stringContaining(
