@@ -230,7 +230,7 @@ describe('names the API server rejects', () => {
 describe('a live cluster', () => {
   const node = (name: string, labels: string, handlers?: string[]) => `apiVersion: v1\nkind: Node\nmetadata: {name: ${name}, uid: ${name}, labels: ${labels}}\n`
     + (handlers === undefined ? '' : `status: {runtimeHandlers: [${handlers.map((h) => `{name: ${h}}`).join(', ')}]}\n`);
-  const pod = (name: string, nodeName?: string, namespace: string | null = 't') => `apiVersion: v1\nkind: Pod\n`
+  const pod = (name: string, nodeName?: string, namespace: string | null = 't') => 'apiVersion: v1\nkind: Pod\n'
     + `metadata: {name: ${name}, uid: ${name}${namespace === null ? '' : `, namespace: ${namespace}`}}\n`
     + `spec: {runtimeClassName: kata${nodeName === undefined ? '' : `, nodeName: ${nodeName}`}, containers: [{name: a}]}\n`;
   const kata = (scheduling: string) => `apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: kata}\nhandler: kata-qemu\n${scheduling}\n`;
