@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { CLEAN_YAML, PROBLEMS_YAML } from './fixtures';
 import { CrunRuntime, GvisorRuntime, KataHypervisor, KataRuntime, NodeSetup, RuntimeLimits, SandboxedDeployment, WorkloadFootprint } from '../../src';
 import { buildModel } from '../../src/report/model';
-import { findProblems, handlerLimits, ProblemCode, ReportProblem } from '../../src/report/problems';
+import { findProblems, handlerLimits, ProblemCode, ReportProblem, sortByLocation } from '../../src/report/problems';
 import { parseYamlDocuments } from '../../src/report/read';
 
 function problemsOf(yaml: string, knownClasses?: string[]): ReportProblem[] {
@@ -68,6 +68,10 @@ describe('undefined classes', () => {
       + 'add the RuntimeClass to the input, or pass --known-class gvisor if the cluster has it');
   });
 
+  test('exactly five users are all named, without "and 0 more"', () => {
+    expect(problemsOf(users(5))[0].message).toMatch(/^RuntimeClass "gvisor" is used by Pod "p0", Pod "p1", Pod "p2", Pod "p3", Pod "p4" but not defined in the input: /);
+  });
+
   test('a class known to exist in the cluster is no problem', () => {
     expect(problemsOf(users(2), ['gvisor'])).toEqual([]);
   });
@@ -78,6 +82,25 @@ test('identical duplicate classes say so less loudly', () => {
   expect(problems.map((p) => p.message)).toEqual([
     'RuntimeClass "kata" is defined 2 times (f.yaml:1, f.yaml:7): a cluster holds one class per name and the last one applied wins (this report uses the first); keep one definition or rename the others',
   ]);
+});
+
+describe('duplicate classes that differ', () => {
+  const cls = (spec: string) => `apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: kata}\n${spec}\n`;
+  const base = 'handler: kata-qemu\noverhead: {podFixed: {memory: 160Mi}}\nscheduling: {nodeSelector: {pool: vm, zone: a, arch: amd64}}';
+  const differs = (other: string) => problemsOf(`${cls(base)}---\n${cls(other)}`).map((p) => p.message.includes(' with different handlers, overheads or node selectors: '));
+
+  test('another handler, overhead or nodeSelector value is a different definition', () => {
+    expect(differs(base.replace('handler: kata-qemu', 'handler: kata-clh'))).toEqual([true]);
+    expect(differs(base.replace('160Mi', '250Mi'))).toEqual([true]);
+    expect(differs(base.replace('zone: a', 'zone: b'))).toEqual([true]);
+    expect(differs(base.replace(', arch: amd64', ''))).toEqual([true]);
+  });
+
+  test('the same nodeSelector written in another key order is the same definition', () => {
+    for (const order of ['{arch: amd64, pool: vm, zone: a}', '{zone: a, arch: amd64, pool: vm}', '{zone: a, pool: vm, arch: amd64}', '{arch: amd64, zone: a, pool: vm}']) {
+      expect([order, differs(base.replace('{pool: vm, zone: a, arch: amd64}', order))]).toEqual([order, [false]]);
+    }
+  });
 });
 
 test('hand-set overhead is a problem even without a class', () => {
@@ -132,6 +155,15 @@ describe('what a class\'s handler cannot give, from the handler table the preset
       expect(limited(`${classYaml('g', handler)}---\n${podYaml('g', 'hostNetwork: true, hostPID: true, hostIPC: true')}`)).toEqual(['hostNetwork']);
     }
     expect(limited(`${classYaml('g', 'runsc', '{runtimeclass.cdk8s.io/host-network: "true"}')}---\n${podYaml('g', 'hostNetwork: true')}`)).toEqual([]);
+  });
+
+  test('the host-network annotation only lifts gVisor\'s limit: a Kata class carrying it still refuses hostNetwork', () => {
+    expect(limited(`${classYaml('vm', 'kata-qemu', '{runtimeclass.cdk8s.io/host-network: "true"}')}---\n${podYaml('vm', 'hostNetwork: true')}`)).toEqual(['hostNetwork']);
+  });
+
+  test('a class without a handler has no limits', () => {
+    const { documents } = parseYamlDocuments('apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: nohandler}\n', 'f.yaml');
+    expect(handlerLimits(buildModel(documents, 1).runtimeClasses[0])).toBeUndefined();
   });
 
   test('other handlers, look-alikes and false values are no problem', () => {
@@ -192,5 +224,64 @@ describe('names the API server rejects', () => {
     const tooLong = 'a'.repeat(254);
     expect(problemsOf(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {runtimeClassName: ${tooLong}, containers: []}\n`)[0].message)
       .toContain('a RuntimeClass name must be at most 253 characters (it has 254)');
+  });
+});
+
+describe('a live cluster', () => {
+  const node = (name: string, labels: string, handlers?: string[]) => `apiVersion: v1\nkind: Node\nmetadata: {name: ${name}, uid: ${name}, labels: ${labels}}\n`
+    + (handlers === undefined ? '' : `status: {runtimeHandlers: [${handlers.map((h) => `{name: ${h}}`).join(', ')}]}\n`);
+  const pod = (name: string, nodeName?: string, namespace: string | null = 't') => 'apiVersion: v1\nkind: Pod\n'
+    + `metadata: {name: ${name}, uid: ${name}${namespace === null ? '' : `, namespace: ${namespace}`}}\n`
+    + `spec: {runtimeClassName: kata${nodeName === undefined ? '' : `, nodeName: ${nodeName}`}, containers: [{name: a}]}\n`;
+  const kata = (scheduling: string) => `apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: kata}\nhandler: kata-qemu\n${scheduling}\n`;
+  const gated = kata('scheduling: {nodeSelector: {runtimeclass.cdk8s.io/kata-qemu: ready}}');
+  const live = (...docs: string[]) => problemsOf(docs.join('---\n'));
+
+  test('pods on one node that is not ready are named together, up to five, in the plural', () => {
+    const pods = [
+      pod('a', 'n2', null), ...['b', 'c', 'd', 'e'].map((p) => pod(p, 'n2')),
+      ...['f', 'g', 'h', 'i', 'j', 'k'].map((p) => pod(p, 'n3')),
+      ...['l', 'm'].map((p) => pod(p, 'n4')),
+    ];
+    const problems = live(node('n1', '{runtimeclass.cdk8s.io/kata-qemu: ready}'), node('n2', '{}'), node('n3', '{}'), node('n4', '{}'), gated, ...pods);
+    const tail = 'which is not labelled runtimeclass.cdk8s.io/kata-qemu=ready: the handler may be missing or being removed there '
+      + '(its label was taken away, or the pods were placed with spec.nodeName); delete the pods so that they are scheduled again, or set the node up again';
+    expect(problems.map((p) => [p.code, p.message])).toEqual([
+      [ProblemCode.POD_ON_UNREADY_NODE, `5 pods (a, t/b, t/c, t/d, t/e) of RuntimeClass "kata" run on node "n2", ${tail}`],
+      [ProblemCode.POD_ON_UNREADY_NODE, `6 pods (t/f, t/g, t/h, t/i, t/j and 1 more) of RuntimeClass "kata" run on node "n3", ${tail}`],
+      [ProblemCode.POD_ON_UNREADY_NODE, `2 pods (t/l, t/m) of RuntimeClass "kata" run on node "n4", ${tail}`],
+    ]);
+  });
+
+  test('a nodeSelector of several keys is named whole: no node matches it, Pending pods are counted, a node no longer matches it', () => {
+    const problems = live(node('n1', '{pool: general}'), kata('scheduling: {nodeSelector: {pool: vm, zone: a}}'), pod('a', 'n1'), pod('b'), pod('c'));
+    expect(problems.map((p) => p.message)).toEqual([
+      'RuntimeClass "kata": no node matches its scheduling.nodeSelector (pool=vm, zone=a), so its pods stay Pending (2 pods are Pending now): '
+        + 'label the nodes that have handler "kata-qemu", or fix the selector',
+      'Pod "t/a" of RuntimeClass "kata" runs on node "n1", which no longer matches the class\'s nodeSelector (pool=vm, zone=a): '
+        + 'the handler may be missing or being removed there (its label was taken away, or the pod was placed with spec.nodeName); '
+        + 'delete the pod so that it is scheduled again, or set the node up again',
+    ]);
+  });
+
+  test('a class that does not select the ready label is judged by it once some node carries it', () => {
+    const problems = live(node('n1', '{runtimeclass.cdk8s.io/kata-qemu: ready}'), node('n2', '{}'), kata(''), pod('a', 'n1'), pod('b', 'n2'));
+    expect(problems.map((p) => [p.code, p.message.split(': ')[0]])).toEqual([
+      [ProblemCode.POD_ON_UNREADY_NODE, 'Pod "t/b" of RuntimeClass "kata" runs on node "n2", which is not labelled runtimeclass.cdk8s.io/kata-qemu=ready'],
+    ]);
+  });
+
+  test('a class without a handler is reported as invalid only, not as a handler no node has or a class no node is ready for', () => {
+    const problems = live(node('n1', '{}', ['runc']), 'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: kata}\nscheduling: {nodeSelector: {pool: vm}}\n', pod('a'), pod('b', 'n1'));
+    expect(problems.map((p) => p.code)).toEqual([ProblemCode.INVALID_NAME]);
+  });
+});
+
+describe('problems are sorted by file, then line; problems at one place keep their order', () => {
+  test('across files and lines', () => {
+    const at = (file: string, line: number, id: string) => ({ location: { file, line }, id });
+    const items = [at('b.yaml', 1, 'b1'), at('a.yaml', 9, 'a9-first'), at('c.yaml', 3, 'c3'), at('a.yaml', 2, 'a2'), at('a.yaml', 9, 'a9-second'),
+      at('b.yaml', 1, 'b1-second'), at('a.yaml', 9, 'a9-third'), at('c.yaml', 1, 'c1'), at('a.yaml', 2, 'a2-second')];
+    expect(sortByLocation(items).map((i) => i.id)).toEqual(['a2', 'a2-second', 'a9-first', 'a9-second', 'a9-third', 'b1', 'b1-second', 'c1', 'c3']);
   });
 });
