@@ -351,11 +351,14 @@ describe('synth-time checks on pinned workloads', () => {
       expect(validationErrors(app)).toEqual([]);
     });
 
-    test('a cdk8s-plus workload whose runtimeClassName was moved in from an annotation by a JSON patch before pin()', () => {
+    test.each<[string, (from: string, to: string) => JsonPatch]>([
+      ['copied', JsonPatch.copy],
+      ['moved', JsonPatch.move],
+    ])('a cdk8s-plus workload whose runtimeClassName was %s in from an annotation by a JSON patch before pin()', (_how, patch) => {
       const { app, chart } = setup();
       const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
       deployment.podMetadata.addAnnotation('previous-class', 'runc');
-      ApiObject.of(deployment).addJsonPatch(JsonPatch.move('/spec/template/metadata/annotations/previous-class', `${TEMPLATE}/runtimeClassName`));
+      ApiObject.of(deployment).addJsonPatch(patch('/spec/template/metadata/annotations/previous-class', `${TEMPLATE}/runtimeClassName`));
       new RuntimeClass(chart, 'rc', GVISOR).pin(deployment);
       expect(validationErrors(app)).toEqual([
         `${where(ApiObject.of(deployment), 'gvisor')} already set runtimeClassName "runc" before it was pinned: remove that runtimeClassName or pin to "runc" instead`,
@@ -371,17 +374,6 @@ describe('synth-time checks on pinned workloads', () => {
         JsonPatch.test(`${TEMPLATE}/runtimeClassName`, 'runc'),
         JsonPatch.copy(`${TEMPLATE}/runtimeClassName`, '/spec/template/metadata/annotations/previous-class'),
       );
-      new RuntimeClass(chart, 'rc', GVISOR).pin(deployment);
-      expect(validationErrors(app)).toEqual([
-        `${where(ApiObject.of(deployment), 'gvisor')} already set runtimeClassName "runc" before it was pinned: remove that runtimeClassName or pin to "runc" instead`,
-      ]);
-    });
-
-    test('a cdk8s-plus workload whose runtimeClassName was copied in from elsewhere by a JSON patch before pin()', () => {
-      const { app, chart } = setup();
-      const deployment = new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx' }] });
-      deployment.podMetadata.addAnnotation('previous-class', 'runc');
-      ApiObject.of(deployment).addJsonPatch(JsonPatch.copy('/spec/template/metadata/annotations/previous-class', `${TEMPLATE}/runtimeClassName`));
       new RuntimeClass(chart, 'rc', GVISOR).pin(deployment);
       expect(validationErrors(app)).toEqual([
         `${where(ApiObject.of(deployment), 'gvisor')} already set runtimeClassName "runc" before it was pinned: remove that runtimeClassName or pin to "runc" instead`,
