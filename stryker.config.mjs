@@ -9,7 +9,7 @@ const target = process.env.MUTATION_TARGET;
 if (!Object.prototype.hasOwnProperty.call(TARGETS, target ?? '')) {
   throw new Error(`MUTATION_TARGET must be one of ${Object.keys(TARGETS).join(', ')} (got ${JSON.stringify(target)}): run \`npx projen mutation\``);
 }
-const { mutate, tests, testFiles = [] } = TARGETS[target];
+const { mutate, tests, testFiles = [], ignoreStatic = true } = TARGETS[target];
 const slug = slugOf(target);
 const own = (file) => fileURLToPath(new URL(`./test/mutations/${file}`, import.meta.url));
 // Where the test runner processes share the test names recorded in the initial run (stryker-jest-shared.cjs).
@@ -35,7 +35,7 @@ export default {
   },
   mutate: [...mutate, '!src/**/index.ts'],
   coverageAnalysis: 'perTest',
-  ignoreStatic: true,
+  ignoreStatic,
   incremental: true,
   incrementalFile: `reports/stryker/${slug}.json`,
   concurrency: 2,
