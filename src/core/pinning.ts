@@ -83,8 +83,8 @@ function currentRuntimeClassName(object: ApiObject, pointer: string): string | u
       // A copy or move into the target brings a value from elsewhere in the manifest: only a render knows it.
       if ((patch.op === 'copy' || patch.op === 'move') && reaches(patch.path)) return renderedValue(object, target);
       if (patch.op === 'add' || patch.op === 'replace') {
-        if (patch.path === target) found = patch.value;
-        else if (reaches(patch.path)) found = readPointer(patch.value, target.slice(patch.path.length));
+        // At the target itself the remaining pointer is empty, and readPointer gives the value whole.
+        if (reaches(patch.path)) found = readPointer(patch.value, target.slice(patch.path.length));
       } else if ((patch.op === 'remove' && reaches(patch.path)) || (patch.op === 'move' && reaches(patch.from))) {
         found = undefined;
       }
