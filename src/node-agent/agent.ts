@@ -39,7 +39,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Kube, kubeFromEnvironment } from './kube';
 import { Lifecycle, Settings } from './lifecycle';
-import { Log, Readiness, Refusal } from './log';
+import { Log, NothingToRun, Readiness, Refusal } from './log';
 import { splitCommand } from './process';
 import { InstallerSpec, parseSpec, SPEC_FILE } from './setup-spec';
 import { waitedMs } from './waits';
@@ -165,17 +165,24 @@ class Termination {
   }
 }
 
-/** Runs `work`; a refusal or failure is logged and becomes the not-ready reason (exit 1). */
+/**
+ * Runs `work`; a refusal or failure is logged and becomes the not-ready reason (exit 1). A node
+ * with nothing to run keeps the pod ready, with the reason, and is never labelled.
+ */
 async function guarded(log: Log, readiness: Readiness, work: () => Promise<number>): Promise<number> {
   try {
     return await work();
   } catch (e: any) {
     const message = e instanceof Refusal ? e.message : `unexpected error: ${e?.stack ?? e}`;
-    log.info(`${e instanceof Refusal && e.exitCode === 2 ? 'NOT READY' : 'ERROR'}: ${message}`);
-    readiness.notReady(message);
+    log.info(`${e instanceof Refusal && (e.exitCode === 2 || e instanceof NothingToRun) ? 'NOT READY' : 'ERROR'}: ${message}`);
+    if (e instanceof NothingToRun) readiness.ready(`${NOTHING_TO_RUN}${message}`);
+    else readiness.notReady(message);
     return e instanceof Refusal ? e.exitCode : 1;
   }
 }
+
+/** How the pod's readiness reads on a node with nothing to run. */
+const NOTHING_TO_RUN = 'nothing to run on this node, never labelled: ';
 
 async function main(): Promise<number> {
   const termination = new Termination();
@@ -214,7 +221,7 @@ async function main(): Promise<number> {
   }
   if (status === 2) {
     // The node cannot run these runtimes (no /dev/kvm, no artifact for its CPU): never labelled.
-    log.info('not ready on this node; waiting for SIGTERM');
+    log.info(readiness.isReady() ? 'nothing to run on this node; waiting for SIGTERM' : 'not ready on this node; waiting for SIGTERM');
     await termination.wait();
   } else {
     log.info(status === 0

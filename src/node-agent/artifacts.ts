@@ -23,15 +23,39 @@ function targetOf(artifact: InstallerArtifact): string {
   return artifact.destination ?? artifact.location;
 }
 
-/** The artifacts for this architecture; refuses (exit 2) when a target has none. */
-export function artifactsFor(spec: InstallerSpec, arch: string): InstallerArtifact[] {
-  const targets = [...new Set(spec.artifacts.map(targetOf))];
-  const chosen = spec.artifacts.filter((a) => a.arch === arch || a.arch === 'any');
-  const missing = targets.filter((t) => !chosen.some((a) => targetOf(a) === t));
-  if (missing.length > 0) {
-    throw new Refusal(`no artifact for this node's CPU architecture (${arch}, uname -m: ${os.machine()}) for: ${missing.join(' ')}. The node is not labelled ready and nothing was installed. Fix: add an artifact for ${arch} to the runtime, or keep the node setup off ${arch} nodes (nodeSelector kubernetes.io/arch)`, 2);
+/** Whether a node running `handlers` needs what `neededBy` names (absent: every handler, and a setup without handlers). */
+export function needed(neededBy: readonly string[] | undefined, handlers: readonly string[]): boolean {
+  return neededBy === undefined || neededBy.some((h) => handlers.includes(h));
+}
+
+/**
+ * The artifacts of this architecture that `handlers` need, and the handlers that cannot run here
+ * for want of one (handler -> the targets without an artifact for `arch`). A setup without
+ * handlers refuses (exit 2) when a target has none.
+ */
+export function artifactsFor(
+  spec: InstallerSpec, arch: string, handlers: readonly string[],
+): { artifacts: InstallerArtifact[]; missing: { [handler: string]: string[] } } {
+  const fits = (a: InstallerArtifact) => a.arch === arch || a.arch === 'any';
+  const lacking = (artifacts: InstallerArtifact[]) => [...new Set(artifacts.map(targetOf))]
+    .filter((t) => !artifacts.some((a) => fits(a) && targetOf(a) === t));
+  const missing: { [handler: string]: string[] } = {};
+  if (handlers.length === 0) {
+    const none = lacking(spec.artifacts);
+    if (none.length > 0) throw new Refusal(noArtifactMessage(arch, none), 2);
   }
-  return chosen;
+  for (const handler of handlers) {
+    const none = lacking(spec.artifacts.filter((a) => needed(a.handlers, [handler])));
+    if (none.length > 0) missing[handler] = none;
+  }
+  const runnable = handlers.filter((h) => missing[h] === undefined);
+  return { artifacts: spec.artifacts.filter((a) => fits(a) && needed(a.handlers, runnable)), missing };
+}
+
+/** Why a node whose CPU architecture no artifact of `targets` is for gets nothing (exit 2: retrying changes nothing). */
+export function noArtifactMessage(arch: string, targets: readonly string[]): string {
+  return `no artifact for this node's CPU architecture (${arch}, uname -m: ${os.machine()}) for: ${targets.join(' ')}. The node is not labelled ready and nothing was installed. `
+    + `Fix: add an artifact for ${arch} to the runtime, or keep the node setup off ${arch} nodes (nodeSelector kubernetes.io/arch)`;
 }
 
 /**
@@ -64,6 +88,8 @@ export async function download(artifacts: InstallerArtifact[], workDir: string, 
 /** What installing the artifacts and host files takes (computed before any change). */
 export function planArtifacts(opts: {
   spec: InstallerSpec;
+  /** The handlers installed on this node: host files no one of them needs are left out. */
+  handlers: readonly string[];
   artifacts: InstallerArtifact[];
   downloads: Map<InstallerArtifact, string>;
   artifactsDir: string;
@@ -107,6 +133,7 @@ function shareOrRefuse(change: Change, ownership: Ownership): Change {
 
 function planOwnArtifacts(opts: {
   spec: InstallerSpec;
+  handlers: readonly string[];
   artifacts: InstallerArtifact[];
   downloads: Map<InstallerArtifact, string>;
   artifactsDir: string;
@@ -140,6 +167,7 @@ function planOwnArtifacts(opts: {
     }
   }
   for (const hostPath of Object.keys(opts.spec.hostFiles).sort()) {
+    if (!needed(opts.spec.hostFileHandlers?.[hostPath], opts.handlers)) continue;
     refuseDestination(hostPath, false);
     changes.push(fileChange(hostPath, Buffer.from(opts.spec.hostFiles[hostPath]), 0o644, 'host-file'));
   }

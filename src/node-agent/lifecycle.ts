@@ -1,14 +1,14 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { artifactsFor, download, nodeArchitecture, planArtifacts } from './artifacts';
+import { artifactsFor, download, needed, noArtifactMessage, nodeArchitecture, planArtifacts } from './artifacts';
 import { HostContainerd } from './containerd';
 import { PROTECTED_PATHS } from './destinations';
 import { detectDistribution, detectUnit, DistributionFacts } from './distributions';
 import { HostFs } from './host-fs';
 import { Kube } from './kube';
 import { LOCK_FILE, NodeLock } from './lock';
-import { Log, Readiness, Refusal } from './log';
+import { Log, NothingToRun, Readiness, Refusal } from './log';
 import { runscProblem } from './runsc';
 import { ContainerRuntime, Served } from './runtime';
 import { planRuntimeConfig } from './runtime-config';
@@ -97,7 +97,7 @@ export class Lifecycle {
   public async install(): Promise<string[]> {
     let offered: string[];
     let skipped: { [handler: string]: string };
-    let artifacts: ReturnType<typeof artifactsFor>;
+    let artifacts: ReturnType<typeof artifactsFor>['artifacts'];
     let downloads: Awaited<ReturnType<typeof download>>;
     try {
       ({ offered, skipped } = await this.placement());
@@ -108,9 +108,10 @@ export class Lifecycle {
           this.refuseOlderSpec(tx.state);
           await this.withdraw(tx, () => this.runtimeOf(distribution, tx.state.unit));
         });
+        this.reportSkipped(skipped);
         throw this.nothingRunnable(skipped);
       }
-      artifacts = artifactsFor(this.spec, nodeArchitecture());
+      ({ artifacts } = artifactsFor(this.spec, nodeArchitecture(), offered));
       downloads = await download(artifacts, this.settings.workDir, this.log);
     } catch (e) {
       await this.unlabelUnderLock();
@@ -128,17 +129,6 @@ export class Lifecycle {
         this.distribution = distribution;
         const containerd = distribution.name === 'crio' ? undefined : await this.probeContainerd(distribution);
         this.removeStaleTemps(artifacts.map((a) => a.destination ?? a.location));
-        const changes: Change[] = [
-          ...planArtifacts({
-            spec: this.spec,
-            artifacts,
-            downloads,
-            artifactsDir: this.settings.artifactsDir,
-            host: this.host,
-            records: tx.state.records,
-            ownership: { setupName: this.spec.setupName, claims: this.otherClaims(), differs: (c) => tx.differs(c) },
-          }),
-        ];
         const plan = await planRuntimeConfig({
           setupName: this.spec.setupName,
           handlers: this.spec.handlers.filter((h) => offered.includes(h.handler)),
@@ -155,6 +145,19 @@ export class Lifecycle {
           await this.withdraw(tx, async () => runtime);
           throw this.nothingRunnable({ ...skipped, ...plan.skipped });
         }
+        // The artifacts and host files of the handlers installed here, not those of the skipped ones.
+        const changes: Change[] = [
+          ...planArtifacts({
+            spec: this.spec,
+            handlers: installed,
+            artifacts: artifacts.filter((a) => needed(a.handlers, installed)),
+            downloads,
+            artifactsDir: this.settings.artifactsDir,
+            host: this.host,
+            records: tx.state.records,
+            ownership: { setupName: this.spec.setupName, claims: this.otherClaims(), differs: (c) => tx.differs(c) },
+          }),
+        ];
         changes.push(
           ...plan.changes.map((c): Change => ({
             path: c.path,
@@ -327,7 +330,8 @@ export class Lifecycle {
 
   /**
    * The handlers this node can run, and why not for the others: a handler needs the labels one
-   * of its classes selects (read from this node's Node object) and, for a VM, /dev/kvm. With
+   * of its classes selects (read from this node's Node object), for a VM /dev/kvm, and an
+   * artifact for this node's CPU architecture in place of each it installs. With
    * none left the node cannot run this setup at all (exit 2, nothing installed).
    */
   private async placement(): Promise<{ offered: string[]; skipped: { [handler: string]: string } }> {
@@ -344,10 +348,13 @@ export class Lifecycle {
         throw new Refusal(`could not read the labels of node ${node}, which decide the runtime handlers it can run: ${e.message} (check the node setup's RBAC: nodes get)`);
       }
     }
+    const arch = nodeArchitecture();
+    const { missing } = artifactsFor(this.spec, arch, this.handlers);
     for (const handler of this.handlers) {
       const unmatched = labels === undefined ? undefined : selectorMismatch(selectors[handler], labels);
       if (unmatched !== undefined) skipped[handler] = unmatched;
       else if (!kvm && needKvm.includes(handler)) skipped[handler] = NO_KVM;
+      else if (missing[handler] !== undefined) skipped[handler] = `${NO_ARTIFACT}(${arch}) for ${missing[handler].join(' ')}. Fix: add an artifact for ${arch} to the runtime, or keep its class off ${arch} nodes (nodeSelector kubernetes.io/arch)`;
     }
     return { offered: this.handlers.filter((h) => skipped[h] === undefined), skipped };
   }
@@ -366,15 +373,19 @@ export class Lifecycle {
   }
 
   /** The refusal of a node that can run none of the handlers (exit 2: retrying changes nothing). */
-  private nothingRunnable(skipped: { [handler: string]: string }): Refusal {
+  private nothingRunnable(skipped: { [handler: string]: string }): NothingToRun {
     const needKvm = this.spec.kvmHandlers;
     if (needKvm.length === this.handlers.length && Object.values(skipped).every((r) => r === NO_KVM)) {
-      return new Refusal(`this node has no /dev/kvm: the runtime handler(s) ${needKvm.join(' ')} run virtual machines and need hardware virtualization. The node is not labelled ready and nothing was installed. Fix: run these pods on nodes with KVM (bare metal, or VMs with nested virtualization enabled), e.g. select nodes labelled feature.node.kubernetes.io/cpu-cpuid.VMX or .SVM by node-feature-discovery`, 2);
+      return new NothingToRun(`this node has no /dev/kvm: the runtime handler(s) ${needKvm.join(' ')} run virtual machines and need hardware virtualization. The node is not labelled ready and nothing was installed. Fix: run these pods on nodes with KVM (bare metal, or VMs with nested virtualization enabled), e.g. select nodes labelled feature.node.kubernetes.io/cpu-cpuid.VMX or .SVM by node-feature-discovery`, 2);
+    }
+    if (Object.values(skipped).every((r) => r.startsWith(NO_ARTIFACT))) {
+      const arch = nodeArchitecture();
+      return new NothingToRun(noArtifactMessage(arch, [...new Set(Object.values(artifactsFor(this.spec, arch, this.handlers).missing).flat())]), 2);
     }
     // A node's labels change (a device or a containerd does not, without a pod restart): such a node is tried again.
     const byLabels = Object.values(skipped).some((r) => r.startsWith(SELECTOR_MISMATCH));
     const retry = byLabels ? '; tried again, since the node\'s labels may change' : '';
-    return new Refusal(`this node can run none of the runtime handlers of node setup '${this.spec.setupName}': ${skippedText(skipped)}. `
+    return new NothingToRun(`this node can run none of the runtime handlers of node setup '${this.spec.setupName}': ${skippedText(skipped)}. `
       + `The node is not labelled ready for any of them and their configuration was not installed${retry}`, byLabels ? 1 : 2);
   }
 
@@ -680,6 +691,7 @@ export class Lifecycle {
 
 const NO_KVM = 'it runs virtual machines and this node has no /dev/kvm';
 const SELECTOR_MISMATCH = 'its class\'s node selector ';
+const NO_ARTIFACT = 'no artifact for this node\'s CPU architecture ';
 
 /** Some offered handlers failed their checks: their labels are removed, the verified ones' set. */
 class NotVerified extends Refusal {}

@@ -15,6 +15,14 @@ export class Refusal extends Error {
   }
 }
 
+/**
+ * A node that can run none of the setup's handlers (their classes select other nodes, no KVM, no
+ * artifact for its CPU, a runtime that cannot take them): nothing of the setup belongs here. The
+ * node is never labelled, and the agent's pod is ready all the same: a DaemonSet rollout must not
+ * wait for nodes that are right as they are.
+ */
+export class NothingToRun extends Refusal {}
+
 /** Log lines on stderr, each prefixed with the setup's name. */
 export class Log {
   public constructor(private readonly setupName: string) {}
@@ -51,6 +59,11 @@ export class Readiness {
     const temp = path.join(this.stateDir, '.ready.tmp');
     fs.writeFileSync(temp, `ready: ${summary}\n${until}`);
     fs.renameSync(temp, path.join(this.stateDir, 'ready'));
+  }
+
+  /** Whether the pod reads as ready (the `ready` file stands, whatever its deadline). */
+  public isReady(): boolean {
+    return fs.existsSync(path.join(this.stateDir, 'ready'));
   }
 
   /** Handlers of the setup this node does not run, and why. */

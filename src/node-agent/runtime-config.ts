@@ -330,12 +330,10 @@ class Planner {
   /** CRI-O: a drop-in in /etc/crio/crio.conf.d (crio.conf(5)); CRI-O reads it on restart. */
   public async crio(): Promise<ConfigChange[]> {
     const dropIn = `/etc/crio/crio.conf.d/50-cdk8s-runtimeclass-${this.ctx.setupName}.conf`;
+    // A handler without a CRI-O table is left out here; the setup's other handlers install as usual.
     const missing = this.ctx.handlers.filter((h) => !h.crio).map((h) => h.handler);
-    if (missing.length === this.ctx.handlers.length) {
-      throw new Refusal(`this node runs CRI-O, but none of the runtime handler(s) ${this.handlerList} of node setup '${this.ctx.setupName}' has a CRI-O configuration. Fix: keep this node setup off CRI-O nodes, or use runtimes that support CRI-O`);
-    }
     if (missing.length > 0) {
-      throw new Refusal(`this node runs CRI-O, but runtime handler(s) ${missing.join(' ')} of node setup '${this.ctx.setupName}' have no CRI-O configuration (containerd only). Nothing was changed. Fix: keep this node setup off CRI-O nodes, or move those runtimes to their own node setup`);
+      throw new Unplaceable(Object.fromEntries(missing.map((h) => [h, 'this node runs CRI-O and this handler has a containerd configuration only. Fix: keep its class off CRI-O nodes with a nodeSelector, or give the runtime a CRI-O configuration'])));
     }
     this.refuseTextConflicts(textOf(this.read('/etc/crio/crio.conf') ?? Buffer.alloc(0)), '/etc/crio/crio.conf');
     for (const name of this.ctx.host.list('/etc/crio/crio.conf.d')) {

@@ -32,6 +32,11 @@ export interface InstallerSpec {
   /** Extra files written verbatim to absolute host paths (e.g. gVisor's runsc.toml). */
   readonly hostFiles: { readonly [hostPath: string]: string };
   /**
+   * Per host file, the handlers that need it: a node gets the file only when it runs one of them.
+   * A file absent here is needed by every handler.
+   */
+  readonly hostFileHandlers?: { readonly [hostPath: string]: string[] };
+  /**
    * Name of the node-setup DaemonSet. On SIGTERM the installer uninstalls only when this
    * DaemonSet is gone (or being deleted) or no longer selects the node. Omitted: a pod that
    * stops never uninstalls (use `ACTION=uninstall`).
@@ -69,6 +74,8 @@ export interface InstallerArtifact {
   readonly sha512?: string;
   /** For `image` and `url`: absolute host path to install to (a file, or a directory for a tree). */
   readonly destination?: string;
+  /** The handlers that need it: a node gets it only when it runs one of them. Absent: every handler. */
+  readonly handlers?: string[];
 }
 
 /** The ConfigMap key of the spec. */

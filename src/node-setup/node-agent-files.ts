@@ -156,7 +156,10 @@ function validateSpec(spec: InstallerSpec): void {
       throw new Error(`${context}: nodeSelector value ${JSON.stringify(value)} of ${JSON.stringify(key)} is not a valid label value`);
     }
   }
-  (spec.artifacts ?? []).forEach((artifact, i) => validateArtifact(artifact, `${context}: artifact ${i + 1}`));
+  (spec.artifacts ?? []).forEach((artifact, i) => {
+    validateArtifact(artifact, `${context}: artifact ${i + 1}`);
+    assertHandlers(artifact.handlers, names, `${context}: artifact ${i + 1}`);
+  });
   for (const [handler, check] of Object.entries(spec.runscChecks ?? {})) {
     if (!names.includes(handler)) throw new Error(`${context}: runscChecks names "${handler}", which is not one of the handlers`);
     const problem = hostPathProblem(check.binary);
@@ -167,6 +170,19 @@ function validateSpec(spec: InstallerSpec): void {
     if (typeof spec.hostFiles[hostPath] !== 'string') {
       throw new Error(`${context}: host file ${hostPath}: content must be a string`);
     }
+  }
+  for (const [hostPath, handlers] of Object.entries(spec.hostFileHandlers ?? {})) {
+    if (!Object.prototype.hasOwnProperty.call(spec.hostFiles ?? {}, hostPath)) throw new Error(`${context}: hostFileHandlers names ${hostPath}, which is not one of the host files`);
+    assertHandlers(handlers, names, `${context}: host file ${hostPath}`);
+  }
+}
+
+/** The handlers a file is installed for: absent (every handler), or a list of the setup's handlers. */
+function assertHandlers(handlers: unknown, names: readonly string[], context: string): void {
+  if (handlers === undefined) return;
+  if (!Array.isArray(handlers) || handlers.length === 0) throw new Error(`${context}: handlers must be a non-empty list of the setup's handlers, got ${JSON.stringify(handlers)}`);
+  for (const handler of handlers) {
+    if (!names.includes(handler)) throw new Error(`${context}: handlers names ${JSON.stringify(handler)}, which is not one of the setup's handlers (${names.join(', ')})`);
   }
 }
 

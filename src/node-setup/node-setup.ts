@@ -393,15 +393,20 @@ export class NodeSetup extends Construct {
     const readyLabels: { [handler: string]: string } = {};
     for (const r of this.registrations) readyLabels[r.handler.handler] = NodeSetup.readyLabelFor(r.handler.handler);
     const hostFiles: { [path: string]: string } = {};
-    for (const r of this.registrations) Object.assign(hostFiles, r.hostFiles);
+    const hostFileHandlers: { [path: string]: string[] } = {};
+    for (const r of this.registrations) {
+      Object.assign(hostFiles, r.hostFiles);
+      for (const hostPath of Object.keys(r.hostFiles)) (hostFileHandlers[hostPath] ??= []).push(r.handler.handler);
+    }
     return {
       setupName: this.name,
       handlers: this.registrations.map((r) => r.handler),
       readyLabels,
       distribution: this.props.distribution ?? KubernetesDistribution.AUTO,
       kvmHandlers: this.registrations.filter((r) => r.requiresKvm).map((r) => r.handler.handler),
-      artifacts: this.artifacts().map(({ artifact, slot }) => artifact._toInstaller(slot)),
+      artifacts: this.artifacts().map(({ artifact, slot, handlers }) => ({ ...artifact._toInstaller(slot), handlers })),
       hostFiles,
+      hostFileHandlers,
       daemonSetName: this.name,
       nodeSelector: this.nodeSelector(),
       runscChecks: Object.keys(this.runscChecks).length > 0 ? { ...this.runscChecks } : undefined,
@@ -435,12 +440,24 @@ export class NodeSetup extends Construct {
     return Object.keys(result).length > 0 ? result : undefined;
   }
 
-  /** Every artifact with its slot under the artifact volume (image artifacts only). */
-  private artifacts(): Array<{ artifact: RuntimeArtifacts; slot?: string }> {
+  /**
+   * Every artifact once, with its slot under the artifact volume (image artifacts only) and the
+   * handlers that need it: a node gets it only when it runs one of them.
+   */
+  private artifacts(): Array<{ artifact: RuntimeArtifacts; slot?: string; handlers: string[] }> {
+    const found = new Map<RuntimeArtifacts, string[]>();
+    for (const r of this.registrations) {
+      for (const artifact of r.artifacts) {
+        const handlers = found.get(artifact) ?? [];
+        if (!handlers.includes(r.handler.handler)) handlers.push(r.handler.handler);
+        found.set(artifact, handlers);
+      }
+    }
     let images = 0;
-    return this.registrations.flatMap((r) => r.artifacts).map((artifact) => ({
+    return [...found].map(([artifact, handlers]) => ({
       artifact,
       slot: artifact._source === 'image' ? String(images++) : undefined,
+      handlers,
     }));
   }
 

@@ -253,13 +253,44 @@ describeIfContainerd('node agent on other distributions and containerd 2.x (reco
       expect(node.snapshot()).toEqual(before);
     });
 
-    test('a handler without CRI-O configuration: refused', () => {
-      // kata-qemu planned as on a node with /dev/kvm: the refusal comes before any check sandbox.
-      node = new TestNode(testSpec({ handlers: [RUNC_TEST, KATA_QEMU], distribution: 'crio', kvmHandlers: [] }));
+    test('a handler without a CRI-O configuration is skipped with its reason, its artifact and host file not installed; the others install and are labelled', () => {
+      // kata-qemu planned as on a node with /dev/kvm; runc-test has a containerd configuration only.
+      node = new TestNode(testSpec({
+        handlers: [RUNC_TEST, KATA_QEMU],
+        distribution: 'crio',
+        kvmHandlers: [],
+        artifacts: [{ arch: 'any', source: 'image', location: 'runc-test-bin', destination: '/opt/runc-test/helper', handlers: ['runc-test'] }],
+        hostFiles: { '/etc/runc-test.toml': 'for runc-test\n' },
+        hostFileHandlers: { '/etc/runc-test.toml': ['runc-test'] },
+      }));
+      fs.writeFileSync(path.join(node.artifactsDir, 'runc-test-bin'), '#!/bin/sh\n', { mode: 0o755 });
       node.root.write('/etc/crio/crio.conf', corpus('crio.conf'));
       const before = node.snapshot();
-      expect(node.install().status).toBe(1);
-      expect(node.readiness().reason).toMatch(/^this node runs CRI-O, but runtime handler\(s\) runc-test of node setup 'test-setup' have no CRI-O configuration/);
+      const env = {
+        STANDIN_RUNTIME: 'fake-cri',
+        STANDIN_SOCKET: '/run/crio/crio.sock',
+        STANDIN_HANDLERS: `python3 ${FAKE_HANDLERS} ${node.root.path} /etc/crio/crio.conf '/etc/crio/crio.conf.d/*.conf'`,
+      };
+      const run = node.install({ env });
+      expect(run.status).toBe(0);
+      expect(run.stderr).toContain('runtime handler runc-test is not installed on this node and not labelled ready here: this node runs CRI-O and this handler has a containerd configuration only');
+      expect(fs.readFileSync(path.join(node.stateDir, 'unavailable'), 'utf8')).toMatch(/^not installed here: runc-test \(this node runs CRI-O and this handler has a containerd configuration only\. Fix: keep its class off CRI-O nodes/);
+      const parsed: any = parseToml(node.root.read('/etc/crio/crio.conf.d/50-cdk8s-runtimeclass-test-setup.conf'));
+      expect(Object.keys(parsed.crio.runtime.runtimes)).toEqual(['kata-qemu']);
+      // Nor its artifact and host file.
+      expect(node.bytes('/opt/runc-test/helper')).toBeUndefined();
+      expect(node.bytes('/etc/runc-test.toml')).toBeUndefined();
+      expect(node.labelCalls().filter((c) => c.endsWith('=ready --overwrite'))).toEqual(['kubectl label node node-1 runtimeclass.cdk8s.io/kata-qemu=ready --overwrite']);
+      expect(node.uninstall({ env }).status).toBe(0);
+      expect(node.snapshot()).toEqual(before);
+    });
+
+    test('no handler with a CRI-O configuration: nothing is installed, the node is never labelled, the pod is ready with the reason (exit 2)', () => {
+      node = new TestNode(testSpec({ handlers: [RUNC_TEST], distribution: 'crio' }));
+      node.root.write('/etc/crio/crio.conf', corpus('crio.conf'));
+      const before = node.snapshot();
+      expect(node.install().status).toBe(2);
+      expect(node.readyText()).toMatch(/^ready: nothing to run on this node, never labelled: this node can run none of the runtime handlers of node setup 'test-setup': runc-test \(this node runs CRI-O and this handler has a containerd configuration only/);
       expect(node.snapshot()).toEqual(before);
     });
   });

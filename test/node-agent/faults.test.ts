@@ -44,14 +44,15 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expectOnlyRemoved(node, ['runc-test', 'kata-qemu']);
   });
 
-  test('a handler that needs its own snapshotter (Kata Firecracker) on containerd 1.6, alone in its setup: not runnable here, nothing changed (exit 2)', () => {
+  test('a handler that needs its own snapshotter (Kata Firecracker) on containerd 1.6, alone in its setup: not runnable here, nothing changed, the pod ready with the reason (exit 2)', () => {
     const firecracker = { ...RUNC_TEST, handler: 'kata-fc-test', snapshotter: 'devmapper' };
     node = new TestNode(testSpec({ handlers: [firecracker], readyLabels: { 'kata-fc-test': 'runtimeclass.cdk8s.io/kata-fc-test' } }));
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
     const before = node.snapshot();
     const r = node.install();
     expect(r.status).toBe(2);
-    expect(node.readiness().reason).toMatch(/^this node can run none of the runtime handlers of node setup 'test-setup': kata-fc-test \(containerd 1\.6\.\S+ ignores per-handler snapshotters \(they arrived in 1\.7\) and this handler needs the devmapper snapshotter: .*Fix: upgrade containerd to 1\.7 or later/);
+    expect(node.readiness().ready).toBe(true);
+    expect(node.readyText()).toMatch(/^ready: nothing to run on this node, never labelled: this node can run none of the runtime handlers of node setup 'test-setup': kata-fc-test \(containerd 1\.6\.\S+ ignores per-handler snapshotters \(they arrived in 1\.7\) and this handler needs the devmapper snapshotter: .*Fix: upgrade containerd to 1\.7 or later/);
     expect(node.snapshot()).toEqual(before);
     expect(node.restarts()).toEqual([]);
     expectOnlyRemoved(node, ['kata-fc-test']);
@@ -221,14 +222,16 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(node.restarts()).toEqual(['systemctl restart containerd']);
   });
 
-  test('every handler needs KVM and there is no /dev/kvm: not labelled, nothing installed, reason written', () => {
+  test('every handler needs KVM and there is no /dev/kvm: not labelled, nothing installed; the pod is ready (nothing to run here: a rollout does not wait for it) and says why', () => {
     node = new TestNode(testSpec({ kvmHandlers: ['runc-test', 'kata-qemu'] }));
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
     const before = node.snapshot();
     const r = node.install();
     expect(r.status).toBe(2);
-    expect(node.readiness().ready).toBe(false);
-    expect(node.readiness().reason).toMatch(/^this node has no \/dev\/kvm: the runtime handler\(s\) runc-test kata-qemu run virtual machines/);
+    expect(node.readiness()).toEqual({ ready: true, reason: undefined });
+    expect(node.readyText()).toMatch(/^ready: nothing to run on this node, never labelled: this node has no \/dev\/kvm: the runtime handler\(s\) runc-test kata-qemu run virtual machines/);
+    expect(fs.readFileSync(path.join(node.stateDir, 'unavailable'), 'utf8')).toBe('not installed here: runc-test (it runs virtual machines and this node has no /dev/kvm); '
+      + 'kata-qemu (it runs virtual machines and this node has no /dev/kvm)\n');
     expect(r.stderr).toContain('[test-setup] NOT READY: this node has no /dev/kvm');
     expect(node.snapshot()).toEqual(before);
     expect(node.labelCalls().filter(c => c.includes('=ready'))).toEqual([]);
@@ -262,17 +265,41 @@ describeIfContainerd('node agent faults (real containerd; recording kubectl stan
     expect(runtimeHeaders(dump, CRI_PLUGIN_V1)).toEqual(['runc', 'runc-test']);
   });
 
-  test('no artifact for this node\'s architecture: not labelled, nothing installed', () => {
+  test('no artifact for this node\'s architecture for any handler: not labelled, nothing installed, the pod ready with the reason (exit 2)', () => {
     node = new TestNode(testSpec({
+      handlers: [RUNC_TEST],
+      kvmHandlers: [],
       artifacts: [{ arch: OTHER_ARCH, source: 'url', location: 'https://example.invalid/runsc', sha512: 'a'.repeat(128), destination: '/usr/local/bin/runsc' }],
     }));
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
     const before = node.snapshot();
     const r = node.install();
     expect(r.status).toBe(2);
-    expect(node.readiness().reason).toMatch(new RegExp(`^no artifact for this node's CPU architecture \\(${THIS_ARCH}, uname -m: \\S+\\) for: /usr/local/bin/runsc\\.`));
+    expect(node.readiness().ready).toBe(true);
+    expect(node.readyText()).toMatch(new RegExp(`^ready: nothing to run on this node, never labelled: no artifact for this node's CPU architecture \\(${THIS_ARCH}, uname -m: \\S+\\) for: /usr/local/bin/runsc\\.`));
     expect(node.snapshot()).toEqual(before);
     expect(node.labelCalls().filter(c => c.includes('=ready'))).toEqual([]);
+  });
+
+  test('a handler without an artifact for this node\'s architecture is skipped with its reason; the others install and are labelled', () => {
+    const other = { ...RUNC_TEST, handler: 'runc-other' };
+    node = new TestNode(testSpec({
+      handlers: [RUNC_TEST, other],
+      artifacts: [
+        { arch: OTHER_ARCH, source: 'url', location: 'https://example.invalid/other', sha512: 'a'.repeat(128), destination: '/opt/other/bin/other', handlers: ['runc-other'] },
+        { arch: 'any', source: 'image', location: 'helper', destination: '/opt/runc-test/helper', handlers: ['runc-test'] },
+      ],
+    }));
+    fs.writeFileSync(path.join(node.artifactsDir, 'helper'), '#!/bin/sh\n', { mode: 0o755 });
+    node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
+    const r = node.install();
+    expect(r.status).toBe(0);
+    const reason = `no artifact for this node's CPU architecture (${THIS_ARCH}) for /opt/other/bin/other. Fix: add an artifact for ${THIS_ARCH} to the runtime, or keep its class off ${THIS_ARCH} nodes (nodeSelector kubernetes.io/arch)`;
+    expect(r.stderr).toContain(`runtime handler runc-other is not installed on this node and not labelled ready here: ${reason}`);
+    expect(fs.readFileSync(path.join(node.stateDir, 'unavailable'), 'utf8').trim()).toBe(`not installed here: runc-other (${reason})`);
+    expect(runtimeHeaders(configDump(node.root.resolve(CONFIG)).stdout, CRI_PLUGIN_V1)).toEqual(['runc', 'runc-test']);
+    expect(node.bytes('/opt/runc-test/helper')?.toString()).toBe('#!/bin/sh\n');
+    expect(node.labelCalls().filter((c) => c.includes('=ready'))).toEqual(['kubectl label node node-1 runtimeclass.cdk8s.io/runc-test=ready --overwrite']);
   });
 
   test('URL artifacts: sha512 mismatch installs nothing; a match installs 0755 atomically', async () => {

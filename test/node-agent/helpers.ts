@@ -289,6 +289,12 @@ export class TestNode {
     return { ready, reason: fs.existsSync(nr) ? fs.readFileSync(nr, 'utf8').trim() : undefined };
   }
 
+  /** The first line of `$STATE_DIR/ready` (what the readiness probe prints), or undefined without one. */
+  readyText(): string | undefined {
+    const file = path.join(this.stateDir, 'ready');
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n')[0] : undefined;
+  }
+
   /** Bytes of a host file, or undefined if absent. */
   bytes(hostPath: string): Buffer | undefined {
     const p = this.root.resolve(hostPath);

@@ -135,6 +135,14 @@ describe('renderNodeAgentFiles', () => {
     ['a host file onto a CRI-O drop-in', { hostFiles: { '/etc/crio/crio.conf.d/10-x.conf': '' } }, /is \/etc\/crio\/crio.conf.d, which the node setup manages itself/],
     ['a host file onto the node lock', { hostFiles: { '/run/cdk8s-runtimeclass.lock': '' } }, /is \/run\/cdk8s-runtimeclass.lock/],
     ['bad nodeSelector value', { nodeSelector: { 'kubernetes.io/os': 'lin ux' } }, /nodeSelector value "lin ux"/],
+    ['an artifact for an unknown handler', { artifacts: [{ arch: 'any', source: 'image', location: 'x', destination: '/opt/x', handlers: ['kata-fc'] }] },
+      /artifact 1: handlers names "kata-fc", which is not one of the setup's handlers \(runc-test, kata-qemu\)/],
+    ['an artifact for no handler', { artifacts: [{ arch: 'any', source: 'image', location: 'x', destination: '/opt/x', handlers: [] }] },
+      /artifact 1: handlers must be a non-empty list of the setup's handlers, got \[\]/],
+    ['a host file for an unknown handler', { hostFiles: { '/etc/x.toml': '' }, hostFileHandlers: { '/etc/x.toml': ['runsc'] } },
+      /host file \/etc\/x.toml: handlers names "runsc", which is not one of the setup's handlers/],
+    ['handlers of a host file the setup does not have', { hostFiles: {}, hostFileHandlers: { '/etc/x.toml': ['runc-test'] } },
+      /hostFileHandlers names \/etc\/x.toml, which is not one of the host files/],
   ];
   test.each(invalid)('rejects: %s', (_name, overrides, message) => {
     expect(() => renderNodeAgentFiles(testSpec(overrides))).toThrow(message);

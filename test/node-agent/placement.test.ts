@@ -120,6 +120,45 @@ describeIfContainerd('a shared node setup installs each handler where its class 
     expect(ours(api.nodeLabels())).toEqual([]);
   });
 
+  test('a skipped handler\'s artifacts and host files are not installed on that node; when the node can run it, they are installed with its table; uninstall restores the bytes', async () => {
+    node = new TestNode(sharedSpec({
+      classNodeSelectors: { 'runc-vm': [{ pool: 'vm' }] },
+      artifacts: [
+        { arch: 'any', source: 'image', location: 'test-bin', destination: '/opt/runc-test/bin/helper', handlers: ['runc-test'] },
+        { arch: 'any', source: 'image', location: 'vm-tree', destination: '/opt/runc-vm', handlers: ['runc-vm'] },
+        { arch: 'any', source: 'image', location: 'shared-bin', destination: '/opt/shared/shared-helper', handlers: ['runc-test', 'runc-vm'] },
+      ],
+      hostFiles: { '/etc/runc-test.toml': 'for runc-test\n', '/etc/runc-vm.toml': 'for runc-vm\n' },
+      hostFileHandlers: { '/etc/runc-test.toml': ['runc-test'], '/etc/runc-vm.toml': ['runc-vm'] },
+    }));
+    fs.writeFileSync(path.join(node.artifactsDir, 'test-bin'), '#!/bin/sh\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(node.artifactsDir, 'shared-bin'), '#!/bin/sh\necho shared\n', { mode: 0o755 });
+    fs.mkdirSync(path.join(node.artifactsDir, 'vm-tree', 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(node.artifactsDir, 'vm-tree', 'bin', 'vm'), '#!/bin/sh\necho vm\n', { mode: 0o755 });
+    const original = corpus('containerd-1.6-default.toml');
+    node.root.write(CONFIG, original);
+    const before = node.snapshot();
+    const installedHere = () => ['/opt/runc-test/bin/helper', '/opt/runc-vm/bin/vm', '/opt/shared/shared-helper', '/etc/runc-test.toml', '/etc/runc-vm.toml']
+      .filter((p) => fs.existsSync(node.root.resolve(p)));
+
+    // pool=general: runc-vm's class wants pool=vm; nothing of runc-vm's reaches the node.
+    expect((await install()).status).toBe(0);
+    expect(installedHere()).toEqual(['/opt/runc-test/bin/helper', '/opt/shared/shared-helper', '/etc/runc-test.toml']);
+    expect(fs.existsSync(node.root.resolve('/opt/runc-vm'))).toBe(false);
+    expect(ours(api.nodeLabels())).toEqual([READY('runc-test')]);
+
+    // The node joins pool vm: runc-vm's tree and host file come with its table.
+    api.setNodeLabel('node-1', 'pool', 'vm');
+    expect((await install()).status).toBe(0);
+    expect(installedHere()).toEqual(['/opt/runc-test/bin/helper', '/opt/runc-vm/bin/vm', '/opt/shared/shared-helper', '/etc/runc-test.toml', '/etc/runc-vm.toml']);
+    expect(node.root.read('/etc/runc-vm.toml')).toBe('for runc-vm\n');
+    expect(ours(api.nodeLabels())).toEqual([READY('runc-test'), READY('runc-vm')]);
+
+    expect((await uninstall()).status).toBe(0);
+    expect(node.snapshot()).toEqual(before);
+    expect(ours(api.nodeLabels())).toEqual([]);
+  });
+
   test('the running agent notices a label change at its next re-check and installs what the node can run now, without a pod restart', async () => {
     node = new TestNode(sharedSpec({ classNodeSelectors: { 'runc-vm': [{ pool: 'vm' }] } }));
     node.root.write(CONFIG, corpus('containerd-1.6-default.toml'));
@@ -146,7 +185,7 @@ describeIfContainerd('a shared node setup installs each handler where its class 
     expect(result.stderr).toContain('the runtime handlers this node can run changed (runc-test runc-vm -> runc-test): installing again');
   });
 
-  test('a node that can run none of the handlers any more: labels removed, the configuration an earlier run installed taken out again, every reason given, retried (exit 1)', async () => {
+  test('a node that can run none of the handlers any more: labels removed, the configuration an earlier run installed taken out again, every reason given, the pod ready, retried (exit 1)', async () => {
     node = new TestNode(sharedSpec({ classNodeSelectors: { 'runc-test': [{ pool: 'general' }], 'runc-vm': [{ pool: 'vm' }, { pool: 'gpu' }] } }));
     const original = corpus('containerd-1.6-default.toml');
     node.root.write(CONFIG, original);
@@ -157,7 +196,8 @@ describeIfContainerd('a shared node setup installs each handler where its class 
     node.clearCalls();
     const r = await install();
     expect(r.status).toBe(1);
-    expect(node.readiness().reason).toBe('this node can run none of the runtime handlers of node setup \'test-setup\': '
+    expect(node.readiness().ready).toBe(true);
+    expect(node.readyText()).toBe('ready: nothing to run on this node, never labelled: this node can run none of the runtime handlers of node setup \'test-setup\': '
       + 'runc-test (its class\'s node selector wants pool=general, this node has no pool); '
       + 'runc-vm (its class\'s node selector wants pool=vm, this node has no pool; another class\'s wants pool=gpu, this node has no pool). '
       + 'The node is not labelled ready for any of them and their configuration was not installed; tried again, since the node\'s labels may change');

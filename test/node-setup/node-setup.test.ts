@@ -556,6 +556,26 @@ describe('the DaemonSet', () => {
     ]);
   });
 
+  test('each artifact and host file names the handlers that need it; one artifact given to two runtimes is listed (and copied) once', () => {
+    const { app, chart } = newApp();
+    const setup = new NodeSetup(chart, 'setup');
+    const youki = RuntimeArtifacts.fromImage('ghcr.io/example/youki:0.4.1', '/usr/bin/youki', { destination: '/opt/youki/youki' });
+    const containerd = { runtimeType: 'io.containerd.runc.v2', options: { BinaryName: '/opt/youki/youki' } };
+    new SandboxedRuntime(chart, 'youki', { handler: 'youki', nodeSetup: setup, containerd, artifacts: [youki] });
+    new SandboxedRuntime(chart, 'youki-debug', { handler: 'youki-debug', nodeSetup: setup, containerd, artifacts: [youki] });
+    new GvisorRuntime(chart, 'gvisor', { nodeSetup: setup });
+    expect(validationErrors(app)).toEqual([]);
+    const spec = specOf(chart);
+    expect(spec.artifacts.map((a: any) => [a.location, a.handlers])).toEqual([
+      ['0', ['youki', 'youki-debug']],
+      ['/usr/local/bin/runsc', ['runsc']],
+      ['/usr/local/bin/containerd-shim-runsc-v1', ['runsc']],
+    ]);
+    expect(podSpecOf(chart).initContainers.map((c: any) => c.name)).toEqual(['artifacts-0']);
+    expect(spec.hostFileHandlers).toEqual({ '/etc/containerd/runsc.toml': ['runsc'] });
+    expect(Object.keys(spec.hostFiles)).toEqual(['/etc/containerd/runsc.toml']);
+  });
+
   test('no init container without image artifacts', () => {
     const { chart } = newApp();
     const setup = new NodeSetup(chart, 'setup');
