@@ -3,7 +3,7 @@ import { ResourceList } from '../../src/core/resources';
 import { buildModel } from '../../src/report/model';
 import { findProblems } from '../../src/report/problems';
 import { parseYamlDocuments } from '../../src/report/read';
-import { formatResources, JSON_SCHEMA_VERSION, RenderInput, renderReport, ReportFormat } from '../../src/report/render';
+import { formatResources, JSON_SCHEMA_VERSION, RenderInput, renderReport, ReportFormat, writeReport } from '../../src/report/render';
 
 function inputOf(yaml: string): RenderInput {
   const { documents } = parseYamlDocuments(yaml, 'clean.yaml');
@@ -278,4 +278,33 @@ describe('the live-cluster table', () => {
     expect(json.runtimeClasses[0].nodes.pods).toEqual([{ node: 'n1', pods: ['solo'] }]);
     expect(json.workloads[0]).toMatchObject({ name: 'solo', namespace: null, live: true, nodeName: 'n1' });
   });
+});
+
+test.each([
+  ['line breaks, however written, become one space', 'a\nb\r\n\r\nc\rd', 'a b c d'],
+  ['backslashes are doubled', 'C:\\dir\\x', 'C:\\\\dir\\\\x'],
+  ['emphasis, code and link characters are escaped', '*a* _b_ `c` [d](e)', '\\*a\\* \\_b\\_ \\`c\\` \\[d\\](e)'],
+  ['a pipe cannot end a table cell, even after a backslash', 'a|b\\|c', 'a\\|b\\\\\\|c'],
+  ['angle brackets are entities', '<script>', '&lt;script&gt;'],
+])('markdown: in a message, %s', (_, message, markdown) => {
+  const input = { ...inputOf(CLEAN_YAML), errors: [{ file: 'x', message }] };
+  expect(renderReport(ReportFormat.MARKDOWN, input)).toContain(`\n\n- ${markdown}\n\n`);
+});
+
+test('markdown: a name with line breaks stays on its table row, as one code span', () => {
+  const yaml = 'apiVersion: v1\nkind: Pod\nmetadata: {name: "a\\nb\\r\\n\\r\\nc\\rd", namespace: ns}\nspec: {runtimeClassName: "k\\r\\nl", containers: []}\n';
+  expect(renderReport(ReportFormat.MARKDOWN, inputOf(yaml))).toContain('\n| Pod `ns/a b c d` | `k l` | 1 | - | unknown | - | - |\n');
+});
+
+test.each([
+  [4088, [4096]],
+  [4089, [4096, 1]],
+])('writeReport hands the text on in whole lines, 4096 at most at a time, never an empty piece (%i workloads)', (count, lines) => {
+  const one = inputOf('apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n');
+  // The text report has 8 lines besides a line per workload.
+  const input = { ...one, model: { ...one.model, workloads: new Array(count).fill(one.model.workloads[0]) } };
+  const pieces: string[] = [];
+  writeReport(ReportFormat.TEXT, input, (text) => pieces.push(text));
+  expect(pieces.map((piece) => piece.split('\n').length - 1)).toEqual(lines);
+  expect(pieces.join('').endsWith('\n\nNo problems found.\n')).toBe(true);
 });
