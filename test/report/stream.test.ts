@@ -188,6 +188,19 @@ describe('streaming', () => {
     expect(summary(model)).toEqual({ documents: 1, workloads: ['a@4', 'c@6'], runtimeClasses: [], notes: [] });
   });
 
+  test('a List whose other fields could not be parsed gives the error only: its items are not read, and nothing is noted', () => {
+    const builder = new ModelBuilder();
+    const errors: string[] = [];
+    streamYamlDocuments([`apiVersion: v1\nitems:\n- ${pod('a')}\nkind: List\nkind: List\n`], 'f.yaml', {
+      document: (value, location, itemLines) => builder.document(value, location, itemLines),
+      listItem: (value, index, location) => builder.listItem(value, index, location),
+      listEnd: (rest, location) => builder.listEnd(rest, location),
+      error: (error) => errors.push(error.message),
+    });
+    expect(errors).toEqual(['f.yaml:5:1: invalid YAML: Map keys must be unique']);
+    expect(summary(builder.build(1))).toEqual({ documents: 0, workloads: [], runtimeClasses: [], notes: [] });
+  });
+
   test('a document with a top-level items sequence that turns out not to be a List: its items are taken back, as the whole read did', () => {
     const text = 'items:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec: {containers: []}\nreplicaCount: 2\n';
     const { documents } = parseYamlDocuments(text, 'values.yaml');
