@@ -152,6 +152,42 @@ spec:
     expect(containersKey('x')).not.toBe(containersKey(['x']));
   });
 
+  // Each case has init containers of its own, so that its first pod spec alone is in the cache with the second's key.
+  test.each([
+    ['no containers', 'a number for containers', 'null', '5',
+      { malformed: ['spec.containers is a number (5), not a list of containers: their requests are not counted'], invalid: [], requests: {} }],
+    ['no containers', 'a null container', '[]', '[null]',
+      { malformed: ['spec.containers[0] is null, not a container: not counted'], invalid: [], requests: {} }],
+    ['resources that are a string', 'resources that are a number', '[{name: a, resources: big}]', '[{name: a, resources: 5}]',
+      { malformed: ['container "a" resources is a number (5), not a mapping: not counted'], invalid: [], requests: {} }],
+    ['an invalid request', 'the same invalid limit', '[{name: a, resources: {requests: {cpu: "1.5.0"}}}]', '[{name: a, resources: {limits: {cpu: "1.5.0"}}}]',
+      { malformed: [], invalid: ['container "a" resources.limits.cpu: "1.5.0" is not a Kubernetes quantity'], requests: {} }],
+    ['requests that are a string', 'requests that are a number', '[{name: a, resources: {requests: "1Gi"}}]', '[{name: a, resources: {requests: 5}}]',
+      { malformed: ['container "a" resources.requests is a number (5), not a mapping of resources: not counted'], invalid: [], requests: {} }],
+    ['empty requests', 'requests that are a number', '[{name: a, resources: {requests: {}}}]', '[{name: a, resources: {requests: 5}}]',
+      { malformed: ['container "a" resources.requests is a number (5), not a mapping of resources: not counted'], invalid: [], requests: {} }],
+    ['a request of 1 CPU', 'a request of 2 CPUs', '[{name: a, resources: {requests: {cpu: 1}}}]', '[{name: a, resources: {requests: {cpu: 2}}}]',
+      { malformed: [], invalid: [], requests: { cpu: '2' } }],
+    ['a request of null', 'a request of true', '[{name: a, resources: {requests: {cpu: null}}}]', '[{name: a, resources: {requests: {cpu: true}}}]',
+      { malformed: [], invalid: ['container "a" resources.requests.cpu is a boolean (true), not a Kubernetes quantity: not counted'], requests: {} }],
+    ['an infinite request', 'a request of null', '[{name: a, resources: {requests: {cpu: .inf}}}]', '[{name: a, resources: {requests: {cpu: null}}}]',
+      { malformed: [], invalid: ['container "a" resources.requests.cpu is null, not a Kubernetes quantity: not counted'], requests: {} }],
+    ['an unrendered template of 44 characters', 'one that differs in its last characters', '[{name: a, resources: {requests: {memory: "{{ .Values.resources.requests.memory.app1 }}"}}}]',
+      '[{name: a, resources: {requests: {memory: "{{ .Values.resources.requests.memory.app2 }}"}}}]',
+      { malformed: [], invalid: ['container "a" resources.requests.memory: "{{ .Values.resources.requests.memory.app2 }}" is not a Kubernetes quantity'], requests: {} }],
+    ['a request that is a list of 1', 'a request of 1', '[{name: a, resources: {requests: {cpu: [1]}}}]', '[{name: a, resources: {requests: {cpu: 1}}}]',
+      { malformed: [], invalid: [], requests: { cpu: '1' } }],
+  ])('a pod spec with %s, then one with %s: the second gets its own requests and messages', (_first, _second, first, second, expected) => {
+    const init = `[{name: init-${[first, second].join('-').replace(/[^a-z0-9]+/gi, '')}}]`;
+    const pod = (name: string, containers: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec: {initContainers: ${init}, containers: ${containers}}\n`;
+    const [, row] = modelOf(`${pod('first', first)}---\n${pod('second', second)}`).workloads;
+    expect({
+      malformed: row.workload.malformed,
+      invalid: row.workload.invalidQuantities.map((m) => m.replace(/ \(write e\.g\..*$/, '')),
+      requests: row.workload.requests.toStrings(),
+    }).toEqual(expected);
+  });
+
   test('workloads without overhead share one per-pod list (the empty overhead is one list)', () => {
     const model = modelOf([
       deployment('a', '{name: app, resources: {requests: {cpu: 100m}}}'),

@@ -229,6 +229,54 @@ describe('runtime handlers are reported from Kubernetes 1.30 on', () => {
   });
 });
 
+describe('where a class can run, node by node', () => {
+  const node = (name: string, labels: string, handlers: string) => `apiVersion: v1
+kind: Node
+metadata: {name: ${name}, uid: u-${name}, labels: {${labels}}}
+status: {runtimeHandlers: [${handlers}]}
+`;
+  const pod = (name: string, runtimeClassName: string, nodeName?: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: t, uid: u-${name}}
+spec: {runtimeClassName: ${runtimeClassName}, ${nodeName ? `nodeName: ${nodeName}, ` : ''}containers: [{name: a}]}
+`;
+  const yaml = [
+    // Nodes out of name order; n2 matches one of the two keys of the selector only.
+    node('n3', 'pool: vm, runtimeclass.cdk8s.io/kata-qemu: ready', '{name: kata-qemu}, {name: runc}'),
+    node('n2', 'pool: vm', '{name: runc}'),
+    node('n1', 'pool: vm, runtimeclass.cdk8s.io/kata-qemu: ready', '{name: kata-qemu}'),
+    'apiVersion: node.k8s.io/v1\nkind: RuntimeClass\nmetadata: {name: kata}\nhandler: kata-qemu\nscheduling: {nodeSelector: {pool: vm, runtimeclass.cdk8s.io/kata-qemu: ready}}\n',
+    'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: t, uid: u-web}\nspec: {replicas: 3, template: {spec: {runtimeClassName: kata, containers: [{name: a}]}}}\n',
+    pod('p1', 'kata', 'n3'), pod('p2', 'kata'), pod('p3', 'kata', 'n1'), pod('p4', 'kata', 'n3'), pod('q1', 'fc', 'n2'),
+  ].join('---\n');
+
+  test('ready nodes, nodes with the handler and matching nodes in name order; the Pods by node in name order, then those not scheduled', () => {
+    const { model } = analyse(yaml);
+    expect(model.totals.find((t) => t.name === 'kata')!.nodes).toEqual({
+      readyLabel: 'runtimeclass.cdk8s.io/kata-qemu',
+      readyNodes: ['n1', 'n3'],
+      handlerNodes: ['n1', 'n3'],
+      matchingNodes: ['n1', 'n3'],
+      podsByNode: [
+        { node: 'n1', pods: [expect.objectContaining({ name: 'p3' })] },
+        { node: 'n3', pods: [expect.objectContaining({ name: 'p1' }), expect.objectContaining({ name: 'p4' })] },
+        { node: undefined, pods: [expect.objectContaining({ name: 'p2' })] },
+      ],
+    });
+  });
+
+  test('a class that is only used, not defined: no ready label, no node known to have its handler, every node matches', () => {
+    const { model } = analyse(yaml);
+    expect(model.totals.find((t) => t.name === 'fc')!.nodes).toEqual({
+      readyLabel: undefined,
+      readyNodes: [],
+      handlerNodes: [],
+      matchingNodes: ['n1', 'n2', 'n3'],
+      podsByNode: [{ node: 'n2', pods: [expect.objectContaining({ name: 'q1' })] }],
+    });
+  });
+});
+
 describe('classes that do not use the ready label', () => {
   const nodes = `apiVersion: v1
 kind: List

@@ -4,7 +4,7 @@ import { parseAllDocuments } from 'yaml';
 import { CLEAN_YAML, GET_ALL_YAML, PROBLEMS_YAML } from './fixtures';
 import { EXAMPLES } from '../../examples';
 import { parseFastYaml, UNSURE } from '../../src/report/fast-yaml';
-import { buildModel, ModelBuilder } from '../../src/report/model';
+import { buildModel, ModelBuilder, ReportModel } from '../../src/report/model';
 import { parseYamlDocuments, streamYamlDocuments, YamlSink } from '../../src/report/read';
 import { renderReport, ReportFormat } from '../../src/report/render';
 
@@ -140,6 +140,65 @@ describe('streaming', () => {
     expect(a.workloads.map((w: any) => w.source)).toEqual(['all.yaml:8', 'all.yaml:19', 'all.yaml:35', 'all.yaml:51', ...a.workloads.slice(4).map((w: any) => w.source)]);
     const withoutSources = (json: any) => JSON.parse(JSON.stringify(json, (key, value) => (key === 'source' ? undefined : value)));
     expect(withoutSources(a)).toEqual(withoutSources(b));
+  });
+
+  /** What the report shows of a model: documents, objects and notes with their lines. */
+  const summary = (model: ReportModel) => ({
+    documents: model.documents,
+    workloads: model.workloads.map((w) => `${w.workload.name}@${w.workload.location.line}`),
+    runtimeClasses: model.runtimeClasses.map((c) => c.name),
+    notes: model.notes.map((n) => `${n.location.line}: ${n.message}`),
+  });
+  const pod = (name: string) => `{apiVersion: v1, kind: Pod, metadata: {name: ${name}}, spec: {containers: []}}`;
+
+  test.each([
+    ['a typed list, and a second List, each with an item that is not an object', `apiVersion: v1\nkind: PodList\nitems:\n- ${pod('a')}\n- 42\n---\napiVersion: v1\nkind: List\nitems:\n- nginx\n- ${pod('b')}\n`,
+      { documents: 2, workloads: ['a@4', 'b@11'], notes: ['5: PodList items[1] is not a Kubernetes object (a number (42)): skipped', '10: List items[0] is not a Kubernetes object (a string ("nginx")): skipped'] }],
+    ['a List without apiVersion', `kind: List\nitems:\n- ${pod('a')}\n`,
+      { documents: 1, workloads: [], notes: ['1: document has no apiVersion, so it is not a Kubernetes object: skipped'] }],
+    ['a List with an empty apiVersion', `apiVersion: ""\nkind: List\nitems:\n- ${pod('a')}\n`,
+      { documents: 1, workloads: [], notes: ['1: document has no apiVersion, so it is not a Kubernetes object: skipped'] }],
+    ['a List whose kind is a number', `apiVersion: v1\nkind: 5\nitems:\n- ${pod('a')}\n`,
+      { documents: 1, workloads: [], notes: ['1: document has no kind, so it is not a Kubernetes object: skipped'] }],
+    ['an object of another kind with items', `apiVersion: example.com/v1\nkind: Thing\nitems:\n- ${pod('a')}\n- ${pod('b')}\n`,
+      { documents: 1, workloads: [], notes: [] }],
+    ['a document of items alone', `items:\n- ${pod('a')}\n`,
+      { documents: 1, workloads: [], notes: ['1: document has no apiVersion and kind, so it is not a Kubernetes object: skipped'] }],
+    ['a Pod with a stray top-level items sequence', 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\nitems:\n- x\n',
+      { documents: 1, workloads: ['p@1'], notes: [] }],
+  ])('%s reads as the whole read reads it', (_, text, expected) => {
+    const { documents, errors } = parseYamlDocuments(text, 'f.yaml');
+    expect(errors).toEqual([]);
+    const whole = summary(buildModel(documents, 1));
+    expect(whole).toEqual({ runtimeClasses: [], ...expected });
+    expect(summary(streamedModel(text, 'f.yaml').build(1))).toEqual(whole);
+  });
+
+  test('an item of a streamed List that could not be parsed is reported as an error only: not also noted as skipped', () => {
+    const builder = new ModelBuilder();
+    const errors: string[] = [];
+    streamYamlDocuments([`apiVersion: v1\nkind: List\nitems:\n- ${pod('a')}\n- b: [1\n- ${pod('c')}\n`], 'f.yaml', {
+      document: (value, location, itemLines) => builder.document(value, location, itemLines),
+      listItem: (value, index, location) => builder.listItem(value, index, location),
+      listEnd: (rest, location) => builder.listEnd(rest, location),
+      error: (error) => errors.push(error.message),
+    });
+    const model = builder.build(1);
+    expect(errors).toHaveLength(1);
+    expect(summary(model)).toEqual({ documents: 1, workloads: ['a@4', 'c@6'], runtimeClasses: [], notes: [] });
+  });
+
+  test('a List whose other fields could not be parsed gives the error only: its items are not read, and nothing is noted', () => {
+    const builder = new ModelBuilder();
+    const errors: string[] = [];
+    streamYamlDocuments([`apiVersion: v1\nitems:\n- ${pod('a')}\nkind: List\nkind: List\n`], 'f.yaml', {
+      document: (value, location, itemLines) => builder.document(value, location, itemLines),
+      listItem: (value, index, location) => builder.listItem(value, index, location),
+      listEnd: (rest, location) => builder.listEnd(rest, location),
+      error: (error) => errors.push(error.message),
+    });
+    expect(errors).toEqual(['f.yaml:5:1: invalid YAML: Map keys must be unique']);
+    expect(summary(builder.build(1))).toEqual({ documents: 0, workloads: [], runtimeClasses: [], notes: [] });
   });
 
   test('a document with a top-level items sequence that turns out not to be a List: its items are taken back, as the whole read did', () => {
