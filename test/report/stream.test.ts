@@ -213,3 +213,73 @@ describe('streaming', () => {
       .toEqual([0, 1, ['1 document has no apiVersion and kind, so it is not a Kubernetes object: skipped']]);
   });
 });
+
+describe('lines and document markers', () => {
+  function events(text: string | string[]): string[] {
+    const list: string[] = [];
+    streamYamlDocuments(Array.isArray(text) ? text : [text], 'f.yaml', {
+      document: (value, location, itemLines) => list.push(`document ${location.line} ${JSON.stringify(value)}${itemLines ? ` lines ${itemLines.join(',')}` : ''}`),
+      listItem: (value, index, location) => list.push(`item ${index} ${location.line} ${JSON.stringify(value)}`),
+      listEnd: (rest, location) => list.push(`end ${location.line} ${JSON.stringify(rest)}`),
+      error: (error) => list.push(`error ${error.location?.line} ${error.message}`),
+    });
+    return list;
+  }
+
+  test('Windows line ends and a leading byte order mark are not part of any value, however the chunks split them', () => {
+    const text = '\ufeffa: x\r\nb: "\ufeffy"\r\n---\r\nitems:\r\n- c\r\n- d\r\n';
+    const expected = ['document 1 {"a":"x","b":"\ufeffy"}', 'item 0 5 "c"', 'item 1 6 "d"', 'end 4 null'];
+    expect(events(text)).toEqual(expected);
+    for (const size of [1, 2, 3]) {
+      const chunks: string[] = [];
+      for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+      expect(events(chunks)).toEqual(expected);
+    }
+  });
+
+  test.each([
+    ['"---" and "..." followed by a space, a tab or a comment are markers', '---\t# c\na: 1\n...\t\nb: 2\n... # end\n--- # next\nc: 3\n',
+      ['document 2 {"a":1}', 'document 4 {"b":2}', 'document 7 {"c":3}']],
+    ['"----", "---x" and "...x" are content, not markers', '----\n---\n---x\n---\n...x\n',
+      ['document 1 "----"', 'document 3 "---x"', 'document 5 "...x"']],
+    ['"--- value" starts a document on the marker\'s line', 'a: 1\n---\n\n--- |\n  text\n--- [1, 2]\n',
+      ['document 1 {"a":1}', 'document 4 "text\\n"', 'document 6 [1,2]']],
+    ['directives, comments and blank lines before the marker belong to the document after it', '%YAML 1.2\n# c\n\n---\na: 1\n---\n%TAG !e! tag:example.com,2000:\n--- !e!x\nc: 1\n',
+      ['document 5 {"a":1}', 'document 9 {"c":1}']],
+    ['an empty document, "--- ~" and a directive with no document after it give nothing', '---\n# only a comment\n---\n--- ~\n--- null\n---\n%YAML 1.2\n---\n',
+      []],
+  ])('%s', (_name, text, expected) => {
+    expect(events(text)).toEqual(expected);
+  });
+
+  test('errors in documents read by the yaml package are reported at their line in the input', () => {
+    expect(events('a: 1\n---\n%YAML 1.2\n---\nb: [1\n--- {c: [2}\n')).toEqual([
+      'document 1 {"a":1}',
+      'error 5 f.yaml:5:6: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'error 6 f.yaml:6:11: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'error 6 f.yaml:6:11: invalid YAML: Flow map must end with a }',
+    ]);
+  });
+
+  test.each([
+    ['only a top-level "items:" key is streamed, a comment after it allowed', 'x:\n  items:\n  - a\nitemsx:\n- b\n---\nitems:   # objects\n- c\n',
+      ['document 1 {"x":{"items":["a"]},"itemsx":["b"]}', 'item 0 8 "c"', 'end 7 null']],
+    ['indented items end at a key of the document, however indented', 'items:\n  - a\n  # c\n\n  - b\n    # in b\n kind: X\n',
+      ['item 0 2 "a"', 'item 1 5 "b"', 'end 1 {"kind":"X"}']],
+    ['items end at a line of the item column that is not an entry', 'kind: List\nitems:\n- a\n-\n  b: 1\n-\nz: 1\n',
+      ['item 0 3 "a"', 'item 1 4 {"b":1}', 'item 2 6 null', 'end 1 {"kind":"List","z":1}']],
+    ['an item the fast reader declines is read by the yaml package, alone', 'items:\n- - a\n  - b\n- &c c\n- >\n  folded\n',
+      ['item 0 2 ["a","b"]', 'item 1 4 "c"', 'item 2 5 "folded\\n"', 'end 1 null']],
+    ['a comment and blank lines before the first item stay with the document', '# dump\napiVersion: v1\nitems:\n\n# first\n- a\nkind: List\n',
+      ['item 0 6 "a"', 'end 2 {"apiVersion":"v1","kind":"List"}']],
+  ])('%s', (_name, text, expected) => {
+    expect(events(text)).toEqual(expected);
+  });
+
+  test('a List after a directive is read whole by the yaml package, with the line of each item', () => {
+    expect(events('%YAML 1.2\n---\nkind: List\nitems:\n- a: 1\n-\n- {b: 2}\n--- {items: [x, y]}\n')).toEqual([
+      'document 3 {"kind":"List","items":[{"a":1},null,{"b":2}]} lines 5,6,7',
+      'document 8 {"items":["x","y"]} lines 8,8',
+    ]);
+  });
+});
