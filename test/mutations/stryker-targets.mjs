@@ -19,8 +19,9 @@ export const TARGETS = {
   // owners.ts builds its table of controller name suffixes as it loads, and one test (large-input's
   // "what the report loads") loads it again inside the test: Stryker would run each table mutant
   // against that test alone. Run them against every test instead (Stryker's default for mutants that
-  // run as a module loads).
+  // run as a module loads). The same holds for render.ts's texts defined as it loads.
   'report/owners': { mutate: ['src/report/owners.ts'], tests: ['report'], ignoreStatic: false },
+  'report/render': { mutate: ['src/report/render.ts'], tests: ['report'], ignoreStatic: false },
 };
 
 /** The file names of a target's results: `report/cli` -> `report-cli`. */

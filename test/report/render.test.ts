@@ -59,6 +59,15 @@ test('markdown: table cells and messages cannot break the table or inject HTML',
   expect(markdown).toContain('- `clean.yaml:1` Pod "&lt;x&gt;/a\\|b\\`c" sets overhead {"cpu":"&lt;b&gt;\\|"} in its pod spec: ');
 });
 
+test('markdown: the cell naming the workload a row is counted in is escaped like any other', () => {
+  const yaml = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: "we|b_1", namespace: shop, uid: d1}\n'
+    + 'spec: {replicas: 2, template: {spec: {containers: [{name: a, resources: {requests: {cpu: 1}}}]}}}\n---\n'
+    + 'apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: "we|b_1-5f8c", namespace: shop, uid: r1, '
+    + 'ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: "we|b_1", uid: d1, controller: true}]}\n'
+    + 'spec: {replicas: 2, template: {spec: {containers: [{name: a, resources: {requests: {cpu: 1}}}]}}}\n';
+  expect(renderReport(ReportFormat.MARKDOWN, inputOf(yaml))).toContain('\n| ReplicaSet `shop/we\\|b_1-5f8c` | (none) | 2 | cpu 1 | - | cpu 1 | in Deployment shop/we\\|b\\_1 |\n');
+});
+
 test('json: the stable schema, every key present', () => {
   const json = JSON.parse(renderReport(ReportFormat.JSON, { ...inputOf(CLEAN_YAML), errors: [{ file: 'gone.yaml', message: 'cannot read "gone.yaml": no such file or directory' }] }));
   expect(json).toEqual({
