@@ -183,12 +183,17 @@ function classCells(totals: ClassTotals): { name: string; handler: string; overh
 function writeTextTable(line: (text: string) => void, header: string[], count: number, row: (index: number) => string[]): void {
   const widths = header.map((h) => h.length);
   for (let r = 0; r < count; r++) {
-    const cells = row(r);
+    const cells = row(r).map(oneLine);
     for (let i = 0; i < cells.length; i++) if (cells[i].length > widths[i]) widths[i] = cells[i].length;
   }
   const text = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   line(text(header));
-  for (let r = 0; r < count; r++) line(text(row(r)));
+  for (let r = 0; r < count; r++) line(text(row(r).map(oneLine)));
+}
+
+/** Text on one line of the text report: line breaks (only in hand-written input) become a space. */
+function oneLine(text: string): string {
+  return text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]+/g, ' ') : text;
 }
 
 /** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
@@ -203,7 +208,7 @@ function renderText(input: RenderInput, out: LineWriter): void {
   out.lines([`RuntimeClass footprint report: ${summary(input)}`, '']);
   if (errors.length > 0) {
     out.line(`Unreadable input (${errors.length}): ${ERRORS_INTRO}:`);
-    for (const e of errors) out.line(`  ${e.message}`);
+    for (const e of errors) out.line(`  ${oneLine(e.message)}`);
     out.line('');
   }
   if (model.workloads.length === 0) {
@@ -249,11 +254,11 @@ function renderText(input: RenderInput, out: LineWriter): void {
     out.line(noProblems(errors.length));
   } else {
     out.line(`Problems (${problems.length}):`);
-    for (const p of problems) out.line(`  ${location(p.location)}: ${p.message}`);
+    for (const p of problems) out.line(`  ${location(p.location)}: ${oneLine(p.message)}`);
   }
   if (model.notes.length > 0) {
     out.lines(['', `Notes (${model.notes.length}):`]);
-    for (const n of model.notes) out.line(`  ${location(n.location)}: ${n.message}`);
+    for (const n of model.notes) out.line(`  ${location(n.location)}: ${oneLine(n.message)}`);
   }
 }
 
@@ -263,8 +268,13 @@ function markdownText(text: string): string {
     .replace(/([*_`[\]])/g, '\\$1');
 }
 
-/** A code span; backticks inside are replaced (Kubernetes names never contain them). */
+/**
+ * A code span; backticks inside are replaced (Kubernetes names never contain them). Text with a
+ * backslash is escaped text instead: in a table cell GitHub reads `\\|` as an escaped backslash
+ * and the pipe after it as the cell's end, and a code span cannot escape the backslash.
+ */
 function markdownCode(text: string): string {
+  if (text.includes('\\')) return markdownText(text);
   return `\`${text.replace(/[\r\n]+/g, ' ').replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
 }
 

@@ -317,3 +317,26 @@ test.each([
   expect(pieces.map((piece) => piece.split('\n').length - 1)).toEqual(lines);
   expect(pieces.join('').endsWith('\n\nNo problems found.\n')).toBe(true);
 });
+
+/** The cells of a Markdown table row as GitHub's table parser splits them (a backslash escapes the punctuation after it). */
+function gfmCells(row: string): number {
+  let cells = 0;
+  for (let i = 1; i < row.length; i++) {
+    if (row[i] === '\\' && /[!-/:-@[-`{-~]/.test(row[i + 1] ?? '')) i++;
+    else if (row[i] === '|') cells++;
+  }
+  return cells;
+}
+
+test('markdown: a name holding a backslash before a pipe does not end its table cell', () => {
+  const yaml = 'apiVersion: v1\nkind: Pod\nmetadata: {name: "a\\\\|b"}\nspec: {runtimeClassName: "r\\\\|s", containers: []}\n';
+  const rows = renderReport(ReportFormat.MARKDOWN, inputOf(yaml)).split('\n').filter((l) => l.startsWith('| '));
+  expect(rows.map(gfmCells)).toEqual([7, 7, 7, 7, 7, 7]);
+});
+
+test('text: a name with a line break keeps its table row and its problem on one line each', () => {
+  const yaml = 'apiVersion: v1\nkind: Pod\nmetadata: {name: "a\\nb"}\nspec: {containers: [], overhead: {cpu: 1}}\n';
+  const text = renderReport(ReportFormat.TEXT, inputOf(yaml));
+  expect(text).toMatch(/\nPod a b +\(none\) +1 +- +- +- +-\n/);
+  expect(text).toContain('\nProblems (1):\n  clean.yaml:1: Pod "a b" sets overhead ');
+});
