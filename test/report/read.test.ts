@@ -54,10 +54,19 @@ describe('listInputFiles', () => {
 
   test('the files of a directory are listed in the order of their names\' UTF-16 code units, whatever order the file system gives', () => {
     const root = tempDir();
-    const names = ['b.yaml', 'a.yml', 'B.yaml', '_.yaml', 'a0.yaml', 'a.yaml', 'é.yaml', 'Z.yml'];
-    for (const name of [...names].reverse()) write(root, name, '');
-    const listed = listInputFiles([root]).files.map((f) => path.basename(f));
-    expect(listed).toEqual(['B.yaml', 'Z.yml', '_.yaml', 'a.yaml', 'a.yml', 'a0.yaml', 'b.yaml', 'é.yaml']);
+    const names = ['b.yaml', 'a.yml', 'B.yaml', '_.yaml', 'a0.yaml', 'a.yaml', 'é.yaml', 'Z.yml', 'ｆ.yaml', '😀.yaml'];
+    for (const name of names) write(root, name, '');
+    write(root, 'sub/b.yaml', '');
+    write(root, 'sub/a.yaml', '');
+    const sorted = ['B.yaml', 'Z.yml', '_.yaml', 'a.yaml', 'a.yml', 'a0.yaml', 'b.yaml', path.join('sub', 'a.yaml'), path.join('sub', 'b.yaml'), 'é.yaml', '😀.yaml', 'ｆ.yaml'];
+    // Some file systems list a directory in creation order, or in an order of their own: here, backwards.
+    const readdirSync = fs.readdirSync;
+    const spy = jest.spyOn(nodeFs, 'readdirSync').mockImplementation(((dir: fs.PathLike, options: any) => (readdirSync(dir, options) as unknown[]).reverse()) as typeof fs.readdirSync);
+    try {
+      expect(listInputFiles([root]).files.map((f) => path.relative(root, f))).toEqual(sorted);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   test('only names ending in .yaml or .yml, in any case, are found in a directory', () => {
@@ -122,6 +131,11 @@ describe('listInputFiles', () => {
     expect(readInputFile(STDIN, () => 'kind: X')).toEqual({ text: 'kind: X' });
   });
 
+  test('a file is read as UTF-8 text', () => {
+    const file = write(tempDir(), 'app.yaml', 'name: café\n');
+    expect(readInputFile(file, () => '')).toEqual({ text: 'name: café\n' });
+  });
+
   test('an unreadable file is an error, not an exception', () => {
     const root = tempDir();
     expect(readInputFile(root, () => '').error?.message).toBe(`cannot read "${root}": is a directory`);
@@ -165,6 +179,13 @@ describe('parseYamlDocuments', () => {
     ]);
     const message = 'f.yaml:5:8: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]';
     expect(errors).toEqual([{ file: 'f.yaml', location: { file: 'f.yaml', line: 5 }, message }]);
+  });
+
+  test('a List read whole by the yaml package comes back with the line of each item', () => {
+    expect(parseYamlDocuments('%YAML 1.2\n---\nkind: List\nitems:\n- a: 1\n\n- b: 2\n', 'f.yaml')).toEqual({
+      documents: [{ location: { file: 'f.yaml', line: 3 }, value: { kind: 'List', items: [{ a: 1 }, { b: 2 }] }, itemLines: [5, 7] }],
+      errors: [],
+    });
   });
 
   test('standard input is named <stdin>', () => {
@@ -211,6 +232,12 @@ describe('reading in chunks', () => {
     const cut = path.join(root, 'cut.yaml');
     fs.writeFileSync(cut, Buffer.concat([Buffer.from('a: b'), Buffer.from('😀').subarray(0, 2)]));
     expect([...fileChunks(cut, () => [])]).toEqual(['a: b', '\ufffd']);
+  });
+
+  test('a small file is one chunk, an empty one none', () => {
+    const root = tempDir();
+    expect([...fileChunks(write(root, 'small.yaml', 'a: 1\n'), () => [])]).toEqual(['a: 1\n']);
+    expect([...fileChunks(write(root, 'empty.yaml', ''), () => [])]).toEqual([]);
   });
 
   test('standard input is read through the function given for it', () => {

@@ -246,30 +246,67 @@ describe('lines and document markers', () => {
       ['document 1 {"a":1}', 'document 4 "text\\n"', 'document 6 [1,2]']],
     ['directives, comments and blank lines before the marker belong to the document after it', '%YAML 1.2\n# c\n\n---\na: 1\n---\n%TAG !e! tag:example.com,2000:\n--- !e!x\nc: 1\n',
       ['document 5 {"a":1}', 'document 9 {"c":1}']],
-    ['an empty document, "--- ~" and a directive with no document after it give nothing', '---\n# only a comment\n---\n--- ~\n--- null\n---\n%YAML 1.2\n---\n',
+    ['an empty document, a null one and a directive with no document after it give nothing', '---\n# only a comment\n---\n~\n---\nnull\n--- ~\n--- null\n---\n%YAML 1.2\n---\n',
       []],
+    ['a document starts at its first line that is not blank or a comment, however indented', '  # c\n\t# d\n \t \na: 1\n---\n\n    # e\nb: 2\n',
+      ['document 4 {"a":1}', 'document 8 {"b":2}']],
   ])('%s', (_name, text, expected) => {
     expect(events(text)).toEqual(expected);
   });
 
-  test('errors in documents read by the yaml package are reported at their line in the input', () => {
-    expect(events('a: 1\n---\n%YAML 1.2\n---\nb: [1\n--- {c: [2}\n')).toEqual([
+  test('errors in documents read by the yaml package are reported at their line in the input, without the package\'s own position', () => {
+    const tenKeys = Array.from({ length: 10 }, (_, i) => `k${i}: ${i}\n`).join('');
+    expect(events(`a: 1\n---\n%YAML 1.2\n---\nb: [1\n--- {c: [2}\n---\n${tenKeys}k: [1\n--- {d: 1\n\n\n`)).toEqual([
       'document 1 {"a":1}',
       'error 5 f.yaml:5:6: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
       'error 6 f.yaml:6:11: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
       'error 6 f.yaml:6:11: invalid YAML: Flow map must end with a }',
+      'error 18 f.yaml:18:6: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'error 21 f.yaml:21:1: invalid YAML: Flow map must end with a }',
     ]);
   });
 
   test.each([
-    ['only a top-level "items:" key is streamed, a comment after it allowed', 'x:\n  items:\n  - a\nitemsx:\n- b\n---\nitems:   # objects\n- c\n',
-      ['document 1 {"x":{"items":["a"]},"itemsx":["b"]}', 'item 0 8 "c"', 'end 7 null']],
+    ['documents of both readers', 'a: 1\n---\n%YAML 1.2\n---\nb: 2\n--- {c: 3}\n', 3],
+    ['a streamed List is one document; empty ones are not counted', 'items:\n- a\n---\n--- ~\n---\n# c\n', 1],
+    ['a document with an error is not counted', 'a: [1\n---\n%YAML 1.2\n--- [2\n', 0],
+  ])('the number returned counts the documents given: %s', (_name, text, count) => {
+    const sink: YamlSink = { document: () => undefined, listItem: () => undefined, listEnd: () => undefined, error: () => undefined };
+    expect(streamYamlDocuments([text], 'f.yaml', sink)).toBe(count);
+  });
+
+  test('an item or the rest of a List that cannot be parsed is given to the sink as undefined', () => {
+    const given: unknown[] = [];
+    const errors: string[] = [];
+    streamYamlDocuments(['items:\n- a: [1\n- b\nkind: [\n'], 'f.yaml', {
+      document: (value) => given.push(['document', value]),
+      listItem: (value) => given.push(['item', value]),
+      listEnd: (rest) => given.push(['end', rest]),
+      error: (error) => errors.push(error.message),
+    });
+    expect(given).toStrictEqual([['item', undefined], ['item', 'b'], ['end', undefined]]);
+    expect(errors.map((e) => e.split(':').slice(0, 2).join(':'))).toEqual(['f.yaml:2', 'f.yaml:4']);
+  });
+
+  test.each([
+    ['only a top-level "items:" key is streamed, a comment after it allowed', 'x:\n  items:\n  - a\nitemsx:\n- b\nignoreditems:\n- c\n---\nitems:   # objects\n- d\n',
+      ['document 1 {"x":{"items":["a"]},"itemsx":["b"],"ignoreditems":["c"]}', 'item 0 10 "d"', 'end 9 null']],
     ['indented items end at a key of the document, however indented', 'items:\n  - a\n  # c\n\n  - b\n    # in b\n kind: X\n',
       ['item 0 2 "a"', 'item 1 5 "b"', 'end 1 {"kind":"X"}']],
     ['items end at a line of the item column that is not an entry', 'kind: List\nitems:\n- a\n-\n  b: 1\n-\nz: 1\n',
       ['item 0 3 "a"', 'item 1 4 {"b":1}', 'item 2 6 null', 'end 1 {"kind":"List","z":1}']],
     ['an item the fast reader declines is read by the yaml package, alone', 'items:\n- - a\n  - b\n- &c c\n- >\n  folded\n',
       ['item 0 2 ["a","b"]', 'item 1 4 "c"', 'item 2 5 "folded\\n"', 'end 1 null']],
+    ['a marker ends a List, even right after its first item', 'items:\n- a\n---\nb: 1\n',
+      ['item 0 2 "a"', 'end 1 null', 'document 4 {"b":1}']],
+    ['a List after a marker with a comment or trailing spaces is streamed too', '--- # dump\nitems:\n- a\n---  \nitems:\n- b\n',
+      ['item 0 3 "a"', 'end 2 null', 'item 0 6 "b"', 'end 5 null']],
+    ['"items:" holding a mapping or a scalar is an ordinary key', 'items:\n  a: 1\nkind: Thing\n---\nitems:\n  x y\n---\nitems:\n  -z\n',
+      ['document 1 {"items":{"a":1},"kind":"Thing"}', 'document 5 {"items":"x y"}', 'document 8 {"items":"-z"}']],
+    ['blank lines inside an item are the item\'s, a block scalar\'s blank lines too', 'items:\n- data:\n    run.sh: |\n      echo a\n\n      echo b\n- c\n',
+      ['item 0 2 {"data":{"run.sh":"echo a\\n\\necho b\\n"}}', 'item 1 7 "c"', 'end 1 null']],
+    ['lines of spaces and tabs between items are blank', 'items:\n- a\n\t\n  \t\n \t \n- b\n',
+      ['item 0 2 "a"', 'item 1 6 "b"', 'end 1 null']],
     ['a comment and blank lines before the first item stay with the document', '# dump\napiVersion: v1\nitems:\n\n# first\n- a\nkind: List\n',
       ['item 0 6 "a"', 'end 2 {"apiVersion":"v1","kind":"List"}']],
   ])('%s', (_name, text, expected) => {
