@@ -195,6 +195,7 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
     itemLines = [];
   };
   const endItems = () => {
+    if (itemColumn === -1) pushDoc('items:', itemsLine); // nothing under it: an ordinary key
     flushItem();
     inItems = false;
   };
@@ -202,6 +203,10 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
     if (inItems) endItems();
     if (items > 0) {
       const rest = parseUnit(docLines, docLineNumbers, name, sink, false, libraryOnly);
+      const first = firstSignificant(docLines);
+      if (rest !== FAILED && rest !== null && (typeof rest !== 'object' || Array.isArray(rest))) {
+        sink.error({ file: name, location: { file: name, line: docLineNumbers[first] }, message: `${name}:${docLineNumbers[first]}: invalid YAML: the lines around a top-level "items:" sequence must be keys of a mapping` });
+      }
       sink.listEnd(rest === FAILED ? undefined : rest, restLocation ?? { file: name, line: docStart });
       documents++;
     } else if (libraryOnly) {
@@ -243,6 +248,9 @@ export function streamYamlDocuments(chunks: Iterable<string>, file: string, sink
       docLines = [];
       docLineNumbers = [];
       const after = line.slice(3).trim();
+      if (!marker && after !== '' && after[0] !== '#') {
+        sink.error({ file: name, location: { file: name, line: lineNumber }, message: `${name}:${lineNumber}: invalid YAML: content after the document end marker "..."` });
+      }
       if (marker && after !== '' && after[0] !== '#') {
         // "--- value": leave the document to the yaml package, marker included.
         libraryOnly = true;
@@ -324,15 +332,10 @@ function firstSignificant(lines: readonly string[]): number {
 }
 
 /** A blank or comment-only line; `indent` is where its first non-space character is, if known. */
-function isInsignificant(line: string, indent: number = -1): boolean {
+function isInsignificant(line: string, indent: number = 0): boolean {
   let i = indent;
-  if (i < 0) {
-    i = 0;
-    while (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9) i++;
-  }
-  if (i >= line.length) return true;
-  const c = line.charCodeAt(i);
-  return c === 35 || ((c === 9 || c === 32) && line.trim() === '');
+  while (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9) i++;
+  return i >= line.length || line.charCodeAt(i) === 35;
 }
 
 /** A document (or a list item, "- " included) by the fast reader, else the yaml package. */
@@ -425,7 +428,7 @@ export function parseYamlDocuments(text: string, file: string): { documents: Inp
     },
     listEnd: (rest, location) => {
       if (rest !== null && typeof rest === 'object' && !Array.isArray(rest)) documents.push({ location, value: { ...rest, items }, itemLines: lines });
-      else if (rest === null || rest === undefined) documents.push({ location, value: { items }, itemLines: lines });
+      else if (rest === null) documents.push({ location, value: { items }, itemLines: lines });
       items = [];
       lines = [];
     },
