@@ -30,11 +30,12 @@ function expectRead(text: string): void {
 describe('the fast reader gives the yaml package\'s value', () => {
   test.each([
     'a: 9', 'a: 10', 'a: 19', 'a: -5', 'a: +5', 'a: 0.', 'a: 1.', 'a: -1.5', 'a: +.5', 'a: 1.5e-3', 'a: .5E+2', 'a: -1e3', 'a: 1.e3',
+    'a: .25', 'a: 12.5', 'a: .25e3', 'a: 12e3', 'a: 1e10',
   ])('numbers of the core schema: %j', expectRead);
 
   test.each([
     'a: 2e', 'a: 1e', 'a: 12a', 'a: 1.2.3', 'a: 1_000', 'a: 1-2', 'a: e3', 'a: 0o8', 'a: 0o7x', 'a: 0x', 'a: 0xG1', 'a: -.nan', 'a: .infinity',
-    'a: +inf', 'a: .nanx', 'a: x.inf', 'a: -0o7', 'a: +0x1F', 'a: 0x1Fg', 'a: 0.inf',
+    'a: +inf', 'a: .nanx', 'a: x.inf', 'a: -0o7', 'a: +0x1F', 'a: 0x1Fg', 'a: 0.inf', 'a: v1e3',
   ])('what only looks like a number is a string: %j', expectRead);
 
   test.each([
