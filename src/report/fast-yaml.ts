@@ -49,12 +49,12 @@ class BlockReader {
       while (n < line.length && line.charCodeAt(n) === 32) n++;
       this.indents[i] = n;
       let content = n === 0 ? line : line.slice(n);
-      // Most lines end in neither a blank nor other white space: trimEnd only when one might.
+      // YAML's white space is the blank and the tab only: a no-break space, a BOM or a form feed at the end is content.
       const last = line.charCodeAt(line.length - 1);
-      if (last <= 32 || last >= 128) content = content.trimEnd();
+      if (last === 32 || last === 9) content = content.replace(/[ \t]+$/, '');
       this.contents[i] = content;
-      // A tab in the indentation of a line that has content.
-      if (content.charCodeAt(0) === 9) this.contents[i] = '\t';
+      // A tab in the indentation, blank lines included (the yaml package rejects some of those).
+      if (line.charCodeAt(n) === 9) this.contents[i] = '\t';
     }
   }
 

@@ -3,6 +3,7 @@
 import * as util from 'util';
 import { parseAllDocuments } from 'yaml';
 import { parseFastYaml, UNSURE } from '../../src/report/fast-yaml';
+import { parseYamlDocuments } from '../../src/report/read';
 
 /** The lines of `text` as the report's reader gives them: each one ended by a line break. */
 function fast(text: string): unknown {
@@ -131,5 +132,27 @@ describe('the fast reader declines what it does not vouch for', () => {
   test('flow collections nested deeper than 100 are left to the yaml package', () => {
     expect(fast(`a: ${'['.repeat(101)}1${']'.repeat(101)}`)).toBe(UNSURE);
     expect(fast(`a: ${'{a: '.repeat(101)}1${'}'.repeat(101)}`)).toBe(UNSURE);
+  });
+});
+
+describe('white space is the blank and the tab only', () => {
+  test.each(['a: b\u00a0', 'a: b\ufeff', 'a: b\f', 'a: b\u3000', 'a:\n- x\n- y\u00a0'])(
+    'a trailing character that YAML does not count as white space (no-break space, BOM, form feed) is kept: %j', (text) => {
+      const lines = text.split('\n');
+      const value = parseFastYaml(lines, 0, lines.length);
+      const expected = (parseAllDocuments(`${text}\n`) as any)[0].toJS();
+      expect(value === UNSURE ? expected : value).toEqual(expected);
+    });
+
+  test.each(['a:\n\t\nb: 2', 'b:\n  c:\n\t\n  d: 1', 'a:\n  b:\n \t\n  c: 1'])(
+    'a blank line with a tab in its indentation after an empty value, which the yaml package rejects, is declined: %j', (text) => {
+      const lines = text.split('\n');
+      expect(parseAllDocuments(`${text}\n`)[0].errors.map((e: any) => e.code)).toEqual(['TAB_AS_INDENT']);
+      expect(parseFastYaml(lines, 0, lines.length)).toBe(UNSURE);
+    });
+
+  test('a quoted value followed by a no-break space is an error, as the yaml package reports it', () => {
+    const { documents, errors } = parseYamlDocuments('a: "x"\u00a0\n', 'f.yaml');
+    expect({ documents: documents.length, errors: errors.length }).toEqual({ documents: 0, errors: 1 });
   });
 });
