@@ -175,6 +175,8 @@ spec:
     ['an unrendered template of 44 characters', 'one that differs in its last characters', '[{name: a, resources: {requests: {memory: "{{ .Values.resources.requests.memory.app1 }}"}}}]',
       '[{name: a, resources: {requests: {memory: "{{ .Values.resources.requests.memory.app2 }}"}}}]',
       { malformed: [], invalid: ['container "a" resources.requests.memory: "{{ .Values.resources.requests.memory.app2 }}" is not a Kubernetes quantity'], requests: {} }],
+    ['a request of [true]', 'a request of true', '[{name: a, resources: {requests: {cpu: [true]}}}]', '[{name: a, resources: {requests: {cpu: true}}}]',
+      { malformed: [], invalid: ['container "a" resources.requests.cpu is a boolean (true), not a Kubernetes quantity: not counted'], requests: {} }],
     ['a request that is a list of 1', 'a request of 1', '[{name: a, resources: {requests: {cpu: [1]}}}]', '[{name: a, resources: {requests: {cpu: 1}}}]',
       { malformed: [], invalid: [], requests: { cpu: '1' } }],
   ])('a pod spec with %s, then one with %s: the second gets its own requests and messages', (_first, _second, first, second, expected) => {

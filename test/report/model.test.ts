@@ -115,10 +115,14 @@ ${workloadYaml('Pod', '{runtimeClassName: kata, containers: [{name: a, resources
 });
 
 describe('Nodes', () => {
-  test('a Node without a name is noted; runtimeHandlers keep the entries with a name, and only boolean features', () => {
+  test('a Node without a name, or with an empty one, is noted; runtimeHandlers keep the entries with a name, and only boolean features', () => {
     const model = modelOf(`apiVersion: v1
 kind: Node
 metadata: {name: ""}
+---
+apiVersion: v1
+kind: Node
+metadata: {labels: {pool: vm}}
 ---
 apiVersion: v1
 kind: Node
@@ -137,7 +141,7 @@ kind: Node
 metadata: {name: n2}
 status: {runtimeHandlers: {name: runc}}
 `);
-    expect(model.notes.map((n) => `${n.location.line}: ${n.message}`)).toEqual(['1: Node has no metadata.name: skipped']);
+    expect(model.notes.map((n) => `${n.location.line}: ${n.message}`)).toEqual(['1: Node has no metadata.name: skipped', '5: Node has no metadata.name: skipped']);
     expect(model.nodes.map((n) => [n.name, n.labels, n.runtimeHandlers])).toEqual([
       ['n1', { pool: 'vm', cores: '8' }, [{ name: 'kata-qemu', features: { recursiveReadOnlyMounts: true } }, { name: '', features: {} }]],
       ['n2', {}, undefined],
@@ -146,7 +150,7 @@ status: {runtimeHandlers: {name: runc}}
 });
 
 describe('which objects are read', () => {
-  test('RuntimeClasses, Nodes and workloads only in their own API groups', () => {
+  test('RuntimeClasses, Nodes and workloads only in their own API groups (workloads also in the older extensions group)', () => {
     const model = modelOf(`apiVersion: node.k8s.io/v1
 kind: Handler
 metadata: {name: not-a-class}
@@ -160,8 +164,18 @@ apiVersion: extensions/v1beta1
 kind: Deployment
 metadata: {name: old}
 spec: {template: {spec: {containers: []}}}
+---
+apiVersion: extensions/v1beta1
+kind: DaemonSet
+metadata: {name: old-agent}
+spec: {template: {spec: {containers: []}}}
+---
+apiVersion: extensions/v1beta1
+kind: ReplicaSet
+metadata: {name: old-web-1}
+spec: {template: {spec: {containers: []}}}
 `);
-    expect([model.runtimeClasses, model.nodes, model.workloads.map((w) => w.workload.name)]).toEqual([[], [], ['old']]);
+    expect([model.runtimeClasses, model.nodes, model.workloads.map((w) => w.workload.name)]).toEqual([[], [], ['old', 'old-agent', 'old-web-1']]);
   });
 
   test('a typed list (PodList, as the API server returns it) is a list; an object of another kind with items, or a List whose items is no list, is not', () => {
