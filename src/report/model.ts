@@ -251,7 +251,7 @@ export class ModelBuilder {
     } else if (kind === 'Node' && group === '') {
       const entry = readNode(object, location, this.notes);
       if (entry) this.nodes.push(entry);
-    } else if (WORKLOAD_GROUPS[kind]?.includes(group)) {
+    } else if (Object.prototype.hasOwnProperty.call(WORKLOAD_GROUPS, kind) && WORKLOAD_GROUPS[kind].includes(group)) {
       const workload = readWorkload(object, location);
       this.workloads.push(workload);
       this.identities.push(ownerIdentityOf(object, workload));

@@ -19,9 +19,10 @@ export const TARGETS = {
   // owners.ts builds its table of controller name suffixes as it loads, and one test (large-input's
   // "what the report loads") loads it again inside the test: Stryker would run each table mutant
   // against that test alone. Run them against every test instead (Stryker's default for mutants that
-  // run as a module loads). The same holds for render.ts's texts defined as it loads.
+  // run as a module loads). The same holds for render.ts's texts and model.ts's tables defined as they load.
   'report/owners': { mutate: ['src/report/owners.ts'], tests: ['report'], ignoreStatic: false },
   'report/render': { mutate: ['src/report/render.ts'], tests: ['report'], ignoreStatic: false },
+  'report/model': { mutate: ['src/report/model.ts'], tests: ['report'], ignoreStatic: false },
 };
 
 /** The file names of a target's results: `report/cli` -> `report-cli`. */

@@ -590,3 +590,9 @@ describe('fuzz: odd shapes never crash a stage', () => {
     }
   });
 });
+
+test.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__'])('a document of kind %s (a name every object inherits) is no workload, and nothing is thrown', (kind) => {
+  const { documents } = parseYamlDocuments(`apiVersion: v1\nkind: ${kind}\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n`, 'f.yaml');
+  const model = buildModel(documents, 1);
+  expect(model.workloads.map((w) => w.workload.name)).toEqual(['p']);
+});
